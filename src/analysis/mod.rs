@@ -1,0 +1,5 @@
+//! Questions asked of the stored spans: polars scans with projection and filters pushed
+//! down, then per-trace structure built in Rust.
+
+pub mod time_bound;
+pub mod trace_list;

@@ -1,0 +1,152 @@
+//! `traces import PATH...`: decode every input and add what is new to the store in one
+//! atomic step. Options: `--format`, `--skip-invalid`.
+
+use crate::cli::ImportArgs;
+use anyhow::Result;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+use traces::ingest::{self, DecodeOptions, InputSummary, Invalid, expand_inputs};
+use traces::store::{ImportStats, Store};
+
+/// Inputs smaller than this finish before a progress bar would help.
+const PROGRESS_MIN_BYTES: u64 = 32 << 20;
+
+pub fn run(store: &Store, args: &ImportArgs) -> Result<()> {
+    let started = Instant::now();
+    let inputs = expand_inputs(&args.paths)?;
+    let format: ingest::Format = args.format.parse().map_err(anyhow::Error::msg)?;
+    let total_bytes: u64 = inputs
+        .iter()
+        .filter_map(|i| match i {
+            ingest::Input::File(p) => std::fs::metadata(p).ok().map(|m| m.len()),
+            ingest::Input::Stdin => None,
+        })
+        .sum();
+    let counter = Arc::new(AtomicU64::new(0));
+    let bar = (super::progress_wanted() && total_bytes >= PROGRESS_MIN_BYTES).then(|| {
+        let b = ProgressBar::new(total_bytes);
+        b.set_style(
+            ProgressStyle::with_template(
+                "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        b
+    });
+    let opts = DecodeOptions {
+        format,
+        skip_invalid: args.skip_invalid,
+        progress: Some(counter.clone()),
+    };
+
+    let mut import = store.begin_import()?;
+    let mut summaries: Vec<InputSummary> = Vec::new();
+    for input in &inputs {
+        let name = input.display_name();
+        import.set_source(&name);
+        let mut n = 0u64;
+        let result = ingest::decode_input(input, &opts, &mut |r| {
+            import.push(r);
+            n += 1;
+            if n % 4096 == 0
+                && let Some(b) = &bar
+            {
+                b.set_position(counter.load(Ordering::Relaxed));
+            }
+        });
+        match result {
+            Ok(s) => summaries.push(s),
+            // A file that cannot be read at all is one more skipped input.
+            Err(ingest::IngestError::Invalid(inv)) if args.skip_invalid => {
+                summaries.push(InputSummary {
+                    name,
+                    format: "unreadable".into(),
+                    skipped: vec![inv],
+                    ..Default::default()
+                })
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let sources = summaries.iter().map(|s| s.name.clone()).collect();
+    let stats = import.commit(sources)?;
+    print_summary(
+        store,
+        &summaries,
+        &stats,
+        started.elapsed().as_secs_f64(),
+        total_bytes,
+    );
+    Ok(())
+}
+
+fn print_summary(store: &Store, inputs: &[InputSummary], s: &ImportStats, secs: f64, bytes: u64) {
+    println!(
+        "Imported {} input(s) into {}",
+        inputs.len(),
+        store.root().display()
+    );
+    for i in inputs {
+        let logs = if i.logs > 0 {
+            format!(", {} log records", i.logs)
+        } else {
+            String::new()
+        };
+        println!("  {}  [{}]  {} spans{logs}", i.name, i.format, i.spans);
+    }
+    println!(
+        "spans:   {} read, {} new, {} already stored",
+        s.spans_read, s.spans_new, s.spans_duplicate
+    );
+    if s.logs_read > 0 {
+        println!(
+            "logs:    {} read, {} new, {} already stored",
+            s.logs_read, s.logs_new, s.logs_duplicate
+        );
+    }
+    println!("traces:  {} ({} new)", s.traces, s.new_traces);
+    let mb = bytes as f64 / 1e6;
+    if secs > 0.0 && mb > 0.0 {
+        println!("time:    {secs:.2}s ({:.1} MB/s)", mb / secs);
+    } else {
+        println!("time:    {secs:.2}s");
+    }
+    let skipped: Vec<&Invalid> = inputs.iter().flat_map(|i| &i.skipped).collect();
+    let mut warnings = Vec::new();
+    if !skipped.is_empty() {
+        warnings.push(format!("{} invalid record(s) skipped:", skipped.len()));
+        warnings.extend(skipped.iter().map(|i| format!("  {i}")));
+    }
+    if s.orphan_spans > 0 {
+        warnings.push(format!(
+            "{} span(s) whose parent is not in the store (orphans)",
+            s.orphan_spans
+        ));
+    }
+    if s.logs_without_span > 0 {
+        warnings.push(format!(
+            "{} log record(s) belong to no span; kept in the store's logs",
+            s.logs_without_span
+        ));
+    }
+    if s.logs_span_missing > 0 {
+        warnings.push(format!(
+            "{} log record(s) name a span that is not in the store (yet); they join it when it is imported",
+            s.logs_span_missing
+        ));
+    }
+    for i in inputs
+        .iter()
+        .filter(|i| i.spans == 0 && i.logs == 0 && i.skipped.is_empty())
+    {
+        warnings.push(format!("{}: no spans or log records", i.name));
+    }
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+}

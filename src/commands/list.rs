@@ -1,0 +1,66 @@
+//! `traces list`: one row per trace. Options: `--since`, `--until`, `--service`,
+//! `--limit`, `--sort`, `--format`.
+
+use crate::cli::ListArgs;
+use anyhow::Result;
+use chrono::{DateTime, SecondsFormat};
+use traces::analysis::time_bound::parse_time_bound;
+use traces::analysis::trace_list::{SortKey, TraceFilter, list_traces, sort_traces};
+use traces::render::{Cell, OutputFormat, Table, renderer};
+use traces::store::Store;
+
+pub fn run(store: &Store, args: &ListArgs) -> Result<()> {
+    let now = chrono::Utc::now();
+    let filter = TraceFilter {
+        since: args
+            .since
+            .as_deref()
+            .map(|s| parse_time_bound(s, now))
+            .transpose()?,
+        until: args
+            .until
+            .as_deref()
+            .map(|s| parse_time_bound(s, now))
+            .transpose()?,
+        service: args.service.clone(),
+    };
+    let (descending, key) = match args.sort.strip_prefix('-') {
+        Some(k) => (true, k),
+        None => (false, args.sort.as_str()),
+    };
+    let key: SortKey = key.parse().map_err(anyhow::Error::msg)?;
+    let format: OutputFormat = args.format.parse().map_err(anyhow::Error::msg)?;
+
+    let mut rows = list_traces(store, &filter)?;
+    sort_traces(&mut rows, key, descending);
+    if let Some(n) = args.limit {
+        rows.truncate(n);
+    }
+    let mut table = Table::new(&[
+        "trace_id",
+        "root_name",
+        "start_time",
+        "duration_ms",
+        "spans",
+        "service",
+        "errors",
+    ]);
+    for r in rows {
+        table.rows.push(vec![
+            Cell::Text(r.trace_id),
+            Cell::Text(r.root_name),
+            Cell::Text(rfc3339(r.start_unix_nano)),
+            Cell::Fixed(r.duration_ns as f64 / 1e6, 3),
+            Cell::Int(r.spans as i64),
+            r.service.map_or(Cell::Null, Cell::Text),
+            Cell::Int(r.errors as i64),
+        ]);
+    }
+    let mut out = std::io::stdout().lock();
+    renderer(format).render(&table, &mut out)?;
+    Ok(())
+}
+
+fn rfc3339(ns: i64) -> String {
+    DateTime::from_timestamp_nanos(ns).to_rfc3339_opts(SecondsFormat::Millis, true)
+}

@@ -1,0 +1,11 @@
+//! One file per subcommand: glue from parsed arguments to the library.
+
+pub mod import;
+pub mod list;
+
+use std::io::IsTerminal;
+
+/// Whether to draw progress: only for a person watching stderr.
+pub fn progress_wanted() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
+}

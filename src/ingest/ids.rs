@@ -1,0 +1,174 @@
+//! Trace and span identifiers, decoded from every spelling seen in real dumps.
+
+use base64::Engine as _;
+use std::fmt;
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct TraceId(pub [u8; 16]);
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct SpanId(pub [u8; 8]);
+
+/// Why an id could not be decoded; the caller adds where it was.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what} {text:?} is not {len} bytes of hex or base64")]
+pub struct IdError {
+    pub what: &'static str,
+    pub text: String,
+    pub len: usize,
+}
+
+/// Decodes `N` bytes from hex (any case, optional `0x`), standard or URL-safe base64
+/// (padded or not: protobuf's JSON mapping, which the OTLP spec forbids for ids but
+/// some exporters write anyway), or a decimal integer (OTel Python's `int` ids, as
+/// pydantic serializes them).
+fn decode_id<const N: usize>(text: &str, what: &'static str) -> Result<[u8; N], IdError> {
+    let err = || IdError {
+        what,
+        text: text.chars().take(64).collect(),
+        len: N,
+    };
+    let t = text.trim();
+    let hex = t
+        .strip_prefix("0x")
+        .or_else(|| t.strip_prefix("0X"))
+        .unwrap_or(t);
+    let mut out = [0u8; N];
+    if hex.len() == 2 * N && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        for (i, pair) in hex.as_bytes().chunks_exact(2).enumerate() {
+            out[i] = (hex_val(pair[0]) << 4) | hex_val(pair[1]);
+        }
+        return Ok(out);
+    }
+    let padded = N.div_ceil(3) * 4;
+    if t.len() == padded || t.len() == (N * 4).div_ceil(3) {
+        let t = t.trim_end_matches('=');
+        for engine in [
+            &base64::engine::general_purpose::STANDARD_NO_PAD,
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        ] {
+            if let Ok(bytes) = engine.decode(t)
+                && bytes.len() == N
+            {
+                out.copy_from_slice(&bytes);
+                return Ok(out);
+            }
+        }
+    }
+    if !t.is_empty() && t.len() <= 39 && t.bytes().all(|b| b.is_ascii_digit()) {
+        let v: u128 = t.parse().map_err(|_| err())?;
+        let bytes = v.to_be_bytes();
+        if bytes[..16 - N].iter().all(|&b| b == 0) {
+            out.copy_from_slice(&bytes[16 - N..]);
+            return Ok(out);
+        }
+    }
+    Err(err())
+}
+
+fn hex_val(b: u8) -> u8 {
+    match b {
+        b'0'..=b'9' => b - b'0',
+        b'a'..=b'f' => b - b'a' + 10,
+        _ => b - b'A' + 10,
+    }
+}
+
+fn write_hex(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
+    for b in bytes {
+        write!(f, "{b:02x}")?;
+    }
+    Ok(())
+}
+
+impl TraceId {
+    pub fn parse(text: &str) -> Result<Self, IdError> {
+        decode_id::<16>(text, "trace id").map(TraceId)
+    }
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        bytes.try_into().ok().map(TraceId)
+    }
+    pub fn is_zero(&self) -> bool {
+        self.0 == [0; 16]
+    }
+}
+
+impl SpanId {
+    pub fn parse(text: &str) -> Result<Self, IdError> {
+        decode_id::<8>(text, "span id").map(SpanId)
+    }
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        bytes.try_into().ok().map(SpanId)
+    }
+    pub fn is_zero(&self) -> bool {
+        self.0 == [0; 8]
+    }
+    /// A parent id field: empty, all zeros or absent all mean "this span is a root".
+    pub fn parse_parent(text: &str) -> Result<Option<Self>, IdError> {
+        if text.trim().is_empty() {
+            return Ok(None);
+        }
+        let id = Self::parse(text)?;
+        Ok((!id.is_zero()).then_some(id))
+    }
+}
+
+impl fmt::Display for TraceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_hex(f, &self.0)
+    }
+}
+impl fmt::Debug for TraceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_hex(f, &self.0)
+    }
+}
+impl fmt::Display for SpanId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_hex(f, &self.0)
+    }
+}
+impl fmt::Debug for SpanId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_hex(f, &self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_and_base64_agree() {
+        let hex = TraceId::parse("5B8EFFF798038103D269B633813FC60C").unwrap();
+        let b64 = TraceId::parse("W47/95gDgQPSabYzgT/GDA==").unwrap();
+        let b64_nopad = TraceId::parse("W47_95gDgQPSabYzgT_GDA").unwrap();
+        assert_eq!(hex, b64);
+        assert_eq!(hex, b64_nopad);
+        assert_eq!(hex.to_string(), "5b8efff798038103d269b633813fc60c");
+        let span = SpanId::parse("0xEEE19B7EC3C1B174").unwrap();
+        assert_eq!(span, SpanId::parse("7uGbfsPBsXQ=").unwrap());
+    }
+
+    #[test]
+    fn decimal_ids() {
+        let t = TraceId::parse("1").unwrap();
+        assert_eq!(t.to_string(), "00000000000000000000000000000001");
+        assert!(SpanId::parse("18446744073709551616").is_err());
+    }
+
+    #[test]
+    fn wrong_lengths_are_errors() {
+        assert!(TraceId::parse("abcd").is_err());
+        assert!(SpanId::parse("5b8efff798038103d269b633813fc60c").is_err());
+        assert!(TraceId::parse("").is_err());
+        assert!(TraceId::parse("zz8efff798038103d269b633813fc60c").is_err());
+    }
+
+    #[test]
+    fn parents() {
+        assert_eq!(SpanId::parse_parent("").unwrap(), None);
+        assert_eq!(SpanId::parse_parent("0000000000000000").unwrap(), None);
+        assert!(SpanId::parse_parent("0000000000000001").unwrap().is_some());
+    }
+}

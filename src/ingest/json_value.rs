@@ -1,0 +1,83 @@
+//! Plain JSON values as attribute values: the flat attribute maps of console, CloudWatch
+//! and Phoenix dumps write `"key": 42` where OTLP would write `{"intValue": "42"}`.
+
+use super::raw::{AnyValue, KeyValue};
+use serde_json::{Map, Value};
+
+pub fn to_any(v: Value) -> AnyValue {
+    match v {
+        Value::Null => AnyValue::Empty,
+        Value::Bool(b) => AnyValue::Bool(b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => AnyValue::Int(i),
+            None => AnyValue::Double(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Value::String(s) => AnyValue::String(s),
+        Value::Array(a) => AnyValue::Array(a.into_iter().map(to_any).collect()),
+        Value::Object(o) => AnyValue::KvList(to_attributes(o)),
+    }
+}
+
+pub fn to_attributes(map: Map<String, Value>) -> Vec<KeyValue> {
+    map.into_iter()
+        .map(|(k, v)| KeyValue::new(k, to_any(v)))
+        .collect()
+}
+
+/// The attribute map under `key`, if it is an object; `null` and absence are empty.
+pub fn attributes_at(obj: &mut Map<String, Value>, key: &str) -> Result<Vec<KeyValue>, String> {
+    match obj.remove(key) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Object(m)) => Ok(to_attributes(m)),
+        Some(other) => Err(format!(
+            "`{key}` must be an object of attributes, found {}",
+            kind_of(&other)
+        )),
+    }
+}
+
+pub fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A string field; absent or null is empty.
+pub fn str_at(obj: &Map<String, Value>, key: &str) -> Result<String, String> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(String::new()),
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(other) => Err(format!(
+            "`{key}` must be a string, found {}",
+            kind_of(other)
+        )),
+    }
+}
+
+/// An integer field written as a number or a numeric string; absent or null is 0.
+pub fn int_at(obj: &Map<String, Value>, key: &str) -> Result<i64, String> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(0),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && f.abs() < 9.3e18)
+                    .map(|f| f as i64)
+            })
+            .ok_or_else(|| format!("`{key}` is not an integer: {n}")),
+        Some(Value::String(s)) => s
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{key}` is not an integer: {s:?}")),
+        Some(other) => Err(format!(
+            "`{key}` must be an integer, found {}",
+            kind_of(other)
+        )),
+    }
+}

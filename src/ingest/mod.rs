@@ -1,0 +1,139 @@
+//! Bytes in, spans and log records out. Knows formats and compression, nothing of LLMs,
+//! and streams: memory follows the largest record, not the size of the input.
+
+pub mod cloudwatch;
+pub mod console;
+pub mod decompress;
+pub mod error;
+pub mod ids;
+pub mod json_value;
+pub mod otlp_json;
+pub mod otlp_proto;
+pub mod phoenix;
+pub mod phoenix_parquet;
+pub mod raw;
+pub mod record;
+pub mod timestamp;
+
+mod detect;
+mod inputs;
+mod json_lines;
+mod json_stream;
+mod proto_stream;
+
+pub use detect::Format;
+pub use error::{IngestError, Invalid, Location};
+pub use inputs::{Input, expand_inputs};
+pub use raw::Record;
+
+use std::io::{BufRead, BufReader, Read};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[derive(Debug, Clone, Default)]
+pub struct DecodeOptions {
+    /// `Format::Auto` detects from the first bytes.
+    pub format: Format,
+    /// Keep going past invalid records, listing them, instead of failing the input.
+    pub skip_invalid: bool,
+    /// Raw bytes read so far, for a progress display.
+    pub progress: Option<Arc<AtomicU64>>,
+}
+
+/// What one input held.
+#[derive(Debug, Clone, Default)]
+pub struct InputSummary {
+    pub name: String,
+    /// Format as detected (or forced), with its compression.
+    pub format: String,
+    pub spans: u64,
+    pub logs: u64,
+    pub skipped: Vec<Invalid>,
+}
+
+/// Decodes one input, handing every record to `sink` in input order.
+pub fn decode_input(
+    input: &Input,
+    opts: &DecodeOptions,
+    sink: &mut dyn FnMut(Record),
+) -> Result<InputSummary, IngestError> {
+    let name = input.display_name();
+    let raw = input.open()?;
+    let raw: Box<dyn Read> = match &opts.progress {
+        Some(counter) => Box::new(Counting {
+            inner: raw,
+            counter: counter.clone(),
+        }),
+        None => raw,
+    };
+    let io_err = |e: std::io::Error| {
+        IngestError::invalid(&name, Location::File, format!("cannot read: {e}"))
+    };
+    let reader: Box<dyn BufRead> = Box::new(BufReader::with_capacity(1 << 20, raw));
+    let (compression, mut reader) = decompress::decompressed(reader).map_err(io_err)?;
+    let prefix = detect::peek(&mut reader, detect::PREFIX_LEN).map_err(|e| {
+        IngestError::invalid(&name, Location::File, format!("cannot decompress: {e}"))
+    })?;
+    let format = match opts.format {
+        Format::Auto => Format::detect(&prefix).ok_or_else(|| {
+            IngestError::invalid(&name, Location::Byte(0), detect::unrecognized(&prefix))
+        })?,
+        f => f,
+    };
+    let mut summary = InputSummary {
+        name: name.clone(),
+        ..Default::default()
+    };
+    summary.format = match compression.label() {
+        Some(c) => format!("{} ({c})", format.describe(&prefix)),
+        None => format.describe(&prefix),
+    };
+    let mut counting = |r: Record| {
+        match &r {
+            Record::Span(_) => summary.spans += 1,
+            Record::Log(_) => summary.logs += 1,
+        }
+        sink(r)
+    };
+    let reader: Box<dyn BufRead> = Box::new(std::io::Cursor::new(prefix).chain(reader));
+    let skipped = match format {
+        Format::Auto | Format::Jsonl => {
+            json_lines::decode(reader, &name, opts.skip_invalid, &mut counting)?
+        }
+        Format::Json => json_stream::decode(reader, &name, opts.skip_invalid, &mut counting)?,
+        Format::Proto => proto_stream::decode_single(reader, &name, &mut counting)?,
+        Format::ProtoFramed => {
+            proto_stream::decode_framed(reader, &name, opts.skip_invalid, &mut counting)?
+        }
+        Format::Parquet => {
+            phoenix_parquet::decode(reader, &name, opts.skip_invalid, &mut counting)?
+        }
+    };
+    summary.skipped = skipped;
+    Ok(summary)
+}
+
+/// Counts raw (compressed) bytes as they are read.
+struct Counting<R> {
+    inner: R,
+    counter: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.counter.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Decodes everything an input holds into memory: for tests, small dumps and reports
+/// that read dumps directly.
+pub fn decode_all(
+    input: &Input,
+    opts: &DecodeOptions,
+) -> Result<(Vec<Record>, InputSummary), IngestError> {
+    let mut records = Vec::new();
+    let summary = decode_input(input, opts, &mut |r| records.push(r))?;
+    Ok((records, summary))
+}

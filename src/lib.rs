@@ -1,0 +1,9 @@
+//! `traces`: offline analysis of LLM application traces and their cost.
+//!
+//! Data flows one way: `ingest` (bytes to raw spans) → `store` (Parquet segments) →
+//! `analysis` (questions asked of the spans) → `render` (tables, JSON, CSV, Markdown).
+
+pub mod analysis;
+pub mod ingest;
+pub mod render;
+pub mod store;

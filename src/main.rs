@@ -1,0 +1,52 @@
+mod cli;
+mod commands;
+
+use clap::Parser;
+use std::process::ExitCode;
+use traces::analysis::time_bound::TimeBoundError;
+use traces::ingest::IngestError;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let store = traces::store::Store::at(&cli.store);
+    let result = match &cli.command {
+        cli::Command::Import(a) => commands::import::run(&store, a),
+        cli::Command::List(a) => commands::list::run(&store, a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // A closed pipe (`traces list | head`) is not a failure.
+            if let Some(io) = e.downcast_ref::<std::io::Error>()
+                && io.kind() == std::io::ErrorKind::BrokenPipe
+            {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {e:#}");
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+/// 2 for input the user can fix (invalid data, missing file, bad option value), 1 for
+/// everything else.
+fn exit_code(e: &anyhow::Error) -> u8 {
+    if let Some(ie) = e.downcast_ref::<IngestError>() {
+        return match ie {
+            IngestError::Invalid(_) | IngestError::NotFound(_) => 2,
+            IngestError::Io { .. } => 1,
+        };
+    }
+    if e.downcast_ref::<TimeBoundError>().is_some() {
+        return 2;
+    }
+    // Option values that clap accepted but that did not parse (sort keys, formats).
+    if e.downcast_ref::<UsageError>().is_some() {
+        return 2;
+    }
+    1
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);

@@ -1,0 +1,384 @@
+//! The local store: immutable Parquet segments plus a manifest that names them. An
+//! import writes one segment (spans, and log records beside them) and then commits it
+//! by replacing the manifest; a crash at any point leaves the previous state readable.
+//! Imports take an exclusive lock, so two at once run one after the other.
+
+pub mod columns;
+pub mod encode;
+pub mod manifest;
+mod segment;
+
+use crate::ingest::ids::{SpanId, TraceId};
+use crate::ingest::raw::Record;
+use columns::{LogColumns, SpanColumns};
+use manifest::{Manifest, ManifestError, Segment};
+use polars::prelude::*;
+use segment::{SegmentWriter, StoreIoError};
+use std::collections::HashSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Rows per Parquet row group: large enough for good compression, small enough that an
+/// import of any size holds only this many rows in memory.
+const ROW_GROUP: usize = 16 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error("store {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("store: {0}")]
+    Write(String),
+    #[error("store: cannot read segments: {0}")]
+    Read(#[from] PolarsError),
+}
+
+impl From<StoreIoError> for StoreError {
+    fn from(e: StoreIoError) -> Self {
+        StoreError::Write(e.0)
+    }
+}
+
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    fs::File::open(dir)?.sync_all()
+}
+
+#[derive(Debug, Clone)]
+pub struct Store {
+    root: PathBuf,
+}
+
+impl Store {
+    pub fn at(root: impl Into<PathBuf>) -> Store {
+        Store { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn manifest_path(&self) -> PathBuf {
+        self.root.join("manifest.json")
+    }
+
+    fn io(&self, e: std::io::Error) -> StoreError {
+        StoreError::Io {
+            path: self.root.display().to_string(),
+            source: e,
+        }
+    }
+
+    pub fn manifest(&self) -> Result<Manifest, StoreError> {
+        Ok(Manifest::load(&self.manifest_path())?)
+    }
+
+    fn files(&self, manifest: &Manifest, logs: bool) -> Vec<PathBuf> {
+        manifest
+            .segments
+            .iter()
+            .filter_map(|s| {
+                if logs {
+                    s.logs_file.as_ref()
+                } else {
+                    s.spans_file.as_ref()
+                }
+            })
+            .map(|f| self.root.join(f))
+            .collect()
+    }
+
+    fn scan(&self, files: Vec<PathBuf>) -> Result<Option<LazyFrame>, StoreError> {
+        if files.is_empty() {
+            return Ok(None);
+        }
+        let paths: Vec<PlRefPath> = files
+            .iter()
+            .map(|p| PlRefPath::new(p.to_string_lossy().as_ref()))
+            .collect();
+        let args = ScanArgsParquet {
+            allow_missing_columns: true,
+            ..Default::default()
+        };
+        Ok(Some(LazyFrame::scan_parquet_files(paths.into(), args)?))
+    }
+
+    /// All spans in the store, lazily; `None` when the store holds none.
+    pub fn scan_spans(&self) -> Result<Option<LazyFrame>, StoreError> {
+        let m = self.manifest()?;
+        self.scan(self.files(&m, false))
+    }
+
+    /// All log records in the store, lazily; `None` when the store holds none.
+    pub fn scan_logs(&self) -> Result<Option<LazyFrame>, StoreError> {
+        let m = self.manifest()?;
+        self.scan(self.files(&m, true))
+    }
+
+    /// Starts an import: takes the lock (waiting for another import to finish), removes
+    /// what a crashed import left behind, and loads the identities already stored.
+    pub fn begin_import(&self) -> Result<Import, StoreError> {
+        for d in ["spans", "logs", "tmp"] {
+            fs::create_dir_all(self.root.join(d)).map_err(|e| self.io(e))?;
+        }
+        let lock = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.root.join("lock"))
+            .map_err(|e| self.io(e))?;
+        lock.lock().map_err(|e| self.io(e))?;
+        let manifest = self.manifest()?;
+        self.remove_uncommitted(&manifest)?;
+        let mut seen_spans = HashSet::new();
+        if let Some(lf) = self.scan(self.files(&manifest, false))? {
+            let df = lf.select([col("trace_id"), col("span_id")]).collect()?;
+            let t = df.column("trace_id")?.str()?;
+            let s = df.column("span_id")?.str()?;
+            for (t, s) in t.iter().zip(s.iter()) {
+                if let (Some(t), Some(s)) = (t, s)
+                    && let (Ok(t), Ok(s)) = (TraceId::parse(t), SpanId::parse(s))
+                {
+                    seen_spans.insert((t, s));
+                }
+            }
+        }
+        let mut seen_logs = HashSet::new();
+        if let Some(lf) = self.scan(self.files(&manifest, true))? {
+            let df = lf.select([col("log_id")]).collect()?;
+            for id in df.column("log_id")?.str()?.iter().flatten() {
+                if let Ok(v) = u128::from_str_radix(id, 16) {
+                    seen_logs.insert(v);
+                }
+            }
+        }
+        let existing_traces = seen_spans.iter().map(|(t, _)| *t).collect();
+        let id = manifest.next_id();
+        let tmp = self.root.join("tmp");
+        let span_writer = SegmentWriter::create(tmp.join(format!("spans-{id:06}.parquet")))
+            .map_err(|e| self.io(e))?;
+        let log_writer = SegmentWriter::create(tmp.join(format!("logs-{id:06}.parquet")))
+            .map_err(|e| self.io(e))?;
+        Ok(Import {
+            store: self.clone(),
+            _lock: lock,
+            manifest,
+            id,
+            seen_spans,
+            seen_logs,
+            spans: SpanColumns::default(),
+            logs: LogColumns::default(),
+            span_writer: Some(span_writer),
+            log_writer: Some(log_writer),
+            existing_traces,
+            source: Arc::from(""),
+            stats: ImportStats::default(),
+            traces: HashSet::new(),
+            new_traces: HashSet::new(),
+            parents_wanted: Vec::new(),
+            log_spans_wanted: Vec::new(),
+            failed: None,
+        })
+    }
+
+    fn remove_uncommitted(&self, manifest: &Manifest) -> Result<(), StoreError> {
+        let committed: HashSet<PathBuf> = self
+            .files(manifest, false)
+            .into_iter()
+            .chain(self.files(manifest, true))
+            .collect();
+        for d in ["spans", "logs", "tmp"] {
+            let dir = self.root.join(d);
+            for entry in fs::read_dir(&dir).map_err(|e| self.io(e))? {
+                let path = entry.map_err(|e| self.io(e))?.path();
+                if path.is_file() && !committed.contains(&path) {
+                    fs::remove_file(&path).map_err(|e| self.io(e))?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Counts of one import, for its summary.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportStats {
+    pub spans_read: u64,
+    pub spans_new: u64,
+    pub spans_duplicate: u64,
+    pub logs_read: u64,
+    pub logs_new: u64,
+    pub logs_duplicate: u64,
+    /// Distinct traces among the spans read.
+    pub traces: u64,
+    /// Traces that had no span in the store before.
+    pub new_traces: u64,
+    /// New spans whose parent is neither in the store nor in this import.
+    pub orphan_spans: u64,
+    /// New log records that name no span.
+    pub logs_without_span: u64,
+    /// New log records whose span is not in the store (it may arrive in a later import).
+    pub logs_span_missing: u64,
+    pub segment: Option<u64>,
+}
+
+/// One import in progress. Dropped without `commit`, it leaves the store as it was.
+pub struct Import {
+    store: Store,
+    _lock: fs::File,
+    manifest: Manifest,
+    id: u64,
+    seen_spans: HashSet<(TraceId, SpanId)>,
+    seen_logs: HashSet<u128>,
+    spans: SpanColumns,
+    logs: LogColumns,
+    span_writer: Option<SegmentWriter>,
+    log_writer: Option<SegmentWriter>,
+    existing_traces: HashSet<TraceId>,
+    source: Arc<str>,
+    stats: ImportStats,
+    traces: HashSet<TraceId>,
+    new_traces: HashSet<TraceId>,
+    parents_wanted: Vec<(TraceId, SpanId)>,
+    log_spans_wanted: Vec<(TraceId, SpanId)>,
+    failed: Option<StoreError>,
+}
+
+impl Import {
+    /// Names the input the next records come from (kept in the `source` column).
+    pub fn set_source(&mut self, name: &str) {
+        self.source = Arc::from(name);
+    }
+
+    pub fn push(&mut self, r: Record) {
+        if self.failed.is_some() {
+            return;
+        }
+        match r {
+            Record::Span(s) => {
+                self.stats.spans_read += 1;
+                self.traces.insert(s.trace_id);
+                if !self.seen_spans.insert((s.trace_id, s.span_id)) {
+                    self.stats.spans_duplicate += 1;
+                    return;
+                }
+                self.stats.spans_new += 1;
+                self.new_traces.insert(s.trace_id);
+                if let Some(p) = s.parent_span_id {
+                    self.parents_wanted.push((s.trace_id, p));
+                }
+                self.spans.push(&s, &self.source);
+                if self.spans.len() >= ROW_GROUP {
+                    self.flush_spans();
+                }
+            }
+            Record::Log(l) => {
+                self.stats.logs_read += 1;
+                let (body, attributes) = LogColumns::encode(&l);
+                let id = columns::log_id(&l, &body, &attributes);
+                if !self.seen_logs.insert(id) {
+                    self.stats.logs_duplicate += 1;
+                    return;
+                }
+                self.stats.logs_new += 1;
+                match (l.trace_id, l.span_id) {
+                    (Some(t), Some(s)) => self.log_spans_wanted.push((t, s)),
+                    _ => self.stats.logs_without_span += 1,
+                }
+                self.logs
+                    .push(&l, format!("{id:032x}"), body, attributes, &self.source);
+                if self.logs.len() >= ROW_GROUP {
+                    self.flush_logs();
+                }
+            }
+        }
+    }
+
+    fn flush_spans(&mut self) {
+        let Some(w) = self.span_writer.as_mut() else {
+            return;
+        };
+        let r = self.spans.take().and_then(|df| w.write(&df));
+        if let Err(e) = r {
+            self.failed = Some(StoreError::Write(format!("cannot write spans: {e}")));
+        }
+    }
+
+    fn flush_logs(&mut self) {
+        let Some(w) = self.log_writer.as_mut() else {
+            return;
+        };
+        let r = self.logs.take().and_then(|df| w.write(&df));
+        if let Err(e) = r {
+            self.failed = Some(StoreError::Write(format!("cannot write log records: {e}")));
+        }
+    }
+
+    /// Makes the import visible: finishes the segment files, moves them into place and
+    /// names them in the manifest, in that order.
+    pub fn commit(mut self, sources: Vec<String>) -> Result<ImportStats, StoreError> {
+        if !self.spans.is_empty() {
+            self.flush_spans();
+        }
+        if !self.logs.is_empty() {
+            self.flush_logs();
+        }
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
+        let mut stats = std::mem::take(&mut self.stats);
+        stats.traces = self.traces.len() as u64;
+        stats.new_traces = self
+            .new_traces
+            .iter()
+            .filter(|t| !self.existing_traces.contains(t))
+            .count() as u64;
+        stats.orphan_spans = self
+            .parents_wanted
+            .iter()
+            .filter(|k| !self.seen_spans.contains(k))
+            .count() as u64;
+        stats.logs_span_missing = self
+            .log_spans_wanted
+            .iter()
+            .filter(|k| !self.seen_spans.contains(k))
+            .count() as u64;
+        if stats.spans_new == 0 && stats.logs_new == 0 {
+            return Ok(stats);
+        }
+        let root = self.store.root.clone();
+        let spans_rel = format!("spans/segment-{:06}.parquet", self.id);
+        let logs_rel = format!("logs/segment-{:06}.parquet", self.id);
+        let (spans_rows, logs_rows) = (stats.spans_new, stats.logs_new);
+        let mut wrote_spans = false;
+        if let Some(w) = self.span_writer.take() {
+            wrote_spans = w.finish(&root.join(&spans_rel))?;
+        }
+        let mut wrote_logs = false;
+        if let Some(w) = self.log_writer.take() {
+            wrote_logs = w.finish(&root.join(&logs_rel))?;
+        }
+        for d in ["spans", "logs"] {
+            sync_dir(&root.join(d)).map_err(|e| self.store.io(e))?;
+        }
+        self.manifest.format_version = manifest::FORMAT_VERSION;
+        self.manifest.segments.push(Segment {
+            id: self.id,
+            spans_file: wrote_spans.then_some(spans_rel),
+            logs_file: wrote_logs.then_some(logs_rel),
+            spans: spans_rows,
+            logs: logs_rows,
+            imported_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            sources,
+        });
+        self.manifest
+            .save(&self.store.manifest_path(), &root.join("tmp"))
+            .map_err(|e| self.store.io(e))?;
+        stats.segment = Some(self.id);
+        Ok(stats)
+    }
+}

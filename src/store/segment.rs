@@ -1,0 +1,71 @@
+//! One Parquet file being written in row groups, invisible until it is finished: it is
+//! written under `tmp/`, synced, and only then renamed into place.
+
+use polars::io::parquet::write::BatchedWriter;
+use polars::prelude::*;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+pub struct SegmentWriter {
+    tmp_path: PathBuf,
+    /// A second handle on the file, to sync it once the Parquet writer is done with it.
+    sync_handle: File,
+    file: Option<File>,
+    writer: Option<BatchedWriter<File>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StoreIoError(pub String);
+
+impl SegmentWriter {
+    pub fn create(tmp_path: PathBuf) -> std::io::Result<Self> {
+        let file = File::create(&tmp_path)?;
+        let sync_handle = file.try_clone()?;
+        Ok(SegmentWriter {
+            tmp_path,
+            sync_handle,
+            file: Some(file),
+            writer: None,
+        })
+    }
+
+    pub fn write(&mut self, df: &DataFrame) -> PolarsResult<()> {
+        if df.height() == 0 {
+            return Ok(());
+        }
+        if let Some(file) = self.file.take() {
+            let w = ParquetWriter::new(file)
+                .with_compression(ParquetCompression::Zstd(None))
+                .with_statistics(StatisticsOptions::full())
+                .batched(df.schema())?;
+            self.writer = Some(w);
+        }
+        if let Some(w) = &mut self.writer {
+            w.write_batch(df)?;
+        }
+        Ok(())
+    }
+
+    /// Finishes the file and moves it to `dest`. Nothing is moved when no row was written.
+    pub fn finish(mut self, dest: &Path) -> Result<bool, StoreIoError> {
+        let Some(w) = self.writer.take() else {
+            return Ok(false);
+        };
+        w.finish()
+            .map_err(|e| StoreIoError(format!("cannot write {}: {e}", self.tmp_path.display())))?;
+        drop(w);
+        let io = |e: std::io::Error| StoreIoError(format!("cannot write {}: {e}", dest.display()));
+        self.sync_handle.sync_all().map_err(io)?;
+        std::fs::rename(&self.tmp_path, dest).map_err(io)?;
+        Ok(true)
+    }
+}
+
+impl Drop for SegmentWriter {
+    fn drop(&mut self) {
+        // After a successful finish the file was renamed away and this removes nothing;
+        // after a failure it removes the partial file.
+        let _ = std::fs::remove_file(&self.tmp_path);
+    }
+}
