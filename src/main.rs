@@ -33,7 +33,7 @@ fn main() -> ExitCode {
 fn exit_code(e: &anyhow::Error) -> u8 {
     if let Some(ie) = e.downcast_ref::<IngestError>() {
         return match ie {
-            IngestError::Invalid(_) | IngestError::NotFound(_) => 2,
+            IngestError::Invalid(_) | IngestError::UnknownFormat(_) | IngestError::NotFound(_) => 2,
             IngestError::Io { .. } => 1,
         };
     }
@@ -41,12 +41,8 @@ fn exit_code(e: &anyhow::Error) -> u8 {
         return 2;
     }
     // Option values that clap accepted but that did not parse (sort keys, formats).
-    if e.downcast_ref::<UsageError>().is_some() {
+    if e.downcast_ref::<commands::UsageError>().is_some() {
         return 2;
     }
     1
 }
-
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);

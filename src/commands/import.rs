@@ -16,11 +16,13 @@ const PROGRESS_MIN_BYTES: u64 = 32 << 20;
 pub fn run(store: &Store, args: &ImportArgs) -> Result<()> {
     let started = Instant::now();
     let inputs = expand_inputs(&args.paths)?;
-    let format: ingest::Format = args.format.parse().map_err(anyhow::Error::msg)?;
+    let format: ingest::Format = args.format.parse().map_err(super::UsageError)?;
     let total_bytes: u64 = inputs
         .iter()
         .filter_map(|i| match i {
-            ingest::Input::File(p) => std::fs::metadata(p).ok().map(|m| m.len()),
+            ingest::Input::File(p) | ingest::Input::DirEntry(p) => {
+                std::fs::metadata(p).ok().map(|m| m.len())
+            }
             ingest::Input::Stdin => None,
         })
         .sum();
@@ -43,6 +45,7 @@ pub fn run(store: &Store, args: &ImportArgs) -> Result<()> {
 
     let mut import = store.begin_import()?;
     let mut summaries: Vec<InputSummary> = Vec::new();
+    let mut not_dumps: Vec<String> = Vec::new();
     for input in &inputs {
         let name = input.display_name();
         import.set_source(&name);
@@ -50,7 +53,7 @@ pub fn run(store: &Store, args: &ImportArgs) -> Result<()> {
         let result = ingest::decode_input(input, &opts, &mut |r| {
             import.push(r);
             n += 1;
-            if n % 4096 == 0
+            if n.is_multiple_of(4096)
                 && let Some(b) = &bar
             {
                 b.set_position(counter.load(Ordering::Relaxed));
@@ -59,7 +62,14 @@ pub fn run(store: &Store, args: &ImportArgs) -> Result<()> {
         match result {
             Ok(s) => summaries.push(s),
             // A file that cannot be read at all is one more skipped input.
-            Err(ingest::IngestError::Invalid(inv)) if args.skip_invalid => {
+            Err(ingest::IngestError::UnknownFormat(_))
+                if matches!(input, ingest::Input::DirEntry(_)) =>
+            {
+                not_dumps.push(name)
+            }
+            Err(ingest::IngestError::Invalid(inv) | ingest::IngestError::UnknownFormat(inv))
+                if args.skip_invalid =>
+            {
                 summaries.push(InputSummary {
                     name,
                     format: "unreadable".into(),
@@ -75,6 +85,9 @@ pub fn run(store: &Store, args: &ImportArgs) -> Result<()> {
     }
     let sources = summaries.iter().map(|s| s.name.clone()).collect();
     let stats = import.commit(sources)?;
+    for n in &not_dumps {
+        eprintln!("warning: {n}: skipped, not a trace dump");
+    }
     print_summary(
         store,
         &summaries,

@@ -28,8 +28,8 @@ pub fn run(store: &Store, args: &ListArgs) -> Result<()> {
         Some(k) => (true, k),
         None => (false, args.sort.as_str()),
     };
-    let key: SortKey = key.parse().map_err(anyhow::Error::msg)?;
-    let format: OutputFormat = args.format.parse().map_err(anyhow::Error::msg)?;
+    let key: SortKey = key.parse().map_err(super::UsageError)?;
+    let format: OutputFormat = args.format.parse().map_err(super::UsageError)?;
 
     let mut rows = list_traces(store, &filter)?;
     sort_traces(&mut rows, key, descending);

@@ -9,3 +9,14 @@ use std::io::IsTerminal;
 pub fn progress_wanted() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
 }
+
+/// An option value that clap accepted but that means nothing (a sort key, a format).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+impl From<String> for UsageError {
+    fn from(s: String) -> Self {
+        UsageError(s)
+    }
+}

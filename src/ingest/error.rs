@@ -46,6 +46,9 @@ impl fmt::Display for Invalid {
 pub enum IngestError {
     #[error("{0}")]
     Invalid(Invalid),
+    /// No known format starts with these bytes.
+    #[error("{0}")]
+    UnknownFormat(Invalid),
     #[error("cannot read {path}: {source}")]
     Io {
         path: PathBuf,

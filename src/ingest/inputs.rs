@@ -10,20 +10,23 @@ use std::path::{Path, PathBuf};
 pub enum Input {
     Stdin,
     File(PathBuf),
+    /// A file found by walking a directory: one that is not a dump (a README, a script)
+    /// is skipped with a warning rather than failing the import.
+    DirEntry(PathBuf),
 }
 
 impl Input {
     pub fn display_name(&self) -> String {
         match self {
             Input::Stdin => "<stdin>".to_string(),
-            Input::File(p) => p.display().to_string(),
+            Input::File(p) | Input::DirEntry(p) => p.display().to_string(),
         }
     }
 
     pub fn open(&self) -> Result<Box<dyn Read>, IngestError> {
         match self {
             Input::Stdin => Ok(Box::new(std::io::stdin())),
-            Input::File(p) => fs::File::open(p)
+            Input::File(p) | Input::DirEntry(p) => fs::File::open(p)
                 .map(|f| Box::new(f) as Box<dyn Read>)
                 .map_err(|e| io_error(p, e)),
         }
@@ -79,7 +82,7 @@ fn walk(dir: &Path, out: &mut Vec<Input>) -> Result<(), IngestError> {
         if meta.is_dir() {
             walk(&path, out)?;
         } else if meta.is_file() {
-            out.push(Input::File(path));
+            out.push(Input::DirEntry(path));
         }
     }
     Ok(())

@@ -11,7 +11,7 @@ use std::io::{BufRead, Read};
 const BLOCK: u64 = 8 << 20;
 
 pub fn decode(
-    mut r: Box<dyn BufRead>,
+    mut r: Box<dyn BufRead + '_>,
     file: &str,
     skip_invalid: bool,
     sink: &mut dyn FnMut(Record),

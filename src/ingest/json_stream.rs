@@ -10,7 +10,7 @@ use serde::de::DeserializeSeed;
 use std::io::BufRead;
 
 pub fn decode(
-    r: Box<dyn BufRead>,
+    r: Box<dyn BufRead + '_>,
     file: &str,
     skip_invalid: bool,
     sink: &mut dyn FnMut(Record),

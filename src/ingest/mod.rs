@@ -57,9 +57,18 @@ pub fn decode_input(
     opts: &DecodeOptions,
     sink: &mut dyn FnMut(Record),
 ) -> Result<InputSummary, IngestError> {
-    let name = input.display_name();
-    let raw = input.open()?;
-    let raw: Box<dyn Read> = match &opts.progress {
+    decode_reader(&input.display_name(), input.open()?, opts, sink)
+}
+
+/// Decodes bytes from any reader; `name` is how errors and the summary refer to it.
+pub fn decode_reader(
+    name: &str,
+    raw: Box<dyn Read + '_>,
+    opts: &DecodeOptions,
+    sink: &mut dyn FnMut(Record),
+) -> Result<InputSummary, IngestError> {
+    let name = name.to_string();
+    let raw: Box<dyn Read + '_> = match &opts.progress {
         Some(counter) => Box::new(Counting {
             inner: raw,
             counter: counter.clone(),
@@ -69,14 +78,18 @@ pub fn decode_input(
     let io_err = |e: std::io::Error| {
         IngestError::invalid(&name, Location::File, format!("cannot read: {e}"))
     };
-    let reader: Box<dyn BufRead> = Box::new(BufReader::with_capacity(1 << 20, raw));
+    let reader: Box<dyn BufRead + '_> = Box::new(BufReader::with_capacity(1 << 20, raw));
     let (compression, mut reader) = decompress::decompressed(reader).map_err(io_err)?;
     let prefix = detect::peek(&mut reader, detect::PREFIX_LEN).map_err(|e| {
         IngestError::invalid(&name, Location::File, format!("cannot decompress: {e}"))
     })?;
     let format = match opts.format {
         Format::Auto => Format::detect(&prefix).ok_or_else(|| {
-            IngestError::invalid(&name, Location::Byte(0), detect::unrecognized(&prefix))
+            IngestError::UnknownFormat(Invalid {
+                file: name.clone(),
+                location: Location::Byte(0),
+                message: detect::unrecognized(&prefix),
+            })
         })?,
         f => f,
     };
@@ -95,7 +108,7 @@ pub fn decode_input(
         }
         sink(r)
     };
-    let reader: Box<dyn BufRead> = Box::new(std::io::Cursor::new(prefix).chain(reader));
+    let reader: Box<dyn BufRead + '_> = Box::new(std::io::Cursor::new(prefix).chain(reader));
     let skipped = match format {
         Format::Auto | Format::Jsonl => {
             json_lines::decode(reader, &name, opts.skip_invalid, &mut counting)?

@@ -9,7 +9,7 @@ use serde_json::{Map, Number, Value};
 use std::io::{BufRead, Cursor, Read};
 
 pub fn decode(
-    mut r: Box<dyn BufRead>,
+    mut r: Box<dyn BufRead + '_>,
     file: &str,
     skip_invalid: bool,
     sink: &mut dyn FnMut(Record),
@@ -17,15 +17,13 @@ pub fn decode(
     let mut bytes = Vec::new();
     r.read_to_end(&mut bytes)
         .map_err(|e| IngestError::invalid(file, Location::File, format!("cannot read: {e}")))?;
-    let df = ParquetReader::new(Cursor::new(bytes))
-        .finish()
-        .map_err(|e| {
-            IngestError::invalid(
-                file,
-                Location::File,
-                format!("not a readable Parquet file: {e}"),
-            )
-        })?;
+    let df = read_parquet(bytes).map_err(|e| {
+        IngestError::invalid(
+            file,
+            Location::File,
+            format!("not a readable Parquet file: {e}"),
+        )
+    })?;
     let columns = df.columns();
     let mut skipped = Vec::new();
     for row in 0..df.height() {
@@ -55,6 +53,20 @@ pub fn decode(
         }
     }
     Ok(skipped)
+}
+
+/// polars' Parquet reader panics on some corrupt files (bad dictionary indices, bad
+/// thrift lengths); a corrupt input must be an error like any other, and must not print
+/// a panic message as if the program had crashed.
+fn read_parquet(bytes: Vec<u8>) -> Result<DataFrame, String> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(move || ParquetReader::new(Cursor::new(bytes)).finish());
+    std::panic::set_hook(hook);
+    match result {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(_) => Err("corrupt data".to_string()),
+    }
 }
 
 fn to_json(v: &AnyValue) -> Value {

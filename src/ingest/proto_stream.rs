@@ -8,7 +8,7 @@ use super::raw::Record;
 use std::io::{BufRead, Read};
 
 pub fn decode_single(
-    mut r: Box<dyn BufRead>,
+    mut r: Box<dyn BufRead + '_>,
     file: &str,
     sink: &mut dyn FnMut(Record),
 ) -> Result<Vec<Invalid>, IngestError> {
@@ -20,7 +20,7 @@ pub fn decode_single(
 }
 
 pub fn decode_framed(
-    mut r: Box<dyn BufRead>,
+    mut r: Box<dyn BufRead + '_>,
     file: &str,
     skip_invalid: bool,
     sink: &mut dyn FnMut(Record),

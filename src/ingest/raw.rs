@@ -4,8 +4,9 @@
 use super::ids::{SpanId, TraceId};
 use std::sync::Arc;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub enum AnyValue {
+    #[default]
     Empty,
     String(String),
     Bool(bool),
@@ -218,12 +219,6 @@ impl RawLog {
             Some(AnyValue::String(s)) => Some(s),
             _ => None,
         }
-    }
-}
-
-impl Default for AnyValue {
-    fn default() -> Self {
-        AnyValue::Empty
     }
 }
 

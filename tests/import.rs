@@ -1,0 +1,422 @@
+//! `traces import` and `traces list` as a user runs them.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn testdata(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(rel)
+}
+
+fn traces(store: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_traces"))
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .env_remove("TRACES_STORE")
+        .output()
+        .unwrap()
+}
+
+fn import(store: &Path, paths: &[PathBuf]) -> Output {
+    let mut args: Vec<String> = vec!["import".into()];
+    args.extend(paths.iter().map(|p| p.display().to_string()));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    traces(store, &refs)
+}
+
+/// A fresh store holding these dumps of `testdata/`.
+fn store_with(files: &[&str]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let paths: Vec<PathBuf> = files.iter().map(|f| testdata(f)).collect();
+    let out = import(&store, &paths);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    (dir, store)
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn list_json(store: &Path, extra: &[&str]) -> Vec<Value> {
+    let mut args = vec!["list", "--format", "json"];
+    args.extend_from_slice(extra);
+    let out = traces(store, &args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    serde_json::from_slice::<Value>(&out.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// Every file of the store, with its bytes: "unchanged" means exactly this.
+fn snapshot(store: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for d in ["", "spans", "logs"] {
+        let dir = store.join(d);
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in rd {
+            let p = e.unwrap().path();
+            if p.is_file() && p.file_name().unwrap() != "lock" {
+                out.push((p.clone(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn expected_traces() -> Vec<(String, usize)> {
+    let v: Value =
+        serde_json::from_slice(&std::fs::read(testdata("expected/otel.json")).unwrap()).unwrap();
+    let mut m = std::collections::BTreeMap::new();
+    for s in v["spans"].as_array().unwrap() {
+        *m.entry(s["trace_id"].as_str().unwrap().to_string())
+            .or_insert(0) += 1;
+    }
+    m.into_iter().collect()
+}
+
+#[test]
+fn import_then_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let out = import(&store, &[testdata("otel/spans.otlp.json")]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("8 read, 8 new, 0 already stored"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("traces:  3 (3 new)"), "{stdout}");
+    let rows = list_json(&store, &["--sort", "trace_id"]);
+    let got: Vec<(String, usize)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["trace_id"].as_str().unwrap().to_string(),
+                r["spans"].as_u64().unwrap() as usize,
+            )
+        })
+        .collect();
+    assert_eq!(got, expected_traces());
+    let root = rows
+        .iter()
+        .find(|r| r["root_name"] == "POST /chat")
+        .expect("root span named");
+    assert_eq!(root["service"], "checkout-agent");
+    assert!(
+        rows.iter().any(|r| r["errors"].as_u64() == Some(1)),
+        "the failed payment is counted"
+    );
+}
+
+#[test]
+fn reimport_and_overlapping_dumps_store_each_span_once() {
+    let (_dir, store) = store_with(&["otel/collector.jsonl"]);
+    let before = snapshot(&store);
+    // The same spans again, in three other encodings and compressions.
+    let out = import(
+        &store,
+        &[
+            testdata("otel/spans.otlp.pb.gz"),
+            testdata("otel/console.json"),
+            testdata("otel/collector.jsonl"),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("24 read, 0 new, 24 already stored"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(
+        snapshot(&store),
+        before,
+        "an import with nothing new writes nothing"
+    );
+    let total: u64 = list_json(&store, &[])
+        .iter()
+        .map(|r| r["spans"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 8);
+}
+
+#[test]
+fn directories_and_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let out = import(&store, &[testdata("otel"), testdata("generate")]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("generate_otel.py: skipped, not a trace dump"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(text(&out.stdout).contains("new, "), "{}", text(&out.stdout));
+
+    let store2 = dir.path().join("store2");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_traces"))
+        .args(["--store", store2.to_str().unwrap(), "import", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(
+        &mut child.stdin.take().unwrap(),
+        &std::fs::read(testdata("otel/collector.jsonl.gz")).unwrap(),
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert!(
+        text(&out.stdout)
+            .contains("<stdin>  [OTLP traces, JSON lines (gzip)]  8 spans, 3 log records"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+/// Writes `bytes` to a file and imports it into a store that already holds data.
+fn import_bad(name: &str, bytes: &[u8]) -> (Output, bool) {
+    let (dir, store) = store_with(&["otel/spans.otlp.pb"]);
+    let before = snapshot(&store);
+    let bad = dir.path().join(name);
+    std::fs::write(&bad, bytes).unwrap();
+    // A good file beside the bad one: nothing of either may be stored.
+    let out = import(&store, &[testdata("otel/logs.otlp.pb"), bad]);
+    (out, snapshot(&store) == before)
+}
+
+#[test]
+fn bad_input_is_rejected_whole_with_its_location() {
+    let good = std::fs::read(testdata("otel/collector.jsonl")).unwrap();
+    let line = text(&good).lines().next().unwrap().to_string();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "truncated.jsonl",
+            good[..good.len() / 2].to_vec(),
+            "truncated.jsonl: line 2",
+        ),
+        (
+            "random.bin",
+            (0..4096u32)
+                .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+                .collect(),
+            "random.bin",
+        ),
+        (
+            "invalid-utf8.jsonl",
+            [&good[..40], b"\xff\xfe", &good[42..]].concat(),
+            "invalid-utf8.jsonl: line 1",
+        ),
+        (
+            "short-id.jsonl",
+            line.replacen("\"spanId\":\"", "\"spanId\":\"ab", 1)
+                .into_bytes(),
+            "is not 8 bytes",
+        ),
+        (
+            "wrong-type.jsonl",
+            line.replacen("\"name\":\"", "\"name\":42,\"x\":\"", 1)
+                .into_bytes(),
+            "invalid type: integer `42`",
+        ),
+        (
+            "truncated.pb",
+            std::fs::read(testdata("otel/spans.otlp.pb")).unwrap()[..1000].to_vec(),
+            "truncated.pb: byte 0",
+        ),
+        (
+            "truncated.gz",
+            std::fs::read(testdata("otel/collector.jsonl.gz")).unwrap()[..800].to_vec(),
+            "truncated.gz",
+        ),
+    ];
+    for (name, bytes, needle) in cases {
+        let (out, unchanged) = import_bad(name, &bytes);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        assert!(unchanged, "{name}: the store changed");
+        assert!(err.contains(needle), "{name}: {err}");
+    }
+}
+
+#[test]
+fn skip_invalid_keeps_the_valid_records_and_lists_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let good = text(&std::fs::read(testdata("otel/collector-traces-only.jsonl")).unwrap());
+    let lines: Vec<&str> = good.lines().collect();
+    let mixed = format!(
+        "{}\nnot json\n{}\n{{\"hello\":1}}\n{}\n",
+        lines[0], lines[1], lines[2]
+    );
+    let f = dir.path().join("mixed.jsonl");
+    std::fs::write(&f, mixed).unwrap();
+    let out = traces(&store, &["import", "--skip-invalid", f.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("2 invalid record(s) skipped"), "{err}");
+    assert!(
+        err.contains("mixed.jsonl: line 2, column 2: expected ident"),
+        "{err}"
+    );
+    assert!(err.contains("mixed.jsonl: line 4"), "{err}");
+    assert!(text(&out.stdout).contains("8 read, 8 new"));
+}
+
+#[test]
+fn concurrent_imports_keep_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let spawn = |f: &str| {
+        Command::new(env!("CARGO_BIN_EXE_traces"))
+            .args([
+                "--store",
+                store.to_str().unwrap(),
+                "import",
+                testdata(f).to_str().unwrap(),
+            ])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let a = spawn("otel/spans.otlp.pb");
+    let b = spawn("cloudwatch/raw_otel_langchain_spans.json");
+    let c = spawn("sideseat/traces-crewai-head.jsonl.gz");
+    for mut p in [a, b, c] {
+        assert!(p.wait().unwrap().success());
+    }
+    let total: u64 = list_json(&store, &[])
+        .iter()
+        .map(|r| r["spans"].as_u64().unwrap())
+        .sum();
+    let crewai_unique = {
+        let d = tempfile::tempdir().unwrap();
+        let s = d.path().join("s");
+        assert!(
+            import(&s, &[testdata("sideseat/traces-crewai-head.jsonl.gz")])
+                .status
+                .success()
+        );
+        list_json(&s, &[])
+            .iter()
+            .map(|r| r["spans"].as_u64().unwrap())
+            .sum::<u64>()
+    };
+    assert_eq!(total, 8 + 12 + crewai_unique);
+}
+
+#[test]
+fn leftovers_of_a_crashed_import_are_ignored_and_removed() {
+    let (_dir, store) = store_with(&["otel/spans.otlp.pb"]);
+    // A segment renamed into place whose manifest update never happened.
+    let stray = store.join("spans/segment-000099.parquet");
+    std::fs::copy(store.join("spans/segment-000001.parquet"), &stray).unwrap();
+    std::fs::write(store.join("tmp/spans-000100.parquet"), b"partial").unwrap();
+    let total: u64 = list_json(&store, &[])
+        .iter()
+        .map(|r| r["spans"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 8, "uncommitted segments are not read");
+    assert!(
+        import(
+            &store,
+            &[testdata("cloudwatch/raw_otel_langchain_spans.json")]
+        )
+        .status
+        .success()
+    );
+    assert!(!stray.exists());
+    assert!(!store.join("tmp/spans-000100.parquet").exists());
+}
+
+#[test]
+fn logs_are_kept_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let out = import(&store, &[testdata("otel/logs.otlp.json")]);
+    assert!(out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("1 log record(s) belong to no span"), "{err}");
+    assert!(
+        err.contains("2 log record(s) name a span that is not in the store (yet)"),
+        "{err}"
+    );
+    let out = import(
+        &store,
+        &[
+            testdata("otel/spans.otlp.pb"),
+            testdata("otel/logs.otlp.pb"),
+        ],
+    );
+    assert!(
+        text(&out.stdout).contains("logs:    3 read, 0 new, 3 already stored"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn list_filters_sorts_and_formats() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    assert!(
+        import(
+            &store,
+            &[
+                testdata("otel/spans.otlp.pb"),
+                testdata("cloudwatch/raw_otel_langchain_spans.json")
+            ]
+        )
+        .status
+        .success()
+    );
+    let all = list_json(&store, &[]);
+    assert_eq!(all.len(), 5);
+    let starts: Vec<&str> = all
+        .iter()
+        .map(|r| r["start_time"].as_str().unwrap())
+        .collect();
+    let mut sorted = starts.clone();
+    sorted.sort_unstable_by(|a, b| b.cmp(a));
+    assert_eq!(starts, sorted, "newest first by default");
+    assert_eq!(list_json(&store, &["--service", "checkout-agent"]).len(), 3);
+    assert_eq!(list_json(&store, &["--limit", "2"]).len(), 2);
+    assert_eq!(
+        list_json(&store, &["--until", "2025-11-19"]).len(),
+        2,
+        "the CloudWatch run of 2025-11-18"
+    );
+    assert_eq!(list_json(&store, &["--since", "2025-11-19"]).len(), 3);
+    let by_spans = list_json(&store, &["--sort", "-spans"]);
+    assert!(by_spans[0]["spans"].as_u64() >= by_spans[1]["spans"].as_u64());
+    let csv = traces(&store, &["list", "--format", "csv"]);
+    let csv = text(&csv.stdout);
+    assert!(
+        csv.starts_with("trace_id,root_name,start_time,duration_ms,spans,service,errors\n"),
+        "{csv}"
+    );
+    assert_eq!(csv.lines().count(), 6);
+    let bad = traces(&store, &["list", "--since", "last tuesday"]);
+    assert_eq!(bad.status.code(), Some(2));
+    let bad = traces(&store, &["list", "--sort", "colour"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn missing_input_and_empty_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let out = import(&store, &[dir.path().join("nope.json")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("nope.json"));
+    assert_eq!(list_json(&store, &[]).len(), 0);
+}
