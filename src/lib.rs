@@ -6,4 +6,5 @@
 pub mod analysis;
 pub mod ingest;
 pub mod render;
+pub mod semconv;
 pub mod store;

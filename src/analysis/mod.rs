@@ -1,5 +1,7 @@
 //! Questions asked of the stored spans: polars scans with projection and filters pushed
 //! down, then per-trace structure built in Rust.
 
+pub mod attribution;
+pub mod calls;
 pub mod time_bound;
 pub mod trace_list;

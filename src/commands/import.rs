@@ -7,7 +7,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
+use traces::analysis::calls::{Calls, calls_from_rows, load_rows};
 use traces::ingest::{self, DecodeOptions, InputSummary, Invalid, expand_inputs};
+use traces::render::group_digits;
 use traces::store::{ImportStats, Store};
 
 /// Inputs smaller than this finish before a progress bar would help.
@@ -85,6 +87,9 @@ pub fn run(store: &Store, args: &ImportArgs) -> Result<()> {
     }
     let sources = summaries.iter().map(|s| s.name.clone()).collect();
     let stats = import.commit(sources)?;
+    let touched: std::collections::HashSet<String> =
+        stats.trace_ids.iter().map(|t| t.to_string()).collect();
+    let calls = calls_from_rows(load_rows(store, Some(&touched))?);
     for n in &not_dumps {
         eprintln!("warning: {n}: skipped, not a trace dump");
     }
@@ -92,13 +97,21 @@ pub fn run(store: &Store, args: &ImportArgs) -> Result<()> {
         store,
         &summaries,
         &stats,
+        &calls,
         started.elapsed().as_secs_f64(),
         total_bytes,
     );
     Ok(())
 }
 
-fn print_summary(store: &Store, inputs: &[InputSummary], s: &ImportStats, secs: f64, bytes: u64) {
+fn print_summary(
+    store: &Store,
+    inputs: &[InputSummary],
+    s: &ImportStats,
+    calls: &Calls,
+    secs: f64,
+    bytes: u64,
+) {
     println!(
         "Imported {} input(s) into {}",
         inputs.len(),
@@ -129,6 +142,24 @@ fn print_summary(store: &Store, inputs: &[InputSummary], s: &ImportStats, secs: 
     } else {
         println!("time:    {secs:.2}s");
     }
+    if !calls.calls.is_empty() || calls.without_usage > 0 {
+        let sum = |f: fn(&traces::semconv::model::Usage) -> Option<i64>| -> i64 {
+            calls.calls.iter().filter_map(|c| f(&c.usage)).sum()
+        };
+        println!(
+            "usage:   {} model calls with usage in these traces: {} input, {} output tokens",
+            calls.calls.len(),
+            group_digits(&sum(|u| u.input).to_string()),
+            group_digits(&sum(|u| u.output).to_string()),
+        );
+        if calls.set_aside_nested > 0 || !calls.duplicate_pairs.is_empty() {
+            println!(
+                "         set aside so that no call counts twice: {} span(s) whose usage is also on a descendant, {} duplicate sibling span(s)",
+                calls.set_aside_nested,
+                calls.duplicate_pairs.len()
+            );
+        }
+    }
     let skipped: Vec<&Invalid> = inputs.iter().flat_map(|i| &i.skipped).collect();
     let mut warnings = Vec::new();
     if !skipped.is_empty() {
@@ -158,6 +189,22 @@ fn print_summary(store: &Store, inputs: &[InputSummary], s: &ImportStats, secs: 
         .filter(|i| i.spans == 0 && i.logs == 0 && i.skipped.is_empty())
     {
         warnings.push(format!("{}: no spans or log records", i.name));
+    }
+    for (kept, dup) in &calls.duplicate_pairs {
+        warnings.push(format!(
+            "spans {kept} and {dup} record the same model call (two instrumentations); counted once"
+        ));
+    }
+    if calls.without_usage > 0 {
+        warnings.push(format!(
+            "{} LLM span(s) recorded no token usage (unknown, not zero)",
+            calls.without_usage
+        ));
+    }
+    for c in &calls.conflicts {
+        warnings.push(format!(
+            "{c} conflict; each call keeps its own span's value"
+        ));
     }
     for w in warnings {
         eprintln!("warning: {w}");

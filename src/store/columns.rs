@@ -4,26 +4,9 @@
 
 use super::encode::{attributes_json, events_json, links_json, value_json};
 use crate::ingest::raw::{RawLog, RawSpan, Resource, Scope};
+use crate::semconv::model::Normalized;
 use polars::prelude::*;
 use std::sync::Arc;
-
-/// Columns filled by the dialect layer. Null until a span is understood, and null when
-/// the span does not say (missing usage is unknown, not zero).
-pub const NORMALIZED_TEXT: [&str; 6] = [
-    "span_type",
-    "provider",
-    "request_model",
-    "response_model",
-    "session_id",
-    "user_id",
-];
-pub const NORMALIZED_TOKENS: [&str; 5] = [
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "reasoning_tokens",
-];
 
 /// Resource and scope JSON, encoded once per batch rather than once per span.
 #[derive(Default)]
@@ -67,7 +50,104 @@ pub struct SpanColumns {
     resource_attributes: Vec<String>,
     scope_attributes: Vec<String>,
     source: Vec<Arc<str>>,
+    norm: NormColumns,
     shared: SharedText,
+}
+
+/// The dialect layer's view of each span (see `semconv`). Null where the span does not
+/// say: missing usage is unknown, not zero.
+#[derive(Default)]
+struct NormColumns {
+    span_type: Vec<&'static str>,
+    operation: Vec<Option<String>>,
+    provider: Vec<Option<String>>,
+    request_model: Vec<Option<String>>,
+    response_model: Vec<Option<String>>,
+    session_id: Vec<Option<String>>,
+    user_id: Vec<Option<String>>,
+    input_tokens: Vec<Option<i64>>,
+    output_tokens: Vec<Option<i64>>,
+    cache_read_tokens: Vec<Option<i64>>,
+    cache_write_tokens: Vec<Option<i64>>,
+    reasoning_tokens: Vec<Option<i64>>,
+    usage_source: Vec<Option<String>>,
+    recorded_cost_usd: Vec<Option<f64>>,
+    response_id: Vec<Option<String>>,
+    previous_response_id: Vec<Option<String>>,
+    service_tier: Vec<Option<String>>,
+    finish_reasons: Vec<Option<String>>,
+    error_type: Vec<Option<String>>,
+}
+
+impl NormColumns {
+    fn push(&mut self, n: Normalized) {
+        self.span_type.push(n.span_type.as_str());
+        self.operation.push(n.operation);
+        self.provider.push(n.provider);
+        self.request_model.push(n.request_model);
+        self.response_model.push(n.response_model);
+        self.session_id.push(n.session_id);
+        self.user_id.push(n.user_id);
+        self.input_tokens.push(n.usage.input);
+        self.output_tokens.push(n.usage.output);
+        self.cache_read_tokens.push(n.usage.cache_read);
+        self.cache_write_tokens.push(n.usage.cache_write);
+        self.reasoning_tokens.push(n.usage.reasoning);
+        self.usage_source.push(n.usage_source);
+        self.recorded_cost_usd.push(n.recorded_cost_usd);
+        self.response_id.push(n.response_id);
+        self.previous_response_id.push(n.previous_response_id);
+        self.service_tier.push(n.service_tier);
+        self.finish_reasons.push(
+            (!n.finish_reasons.is_empty())
+                .then(|| serde_json::to_string(&n.finish_reasons).unwrap_or_default()),
+        );
+        self.error_type.push(n.error_type);
+    }
+
+    fn into_columns(self, cols: &mut Vec<Column>) {
+        cols.extend([
+            Column::new("span_type".into(), self.span_type),
+            Column::new("operation".into(), self.operation),
+            Column::new("provider".into(), self.provider),
+            Column::new("request_model".into(), self.request_model),
+            Column::new("response_model".into(), self.response_model),
+            Column::new("session_id".into(), self.session_id),
+            Column::new("user_id".into(), self.user_id),
+            Column::new("input_tokens".into(), self.input_tokens),
+            Column::new("output_tokens".into(), self.output_tokens),
+            Column::new("cache_read_tokens".into(), self.cache_read_tokens),
+            Column::new("cache_write_tokens".into(), self.cache_write_tokens),
+            Column::new("reasoning_tokens".into(), self.reasoning_tokens),
+            Column::new("usage_source".into(), self.usage_source),
+            Column::new("recorded_cost_usd".into(), self.recorded_cost_usd),
+            Column::new("response_id".into(), self.response_id),
+            Column::new("previous_response_id".into(), self.previous_response_id),
+            Column::new("service_tier".into(), self.service_tier),
+            Column::new("finish_reasons".into(), self.finish_reasons),
+            Column::new("error_type".into(), self.error_type),
+        ]);
+    }
+}
+
+/// What is computed per span before it is appended, in parallel: the JSON texts of its
+/// raw parts and its normalized view.
+pub struct PreparedSpan {
+    attributes: String,
+    events: String,
+    links: String,
+    norm: Normalized,
+}
+
+impl PreparedSpan {
+    pub fn new(s: &RawSpan) -> PreparedSpan {
+        PreparedSpan {
+            attributes: attributes_json(&s.attributes),
+            events: events_json(&s.events),
+            links: links_json(&s.links),
+            norm: crate::semconv::normalize(s),
+        }
+    }
 }
 
 impl SpanColumns {
@@ -79,7 +159,7 @@ impl SpanColumns {
         self.trace_id.is_empty()
     }
 
-    pub fn push(&mut self, s: &RawSpan, source: &Arc<str>) {
+    pub fn push(&mut self, s: &RawSpan, prepared: PreparedSpan, source: &Arc<str>) {
         self.trace_id.push(s.trace_id.to_string());
         self.span_id.push(s.span_id.to_string());
         self.parent_span_id
@@ -96,9 +176,10 @@ impl SpanColumns {
             .push(s.resource.service_name().map(str::to_string));
         self.scope_name.push(s.scope.name.clone());
         self.scope_version.push(s.scope.version.clone());
-        self.attributes.push(attributes_json(&s.attributes));
-        self.events.push(events_json(&s.events));
-        self.links.push(links_json(&s.links));
+        self.attributes.push(prepared.attributes);
+        self.events.push(prepared.events);
+        self.links.push(prepared.links);
+        self.norm.push(prepared.norm);
         let (res, scope) = self.shared.get(&s.resource, &s.scope);
         self.resource_attributes.push(res.to_string());
         self.scope_attributes.push(scope.to_string());
@@ -135,12 +216,7 @@ impl SpanColumns {
                 t.source.iter().map(|s| s.as_ref()).collect::<Vec<&str>>(),
             ),
         ];
-        for name in NORMALIZED_TEXT {
-            cols.push(Column::full_null(name.into(), n, &DataType::String));
-        }
-        for name in NORMALIZED_TOKENS {
-            cols.push(Column::full_null(name.into(), n, &DataType::Int64));
-        }
+        t.norm.into_columns(&mut cols);
         DataFrame::new(n, cols)
     }
 }

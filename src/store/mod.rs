@@ -9,10 +9,12 @@ pub mod manifest;
 mod segment;
 
 use crate::ingest::ids::{SpanId, TraceId};
+use crate::ingest::raw::RawSpan;
 use crate::ingest::raw::Record;
-use columns::{LogColumns, SpanColumns};
+use columns::{LogColumns, PreparedSpan, SpanColumns};
 use manifest::{Manifest, ManifestError, Segment};
 use polars::prelude::*;
+use rayon::prelude::*;
 use segment::{SegmentWriter, StoreIoError};
 use std::collections::HashSet;
 use std::fs;
@@ -171,6 +173,7 @@ impl Store {
             seen_spans,
             seen_logs,
             spans: SpanColumns::default(),
+            pending: Vec::new(),
             logs: LogColumns::default(),
             span_writer: Some(span_writer),
             log_writer: Some(log_writer),
@@ -224,6 +227,8 @@ pub struct ImportStats {
     /// New log records whose span is not in the store (it may arrive in a later import).
     pub logs_span_missing: u64,
     pub segment: Option<u64>,
+    /// Every trace the import read a span of.
+    pub trace_ids: Vec<TraceId>,
 }
 
 /// One import in progress. Dropped without `commit`, it leaves the store as it was.
@@ -235,6 +240,7 @@ pub struct Import {
     seen_spans: HashSet<(TraceId, SpanId)>,
     seen_logs: HashSet<u128>,
     spans: SpanColumns,
+    pending: Vec<(RawSpan, Arc<str>)>,
     logs: LogColumns,
     span_writer: Option<SegmentWriter>,
     log_writer: Option<SegmentWriter>,
@@ -271,8 +277,8 @@ impl Import {
                 if let Some(p) = s.parent_span_id {
                     self.parents_wanted.push((s.trace_id, p));
                 }
-                self.spans.push(&s, &self.source);
-                if self.spans.len() >= ROW_GROUP {
+                self.pending.push((s, self.source.clone()));
+                if self.pending.len() >= ROW_GROUP {
                     self.flush_spans();
                 }
             }
@@ -299,6 +305,15 @@ impl Import {
     }
 
     fn flush_spans(&mut self) {
+        // Encoding and normalizing are per span and independent: done on every core.
+        let pending = std::mem::take(&mut self.pending);
+        let prepared: Vec<PreparedSpan> = pending
+            .par_iter()
+            .map(|(s, _)| PreparedSpan::new(s))
+            .collect();
+        for ((s, source), p) in pending.iter().zip(prepared) {
+            self.spans.push(s, p, source);
+        }
         let Some(w) = self.span_writer.as_mut() else {
             return;
         };
@@ -321,7 +336,7 @@ impl Import {
     /// Makes the import visible: finishes the segment files, moves them into place and
     /// names them in the manifest, in that order.
     pub fn commit(mut self, sources: Vec<String>) -> Result<ImportStats, StoreError> {
-        if !self.spans.is_empty() {
+        if !self.pending.is_empty() {
             self.flush_spans();
         }
         if !self.logs.is_empty() {
@@ -332,6 +347,7 @@ impl Import {
         }
         let mut stats = std::mem::take(&mut self.stats);
         stats.traces = self.traces.len() as u64;
+        stats.trace_ids = self.traces.iter().copied().collect();
         stats.new_traces = self
             .new_traces
             .iter()

@@ -23,7 +23,7 @@ How it works
    log records (2 GenAI events inside the LLM CLIENT span, 1 outside any
    span).
 4. After shutdown (flush), the captured protobuf bodies are written out in
-   every format the tool reads (see README.md), plus expected.json, the ground
+   every format the tool reads (see README.md), plus ../expected/otel.json, the ground
    truth computed from the protobuf.
 
 Usage
@@ -599,7 +599,10 @@ def main() -> int:
     write("logs.otlp.json.gz", gz(logs_json.encode()))
 
     truth = expected_truth(treq, lreq)
-    write("expected.json", json.dumps(truth, indent=2, ensure_ascii=False) + "\n")
+    # Beside the dumps, not among them: importing testdata/otel must not read it.
+    truth_path = args.out.parent / "expected" / "otel.json"
+    truth_path.parent.mkdir(parents=True, exist_ok=True)
+    truth_path.write_text(json.dumps(truth, indent=2, ensure_ascii=False) + "\n")
 
     # ---- summary ----
     print(f"traces requests received: {len(tbodies)}; logs requests received: {len(lbodies)}")

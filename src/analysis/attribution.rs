@@ -1,0 +1,329 @@
+//! Which spans' usage counts. One model call is often recorded more than once: a
+//! framework span wrapping an SDK span, an agent span carrying the sum of its children,
+//! or two instrumentations recording the same call as sibling spans. Usage is
+//! attributed to the leaf-most spans that carry it, and of two siblings that recorded
+//! the same call, one counts. Session and user are resolved per trace here too.
+
+use std::collections::HashMap;
+
+/// The facts about one span that attribution needs.
+#[derive(Debug, Clone, Default)]
+pub struct SpanFacts {
+    pub span_id: String,
+    pub parent_span_id: Option<String>,
+    pub scope_name: String,
+    pub start: i64,
+    pub end: i64,
+    /// Response model, else request model.
+    pub model: Option<String>,
+    pub response_id: Option<String>,
+    /// (input, output, cache_read, cache_write, reasoning); `None` when the span has no usage.
+    pub usage: Option<[Option<i64>; 5]>,
+    pub session_id: Option<String>,
+    pub user_id: Option<String>,
+    /// An LLM or embedding span, rather than an agent, chain or wrapper.
+    pub model_call: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The span's usage is a model call's and counts.
+    Counts,
+    /// A descendant carries usage: this span's is an aggregate or a wrapper's copy.
+    HasUsageBelow,
+    /// A sibling from another instrumentation recorded the same call; that one counts.
+    DuplicateOf(usize),
+    /// The span carries no usage.
+    NoUsage,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TraceAttribution {
+    pub verdicts: Vec<Option<Verdict>>,
+    /// Per span: its own session, else the trace's.
+    pub session: Vec<Option<String>>,
+    pub user: Vec<Option<String>>,
+    /// Distinct values seen on one trace, when there was more than one.
+    pub session_conflict: Option<Vec<String>>,
+    pub user_conflict: Option<Vec<String>>,
+}
+
+/// Models two instrumentations would name for one call: the same, or one a dated or
+/// prefixed form of the other (`gpt-4o-mini` / `gpt-4o-mini-2024-07-18`).
+fn same_model(a: Option<&str>, b: Option<&str>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => {
+            let (a, b) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
+            a == b
+                || a.starts_with(&b)
+                || b.starts_with(&a)
+                || a.ends_with(&format!("/{b}"))
+                || b.ends_with(&format!("/{a}"))
+        }
+        _ => true,
+    }
+}
+
+fn overlaps(a: &SpanFacts, b: &SpanFacts) -> bool {
+    a.start <= b.end && b.start <= a.end
+}
+
+fn same_call(a: &SpanFacts, b: &SpanFacts) -> bool {
+    if a.scope_name == b.scope_name || !overlaps(a, b) {
+        return false;
+    }
+    if let (Some(x), Some(y)) = (&a.response_id, &b.response_id) {
+        return x == y;
+    }
+    match (a.usage, b.usage) {
+        (Some(x), Some(y)) => {
+            x[0].is_some()
+                && x[0] == y[0]
+                && x[1] == y[1]
+                && same_model(a.model.as_deref(), b.model.as_deref())
+        }
+        _ => false,
+    }
+}
+
+/// The one value of a trace: the root's if it has one, else the first set; conflicts
+/// are reported.
+fn trace_value(
+    spans: &[SpanFacts],
+    roots: &[usize],
+    get: impl Fn(&SpanFacts) -> Option<&String>,
+) -> (Option<String>, Option<Vec<String>>) {
+    let mut seen: Vec<String> = Vec::new();
+    for s in spans {
+        if let Some(v) = get(s)
+            && !seen.contains(v)
+        {
+            seen.push(v.clone());
+        }
+    }
+    let chosen = roots
+        .iter()
+        .find_map(|&i| get(&spans[i]).cloned())
+        .or_else(|| seen.first().cloned());
+    let conflict = (seen.len() > 1).then_some(seen);
+    (chosen, conflict)
+}
+
+pub fn attribute(spans: &[SpanFacts]) -> TraceAttribution {
+    let index: HashMap<&str, usize> = spans
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.span_id.as_str(), i))
+        .collect();
+    let parent: Vec<Option<usize>> = spans
+        .iter()
+        .map(|s| {
+            s.parent_span_id
+                .as_deref()
+                .and_then(|p| index.get(p).copied())
+        })
+        .collect();
+    // Mark every ancestor of a span with usage. Walks are bounded by the span count, so
+    // a cycle in bad ids cannot loop forever.
+    let ancestors = |i: usize| {
+        let mut out = Vec::new();
+        let mut cur = parent[i];
+        while let Some(p) = cur {
+            if out.len() > spans.len() {
+                break;
+            }
+            out.push(p);
+            cur = parent[p];
+        }
+        out
+    };
+    let io = |s: &SpanFacts| s.usage.map(|u| (u[0].unwrap_or(0), u[1].unwrap_or(0)));
+    let mut usage_below = vec![false; spans.len()];
+    for (i, s) in spans.iter().enumerate() {
+        if s.usage.is_some() {
+            for p in ancestors(i) {
+                usage_below[p] = true;
+            }
+        }
+    }
+    // What the leaf-most usage below each span adds up to, and whether one of them is
+    // the same numbers (a wrapper's copy of its call).
+    let mut below_sum = vec![(0i64, 0i64); spans.len()];
+    let mut below_equal = vec![false; spans.len()];
+    for (i, s) in spans.iter().enumerate() {
+        let Some(u) = io(s) else { continue };
+        for p in ancestors(i) {
+            below_equal[p] |= io(&spans[p]) == Some(u);
+            if !usage_below[i] {
+                below_sum[p].0 += u.0;
+                below_sum[p].1 += u.1;
+            }
+        }
+    }
+    let mut verdicts: Vec<Option<Verdict>> = spans
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let covered =
+                usage_below[i] && (!s.model_call || below_equal[i] || io(s) == Some(below_sum[i]));
+            Some(match (s.usage.is_some(), covered) {
+                (false, _) => Verdict::NoUsage,
+                (true, true) => Verdict::HasUsageBelow,
+                // A model call whose descendants record other calls (a producer that
+                // attached a span to the wrong parent): both are calls, both count.
+                (true, false) => Verdict::Counts,
+            })
+        })
+        .collect();
+    // Sibling duplicates: of two counting spans that recorded the same call, the one
+    // that comes first (by start, then span id) keeps counting.
+    let mut counting: Vec<usize> = (0..spans.len())
+        .filter(|&i| verdicts[i] == Some(Verdict::Counts))
+        .collect();
+    counting.sort_by(|&a, &b| {
+        spans[a]
+            .start
+            .cmp(&spans[b].start)
+            .then_with(|| spans[a].span_id.cmp(&spans[b].span_id))
+    });
+    for (k, &i) in counting.iter().enumerate() {
+        if verdicts[i] != Some(Verdict::Counts) {
+            continue;
+        }
+        for &j in &counting[k + 1..] {
+            if verdicts[j] == Some(Verdict::Counts) && same_call(&spans[i], &spans[j]) {
+                verdicts[j] = Some(Verdict::DuplicateOf(i));
+            }
+        }
+    }
+    let roots: Vec<usize> = (0..spans.len()).filter(|&i| parent[i].is_none()).collect();
+    let (trace_session, session_conflict) = trace_value(spans, &roots, |s| s.session_id.as_ref());
+    let (trace_user, user_conflict) = trace_value(spans, &roots, |s| s.user_id.as_ref());
+    TraceAttribution {
+        verdicts,
+        session: spans
+            .iter()
+            .map(|s| s.session_id.clone().or_else(|| trace_session.clone()))
+            .collect(),
+        user: spans
+            .iter()
+            .map(|s| s.user_id.clone().or_else(|| trace_user.clone()))
+            .collect(),
+        session_conflict,
+        user_conflict,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(id: &str, parent: Option<&str>, scope: &str, usage: Option<i64>) -> SpanFacts {
+        SpanFacts {
+            span_id: id.into(),
+            parent_span_id: parent.map(String::from),
+            scope_name: scope.into(),
+            start: 0,
+            end: 10,
+            model: Some("gpt-4o-mini".into()),
+            usage: usage.map(|u| [Some(u), Some(5), None, None, None]),
+            model_call: true,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn nested_usage_counts_once_at_the_leaf() {
+        // Strands: agent (sum) → chat (copy) → botocore chat (the call).
+        let spans = vec![
+            span("a", None, "s", Some(100)),
+            span("b", Some("a"), "s", Some(100)),
+            span("c", Some("b"), "boto", Some(100)),
+        ];
+        let v = attribute(&spans).verdicts;
+        assert_eq!(
+            v,
+            vec![
+                Some(Verdict::HasUsageBelow),
+                Some(Verdict::HasUsageBelow),
+                Some(Verdict::Counts)
+            ]
+        );
+    }
+
+    #[test]
+    fn an_agent_total_is_set_aside_for_its_calls() {
+        let mut agent = span("a", None, "g", Some(30));
+        agent.model_call = false;
+        let v = attribute(&[
+            agent,
+            span("b", Some("a"), "g", Some(10)),
+            span("c", Some("a"), "g", Some(20)),
+        ])
+        .verdicts;
+        assert_eq!(
+            v,
+            vec![
+                Some(Verdict::HasUsageBelow),
+                Some(Verdict::Counts),
+                Some(Verdict::Counts)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_call_with_another_call_misattached_below_counts_too() {
+        // SideSeat 1.0.8 can parent a streaming usage span under an unrelated chat span.
+        let v = attribute(&[
+            span("a", None, "l", Some(1017)),
+            span("b", Some("a"), "l", Some(1119)),
+        ])
+        .verdicts;
+        assert_eq!(v, vec![Some(Verdict::Counts), Some(Verdict::Counts)]);
+    }
+
+    #[test]
+    fn sibling_spans_of_two_instrumentations_count_once() {
+        let mut lf = span("x", Some("root"), "langfuse-sdk", Some(1017));
+        lf.model = Some("gpt-4o-mini".into());
+        let mut oi = span(
+            "y",
+            Some("root"),
+            "openinference.instrumentation.openai",
+            Some(1017),
+        );
+        oi.model = Some("gpt-4o-mini-2024-07-18".into());
+        let other = span(
+            "z",
+            Some("root"),
+            "openinference.instrumentation.openai",
+            Some(2000),
+        );
+        let v = attribute(&[span("root", None, "app", None), lf, oi, other]).verdicts;
+        assert_eq!(v[1], Some(Verdict::Counts));
+        assert_eq!(v[2], Some(Verdict::DuplicateOf(1)));
+        assert_eq!(v[3], Some(Verdict::Counts));
+    }
+
+    #[test]
+    fn same_usage_same_scope_is_two_calls() {
+        let v = attribute(&[
+            span("a", None, "oi", Some(10)),
+            span("b", None, "oi", Some(10)),
+        ])
+        .verdicts;
+        assert_eq!(v, vec![Some(Verdict::Counts), Some(Verdict::Counts)]);
+    }
+
+    #[test]
+    fn session_from_the_root_applies_to_the_trace() {
+        let mut root = span("r", None, "app", None);
+        root.session_id = Some("s1".into());
+        let mut child = span("c", Some("r"), "oi", Some(1));
+        child.user_id = Some("u".into());
+        let a = attribute(&[root, child]);
+        assert_eq!(a.session[1].as_deref(), Some("s1"));
+        assert_eq!(a.user[0].as_deref(), Some("u"));
+        assert!(a.session_conflict.is_none());
+    }
+}

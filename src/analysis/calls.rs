@@ -1,0 +1,283 @@
+//! The model calls of a set of spans, each counted once (see `attribution`), with the
+//! session and user of its trace: what cost and usage reports sum.
+
+use super::attribution::{SpanFacts, Verdict, attribute};
+use crate::semconv::model::{SpanType, Usage};
+use crate::store::{Store, StoreError};
+use polars::prelude::*;
+use std::collections::{BTreeMap, HashSet};
+
+/// One span as reports read it: identity, tree, and the normalized columns.
+#[derive(Debug, Clone, Default)]
+pub struct SpanRow {
+    pub trace_id: String,
+    pub span_id: String,
+    pub parent_span_id: Option<String>,
+    pub name: String,
+    pub scope_name: String,
+    pub service_name: Option<String>,
+    pub start: i64,
+    pub end: i64,
+    pub span_type: SpanType,
+    pub provider: Option<String>,
+    pub request_model: Option<String>,
+    pub response_model: Option<String>,
+    pub session_id: Option<String>,
+    pub user_id: Option<String>,
+    pub usage: Usage,
+    pub recorded_cost_usd: Option<f64>,
+    pub response_id: Option<String>,
+    pub previous_response_id: Option<String>,
+    pub service_tier: Option<String>,
+}
+
+/// A model call that counts.
+#[derive(Debug, Clone)]
+pub struct LlmCall {
+    pub trace_id: String,
+    pub span_id: String,
+    pub root_name: String,
+    pub service: Option<String>,
+    pub start: i64,
+    pub span_type: SpanType,
+    pub provider: Option<String>,
+    pub request_model: Option<String>,
+    pub response_model: Option<String>,
+    pub session_id: Option<String>,
+    pub user_id: Option<String>,
+    pub usage: Usage,
+    pub recorded_cost_usd: Option<f64>,
+    pub response_id: Option<String>,
+    pub previous_response_id: Option<String>,
+    pub service_tier: Option<String>,
+}
+
+impl LlmCall {
+    /// The model that is priced: the response model when the span names one.
+    pub fn model(&self) -> Option<&str> {
+        self.response_model
+            .as_deref()
+            .or(self.request_model.as_deref())
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Calls {
+    pub calls: Vec<LlmCall>,
+    /// Spans whose usage was set aside because a descendant carries it.
+    pub set_aside_nested: u64,
+    /// (kept span, set-aside span): one call recorded by two instrumentations.
+    pub duplicate_pairs: Vec<(String, String)>,
+    /// LLM and embedding spans that recorded no usage.
+    pub without_usage: u64,
+    /// Traces whose spans name more than one session or user.
+    pub conflicts: Vec<String>,
+}
+
+pub fn calls_from_rows(rows: Vec<SpanRow>) -> Calls {
+    let mut by_trace: BTreeMap<String, Vec<SpanRow>> = BTreeMap::new();
+    for r in rows {
+        by_trace.entry(r.trace_id.clone()).or_default().push(r);
+    }
+    let mut out = Calls::default();
+    for (trace_id, spans) in by_trace {
+        let facts: Vec<SpanFacts> = spans
+            .iter()
+            .map(|s| SpanFacts {
+                span_id: s.span_id.clone(),
+                parent_span_id: s.parent_span_id.clone(),
+                scope_name: s.scope_name.clone(),
+                start: s.start,
+                end: s.end,
+                model: s.response_model.clone().or_else(|| s.request_model.clone()),
+                response_id: s.response_id.clone(),
+                usage: (!s.usage.is_empty()).then_some([
+                    s.usage.input,
+                    s.usage.output,
+                    s.usage.cache_read,
+                    s.usage.cache_write,
+                    s.usage.reasoning,
+                ]),
+                session_id: s.session_id.clone(),
+                user_id: s.user_id.clone(),
+                model_call: s.span_type.is_model_call(),
+            })
+            .collect();
+        let a = attribute(&facts);
+        if let Some(v) = &a.session_conflict {
+            out.conflicts
+                .push(format!("trace {trace_id}: sessions {}", v.join(", ")));
+        }
+        if let Some(v) = &a.user_conflict {
+            out.conflicts
+                .push(format!("trace {trace_id}: users {}", v.join(", ")));
+        }
+        let ids: HashSet<&str> = spans.iter().map(|s| s.span_id.as_str()).collect();
+        let root = spans
+            .iter()
+            .filter(|s| s.parent_span_id.as_deref().is_none_or(|p| !ids.contains(p)))
+            .min_by_key(|s| s.start)
+            .or_else(|| spans.iter().min_by_key(|s| s.start));
+        let first_call = out.calls.len();
+        let mut duplicates = Vec::new();
+        for (i, s) in spans.iter().enumerate() {
+            match a.verdicts[i] {
+                Some(Verdict::Counts) => out.calls.push(LlmCall {
+                    trace_id: trace_id.clone(),
+                    span_id: s.span_id.clone(),
+                    root_name: root.map(|r| r.name.clone()).unwrap_or_default(),
+                    service: root
+                        .and_then(|r| r.service_name.clone())
+                        .or_else(|| s.service_name.clone()),
+                    start: s.start,
+                    span_type: s.span_type,
+                    provider: s.provider.clone(),
+                    request_model: s.request_model.clone(),
+                    response_model: s.response_model.clone(),
+                    session_id: a.session[i].clone(),
+                    user_id: a.user[i].clone(),
+                    usage: s.usage,
+                    recorded_cost_usd: s.recorded_cost_usd,
+                    response_id: s.response_id.clone(),
+                    previous_response_id: s.previous_response_id.clone(),
+                    service_tier: s.service_tier.clone(),
+                }),
+                Some(Verdict::HasUsageBelow) => out.set_aside_nested += 1,
+                Some(Verdict::DuplicateOf(k)) => {
+                    out.duplicate_pairs
+                        .push((spans[k].span_id.clone(), s.span_id.clone()));
+                    duplicates.push((k, i));
+                }
+                _ => {
+                    if s.span_type.is_model_call() {
+                        out.without_usage += 1;
+                    }
+                }
+            }
+        }
+        // The call that counts takes what only its duplicate recorded (one
+        // instrumentation may name the response model or id, the other not).
+        for (kept, dup) in duplicates {
+            let d = &spans[dup];
+            if let Some(c) = out.calls[first_call..]
+                .iter_mut()
+                .find(|c| c.span_id == spans[kept].span_id)
+            {
+                c.response_model = c.response_model.take().or_else(|| d.response_model.clone());
+                c.response_id = c.response_id.take().or_else(|| d.response_id.clone());
+                c.previous_response_id = c
+                    .previous_response_id
+                    .take()
+                    .or_else(|| d.previous_response_id.clone());
+                c.provider = c.provider.take().or_else(|| d.provider.clone());
+                c.service_tier = c.service_tier.take().or_else(|| d.service_tier.clone());
+            }
+        }
+    }
+    out
+}
+
+/// Every span of the store as reports read it; `traces` limits it to some traces.
+pub fn load_rows(
+    store: &Store,
+    traces: Option<&HashSet<String>>,
+) -> Result<Vec<SpanRow>, StoreError> {
+    let Some(lf) = store.scan_spans()? else {
+        return Ok(Vec::new());
+    };
+    let df = lf
+        .select([
+            col("trace_id"),
+            col("span_id"),
+            col("parent_span_id"),
+            col("name"),
+            col("scope_name"),
+            col("service_name"),
+            col("start_time_unix_nano"),
+            col("end_time_unix_nano"),
+            col("span_type"),
+            col("provider"),
+            col("request_model"),
+            col("response_model"),
+            col("session_id"),
+            col("user_id"),
+            col("input_tokens"),
+            col("output_tokens"),
+            col("cache_read_tokens"),
+            col("cache_write_tokens"),
+            col("reasoning_tokens"),
+            col("recorded_cost_usd"),
+            col("response_id"),
+            col("previous_response_id"),
+            col("service_tier"),
+        ])
+        .collect()?;
+    let s = |n: &str| -> PolarsResult<StringChunked> { Ok(df.column(n)?.str()?.clone()) };
+    let i = |n: &str| -> PolarsResult<Int64Chunked> { Ok(df.column(n)?.i64()?.clone()) };
+    let (trace, span, parent, name, scope, service) = (
+        s("trace_id")?,
+        s("span_id")?,
+        s("parent_span_id")?,
+        s("name")?,
+        s("scope_name")?,
+        s("service_name")?,
+    );
+    let (start, end) = (i("start_time_unix_nano")?, i("end_time_unix_nano")?);
+    let (ty, provider, req, resp, session, user) = (
+        s("span_type")?,
+        s("provider")?,
+        s("request_model")?,
+        s("response_model")?,
+        s("session_id")?,
+        s("user_id")?,
+    );
+    let (inp, out, cr, cw, rs) = (
+        i("input_tokens")?,
+        i("output_tokens")?,
+        i("cache_read_tokens")?,
+        i("cache_write_tokens")?,
+        i("reasoning_tokens")?,
+    );
+    let cost = df.column("recorded_cost_usd")?.f64()?.clone();
+    let (rid, prev, tier) = (
+        s("response_id")?,
+        s("previous_response_id")?,
+        s("service_tier")?,
+    );
+    let own = |c: &StringChunked, k: usize| c.get(k).map(str::to_string);
+    let mut rows = Vec::with_capacity(df.height());
+    for k in 0..df.height() {
+        let Some(t) = trace.get(k) else { continue };
+        if traces.is_some_and(|set| !set.contains(t)) {
+            continue;
+        }
+        rows.push(SpanRow {
+            trace_id: t.to_string(),
+            span_id: span.get(k).unwrap_or_default().to_string(),
+            parent_span_id: own(&parent, k),
+            name: name.get(k).unwrap_or_default().to_string(),
+            scope_name: scope.get(k).unwrap_or_default().to_string(),
+            service_name: own(&service, k),
+            start: start.get(k).unwrap_or(0),
+            end: end.get(k).unwrap_or(0),
+            span_type: SpanType::parse(ty.get(k).unwrap_or("other")),
+            provider: own(&provider, k),
+            request_model: own(&req, k),
+            response_model: own(&resp, k),
+            session_id: own(&session, k),
+            user_id: own(&user, k),
+            usage: Usage {
+                input: inp.get(k),
+                output: out.get(k),
+                cache_read: cr.get(k),
+                cache_write: cw.get(k),
+                reasoning: rs.get(k),
+            },
+            recorded_cost_usd: cost.get(k),
+            response_id: own(&rid, k),
+            previous_response_id: own(&prev, k),
+            service_tier: own(&tier, k),
+        });
+    }
+    Ok(rows)
+}

@@ -1,0 +1,231 @@
+//! One model for every dialect. Each dialect file owns its key names; this file applies
+//! them, field by field, in one fixed order (a span often speaks several dialects, and
+//! values are never added across them):
+//!
+//! | field | order |
+//! |---|---|
+//! | span type | Langfuse → OpenInference → GenAI → OpenLLMetry → AI SDK → tool keys ⇒ tool → model key ⇒ llm → other |
+//! | provider | GenAI `gen_ai.provider.name` → OpenInference → GenAI `gen_ai.system` (not a framework name) → AI SDK → OpenLLMetry era A |
+//! | request model | GenAI → OpenInference request → AI SDK → Langfuse → OpenInference `llm.model_name` → OpenLLMetry era A |
+//! | response model | GenAI → OpenInference → AI SDK → Langfuse → OpenLLMetry era A |
+//! | usage | the richest source on the span (see `usage`), never a sum |
+//! | session, user | Langfuse compat keys → `session.id`/`user.id` → GenAI conversation → OpenLLMetry association → AI SDK metadata → Langfuse metadata |
+//! | recorded cost | OpenInference `llm.cost.*` → Langfuse `cost_details` → `operation.cost` → `gen_ai.usage.cost` |
+//! | content (`content`) | GenAI → OpenInference → OpenLLMetry → AI SDK → Langfuse |
+
+pub mod attrs;
+pub mod content;
+pub mod genai;
+pub mod langfuse;
+pub mod model;
+pub mod openinference;
+pub mod openllmetry;
+pub mod usage;
+pub mod vercel;
+
+use crate::ingest::raw::{AnyValue, Event, KeyValue, RawLog, RawSpan, StatusCode};
+use attrs::Attrs;
+use model::{Content, Normalized, SpanType};
+
+/// A log record of a span, as the event it stands for: its attributes, with its body
+/// under `body`.
+pub fn log_as_event(l: &RawLog) -> Event {
+    let mut attributes = l.attributes.clone();
+    if l.body != AnyValue::Empty {
+        attributes.push(KeyValue::new("body", l.body.clone()));
+    }
+    Event {
+        time_unix_nano: l.time_unix_nano.max(l.observed_time_unix_nano),
+        name: l.effective_event_name().unwrap_or("log").to_string(),
+        attributes,
+    }
+}
+
+fn first(a: &Attrs, lists: &[&[&'static str]]) -> Option<String> {
+    lists
+        .iter()
+        .find_map(|keys| a.first_str(keys).map(|(v, _)| v))
+}
+
+const MODEL_KEYS: [&str; 6] = [
+    "gen_ai.request.model",
+    "gen_ai.response.model",
+    "llm.model_name",
+    "ai.model.id",
+    "langfuse.observation.model.name",
+    "embedding.model_name",
+];
+
+fn span_type(a: &Attrs) -> SpanType {
+    langfuse::span_type(a)
+        .or_else(|| openinference::span_type(a))
+        .or_else(|| genai::span_type(a))
+        .or_else(|| openllmetry::span_type(a))
+        .or_else(|| vercel::span_type(a))
+        .unwrap_or_else(|| {
+            if a.has("gen_ai.tool.name") || a.has("gen_ai.tool.call.id") {
+                SpanType::Tool
+            } else if MODEL_KEYS.iter().any(|k| a.has(k)) {
+                SpanType::Llm
+            } else {
+                SpanType::Other
+            }
+        })
+}
+
+/// Aliases of one provider, folded to the GenAI conventions' names.
+pub fn canonical_provider(p: &str) -> String {
+    let l = p.trim().to_ascii_lowercase();
+    let l = l
+        .strip_suffix(".chat")
+        .or_else(|| l.strip_suffix(".responses"))
+        .or_else(|| l.strip_suffix(".messages"))
+        .unwrap_or(&l);
+    match l {
+        "azure" | "azure-openai" | "az.ai.openai" | "azure_openai" => "azure.ai.openai",
+        "az.ai.inference" => "azure.ai.inference",
+        "aws" | "aws_bedrock" | "amazon-bedrock" | "bedrock" | "amazon" => "aws.bedrock",
+        "gemini" | "google" | "google.generative-ai" | "gcp.gemini" => "gcp.gemini",
+        "vertex_ai" | "vertexai" | "google.vertex" => "gcp.vertex_ai",
+        "mistral" | "mistralai" | "mistral_ai" => "mistral_ai",
+        "xai" | "x_ai" => "x_ai",
+        other => other,
+    }
+    .to_string()
+}
+
+/// Normalizes one span: type, provider, models, usage, session, user, ids, errors. Log
+/// records never contribute usage (a log that repeats a span's usage must not add to
+/// it), so they are not an input here; see `content`.
+pub fn normalize(span: &RawSpan) -> Normalized {
+    let a = Attrs(&span.attributes);
+    let mut n = Normalized {
+        span_type: span_type(&a),
+        operation: a.str("gen_ai.operation.name"),
+        ..Default::default()
+    };
+    n.provider = genai::provider(&a)
+        .filter(|_| a.has("gen_ai.provider.name"))
+        .or_else(|| openinference::provider(&a))
+        .or_else(|| genai::provider(&a))
+        .or_else(|| vercel::provider(&a))
+        .or_else(|| first(&a, &[openllmetry::PROVIDER]))
+        .map(|p| canonical_provider(&p));
+    n.request_model = first(
+        &a,
+        &[
+            genai::REQUEST_MODEL,
+            openinference::REQUEST_MODEL,
+            vercel::REQUEST_MODEL,
+            langfuse::MODEL,
+            openinference::RESPONSE_MODEL,
+            openllmetry::REQUEST_MODEL,
+        ],
+    );
+    n.response_model = first(
+        &a,
+        &[
+            genai::RESPONSE_MODEL,
+            openinference::RESPONSE_MODEL,
+            vercel::RESPONSE_MODEL,
+            langfuse::MODEL,
+            openllmetry::RESPONSE_MODEL,
+        ],
+    );
+    let model = n
+        .response_model
+        .as_deref()
+        .or(n.request_model.as_deref())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    // SideSeat's Bedrock instrumentor copies Claude's raw input count, which leaves
+    // cache tokens out.
+    let exclusive_producer =
+        a.str("gen_ai.system").as_deref() == Some("aws_bedrock") && model.contains("claude");
+    if let Some((u, source)) = usage::choose(usage::readings(&a), exclusive_producer) {
+        n.usage = u;
+        n.usage_source = Some(source);
+    }
+    n.session_id = first(
+        &a,
+        &[
+            langfuse::SESSION,
+            &["session.id"],
+            genai::SESSION,
+            openllmetry::SESSION,
+            vercel::SESSION,
+            langfuse::SESSION_FALLBACK,
+        ],
+    );
+    n.user_id = first(
+        &a,
+        &[
+            langfuse::USER,
+            &["user.id", "enduser.id"],
+            openllmetry::USER,
+            vercel::USER,
+            langfuse::USER_FALLBACK,
+        ],
+    );
+    n.recorded_cost_usd = openinference::recorded_cost(&a)
+        .or_else(|| langfuse::recorded_cost(&a))
+        .or_else(|| a.float("operation.cost"))
+        .or_else(|| a.float("gen_ai.usage.cost"));
+    n.response_id = first(&a, &[&["gen_ai.response.id", "ai.response.id"]])
+        .or_else(|| openinference::response_id(&a));
+    n.previous_response_id = openinference::previous_response_id(&a);
+    n.finish_reasons = genai::finish_reasons(&a);
+    if n.finish_reasons.is_empty() {
+        n.finish_reasons = a.str_list("llm.finish_reason");
+    }
+    n.service_tier = first(
+        &a,
+        &[&[
+            "openai.response.service_tier",
+            "gen_ai.openai.response.service_tier",
+            "openai.request.service_tier",
+        ]],
+    );
+    n.error_type = a.str("error.type");
+    if span.status_code == StatusCode::Error {
+        n.error_message = (!span.status_message.is_empty())
+            .then(|| span.status_message.clone())
+            .or_else(|| {
+                span.events
+                    .iter()
+                    .find(|e| e.name == "exception")
+                    .and_then(|e| Attrs(&e.attributes).str("exception.message"))
+            })
+            .or_else(|| n.error_type.clone());
+        if n.error_type.is_none() {
+            n.error_type = span
+                .events
+                .iter()
+                .find(|e| e.name == "exception")
+                .and_then(|e| Attrs(&e.attributes).str("exception.type"));
+        }
+    }
+    n
+}
+
+/// What went in and out of a call. Kept out of `normalize`, which import runs on every
+/// span: content is read when a trace is shown, from the raw attributes, events and the
+/// span's log records, so it is never stored twice.
+pub fn content(span: &RawSpan, logs: &[RawLog]) -> Content {
+    let a = Attrs(&span.attributes);
+    let events: Vec<Event> = span
+        .events
+        .iter()
+        .cloned()
+        .chain(logs.iter().map(log_as_event))
+        .collect();
+    let mut c = genai::content(&a, &events)
+        .or_else(|| openinference::content(&a))
+        .or_else(|| openllmetry::content(&a))
+        .or_else(|| vercel::content(&a))
+        .or_else(|| langfuse::content(&a))
+        .unwrap_or_default();
+    // Parameters come from every dialect that has them, first writer wins per name.
+    genai::parameters(&a, &mut c.parameters);
+    c
+}

@@ -1,0 +1,178 @@
+//! The one model every dialect is normalized into.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SpanType {
+    Llm,
+    Embedding,
+    Chain,
+    Agent,
+    Tool,
+    Retriever,
+    #[default]
+    Other,
+}
+
+impl SpanType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SpanType::Llm => "llm",
+            SpanType::Embedding => "embedding",
+            SpanType::Chain => "chain",
+            SpanType::Agent => "agent",
+            SpanType::Tool => "tool",
+            SpanType::Retriever => "retriever",
+            SpanType::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> SpanType {
+        match s {
+            "llm" => SpanType::Llm,
+            "embedding" => SpanType::Embedding,
+            "chain" => SpanType::Chain,
+            "agent" => SpanType::Agent,
+            "tool" => SpanType::Tool,
+            "retriever" => SpanType::Retriever,
+            _ => SpanType::Other,
+        }
+    }
+
+    /// Whether usage on a span of this type is a model call's own.
+    pub fn is_model_call(self) -> bool {
+        matches!(self, SpanType::Llm | SpanType::Embedding)
+    }
+}
+
+/// Token usage with one meaning whatever the source: `input` includes cache reads and
+/// writes, `output` includes reasoning. A field the source did not report is `None`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Usage {
+    pub input: Option<i64>,
+    pub output: Option<i64>,
+    pub cache_read: Option<i64>,
+    pub cache_write: Option<i64>,
+    pub reasoning: Option<i64>,
+}
+
+impl Usage {
+    pub fn is_empty(&self) -> bool {
+        self.input.is_none() && self.output.is_none()
+    }
+
+    /// How many fields the source reported: the richest source of a span wins.
+    pub fn richness(&self) -> usize {
+        [
+            self.input,
+            self.output,
+            self.cache_read,
+            self.cache_write,
+            self.reasoning,
+        ]
+        .iter()
+        .filter(|v| v.is_some())
+        .count()
+    }
+
+    pub fn total(&self) -> Option<i64> {
+        match (self.input, self.output) {
+            (None, None) => None,
+            (i, o) => Some(i.unwrap_or(0) + o.unwrap_or(0)),
+        }
+    }
+}
+
+/// A part of a message, in the shape reports need (media are summarized, not kept).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Part {
+    Text {
+        text: String,
+    },
+    Reasoning {
+        text: String,
+    },
+    Media {
+        media_type: Option<String>,
+        bytes: Option<u64>,
+        uri: Option<String>,
+    },
+    ToolCall {
+        id: Option<String>,
+        name: String,
+        arguments: String,
+    },
+    ToolResult {
+        tool_call_id: Option<String>,
+        content: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Message {
+    pub role: String,
+    pub parts: Vec<Part>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finish_reason: Option<String>,
+}
+
+impl Message {
+    pub fn text(role: &str, text: impl Into<String>) -> Message {
+        Message {
+            role: role.to_string(),
+            parts: vec![Part::Text { text: text.into() }],
+            finish_reason: None,
+        }
+    }
+}
+
+/// Content of an LLM call: what went in and what came out.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct Content {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub system: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub input: Vec<Message>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub output: Vec<Message>,
+    /// Tool definitions as sent (name, description, parameters).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<serde_json::Value>,
+    /// Invocation parameters, `response_format` / `text.format` included.
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    pub parameters: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Content {
+    pub fn is_empty(&self) -> bool {
+        self.system.is_empty()
+            && self.input.is_empty()
+            && self.output.is_empty()
+            && self.tools.is_empty()
+            && self.parameters.is_empty()
+    }
+}
+
+/// Everything the dialects say about one span.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Normalized {
+    pub span_type: SpanType,
+    pub operation: Option<String>,
+    pub provider: Option<String>,
+    pub request_model: Option<String>,
+    pub response_model: Option<String>,
+    pub usage: Usage,
+    /// Which key or raw JSON the usage came from, and any correction applied to it.
+    pub usage_source: Option<String>,
+    pub recorded_cost_usd: Option<f64>,
+    pub session_id: Option<String>,
+    pub user_id: Option<String>,
+    pub response_id: Option<String>,
+    pub previous_response_id: Option<String>,
+    pub finish_reasons: Vec<String>,
+    pub service_tier: Option<String>,
+    pub error_type: Option<String>,
+    pub error_message: Option<String>,
+}
