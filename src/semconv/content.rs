@@ -3,7 +3,7 @@
 //! content lists and per-message events carry), and the AI SDK prompt format. Media are
 //! summarized (type, size), never kept.
 
-use super::model::{Message, Part};
+use super::model::{Message, Part, joined_text};
 use serde_json::Value;
 
 fn text_of(v: &Value) -> String {
@@ -313,14 +313,7 @@ pub fn openai_message(m: &Value) -> Option<Message> {
             .or_else(|| m.get("id"))
             .and_then(Value::as_str)
             .map(String::from);
-        let content = parts
-            .iter()
-            .map(|p| match p {
-                Part::Text { text } => text.clone(),
-                _ => String::new(),
-            })
-            .collect::<Vec<_>>()
-            .join("");
+        let content = joined_text(&parts);
         parts = vec![Part::ToolResult {
             tool_call_id: id,
             content,

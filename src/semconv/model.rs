@@ -118,6 +118,31 @@ pub struct Message {
     pub finish_reason: Option<String>,
 }
 
+/// The text parts of some parts, joined.
+pub fn joined_text(parts: &[Part]) -> String {
+    parts
+        .iter()
+        .filter_map(|p| match p {
+            Part::Text { text } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The texts of the system (or developer) messages: producers that have no separate
+/// key for system instructions keep them as input messages.
+pub fn system_texts(messages: &[Message]) -> Vec<String> {
+    messages
+        .iter()
+        .filter(|m| m.role == "system" || m.role == "developer")
+        .flat_map(|m| m.parts.iter())
+        .filter_map(|p| match p {
+            Part::Text { text } => Some(text.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
 impl Message {
     pub fn text(role: &str, text: impl Into<String>) -> Message {
         Message {

@@ -4,7 +4,7 @@
 
 use super::attrs::{Attrs, as_json};
 use super::content::{media_from_url, openai_messages};
-use super::model::{Content, Message, Part, SpanType};
+use super::model::{Content, Message, Part, SpanType, joined_text, system_texts};
 use crate::ingest::raw::AnyValue;
 use serde_json::Value;
 
@@ -120,13 +120,7 @@ fn message(fields: &[(&str, &AnyValue)]) -> Message {
         });
     }
     if role == "tool" || role == "function" {
-        let text: String = parts
-            .iter()
-            .filter_map(|p| match p {
-                Part::Text { text } => Some(text.as_str()),
-                _ => None,
-            })
-            .collect();
+        let text = joined_text(&parts);
         parts = vec![Part::ToolResult {
             tool_call_id: get("message.tool_call_id"),
             content: text,
@@ -153,16 +147,7 @@ pub fn content(a: &Attrs) -> Option<Content> {
         .collect();
     // System prompts are input messages in OpenInference; keep them there and list
     // their text as the system instructions too.
-    c.system = c
-        .input
-        .iter()
-        .filter(|m| m.role == "system" || m.role == "developer")
-        .flat_map(|m| m.parts.iter())
-        .filter_map(|p| match p {
-            Part::Text { text } => Some(text.clone()),
-            _ => None,
-        })
-        .collect();
+    c.system = system_texts(&c.input);
     c.tools = a
         .indexed("llm.tools")
         .values()

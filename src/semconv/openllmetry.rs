@@ -4,7 +4,7 @@
 
 use super::attrs::{Attrs, as_json};
 use super::content::openai_content;
-use super::model::{Content, Message, Part, SpanType};
+use super::model::{Content, Message, Part, SpanType, joined_text, system_texts};
 use crate::ingest::raw::AnyValue;
 
 pub fn span_type(a: &Attrs) -> Option<SpanType> {
@@ -68,13 +68,7 @@ fn message(fields: &[(&str, &AnyValue)]) -> Message {
         });
     }
     if role == "tool" {
-        let t: String = parts
-            .iter()
-            .filter_map(|p| match p {
-                Part::Text { text } => Some(text.as_str()),
-                _ => None,
-            })
-            .collect();
+        let t = joined_text(&parts);
         parts = vec![Part::ToolResult {
             tool_call_id: get("tool_call_id"),
             content: t,
@@ -104,16 +98,7 @@ pub fn content(a: &Attrs) -> Option<Content> {
             c.output = a.indexed(prefix).values().map(|f| message(f)).collect();
         }
     }
-    c.system = c
-        .input
-        .iter()
-        .filter(|m| m.role == "system" || m.role == "developer")
-        .flat_map(|m| m.parts.iter())
-        .filter_map(|p| match p {
-            Part::Text { text } => Some(text.clone()),
-            _ => None,
-        })
-        .collect();
+    c.system = system_texts(&c.input);
     c.tools = a
         .indexed("llm.request.functions")
         .values()

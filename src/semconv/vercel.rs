@@ -3,7 +3,7 @@
 
 use super::attrs::Attrs;
 use super::content::openai_messages;
-use super::model::{Content, Message, Part, SpanType};
+use super::model::{Content, Message, Part, SpanType, system_texts};
 use serde_json::Value;
 
 pub fn span_type(a: &Attrs) -> Option<SpanType> {
@@ -65,16 +65,7 @@ pub fn content(a: &Attrs) -> Option<Content> {
             c.system.push(s.to_string());
         }
     }
-    c.system.extend(
-        c.input
-            .iter()
-            .filter(|m| m.role == "system")
-            .flat_map(|m| m.parts.iter())
-            .filter_map(|p| match p {
-                Part::Text { text } => Some(text.clone()),
-                _ => None,
-            }),
-    );
+    c.system.extend(system_texts(&c.input));
     let mut out = Message {
         role: "assistant".into(),
         parts: Vec::new(),
