@@ -14,6 +14,16 @@ pub struct Cli {
     #[arg(long, global = true, env = "TRACES_STORE", default_value = ".traces")]
     pub store: PathBuf,
 
+    /// Pricing file (TOML in the shipped format, or LiteLLM's JSON) over the shipped
+    /// tables; repeatable, the first taking precedence.
+    #[arg(
+        long = "pricing",
+        global = true,
+        env = "TRACES_PRICING",
+        value_delimiter = ','
+    )]
+    pub pricing: Vec<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -24,6 +34,88 @@ pub enum Command {
     Import(ImportArgs),
     /// One row per trace in the store.
     List(ListArgs),
+    /// Token usage and cost, in total or per trace, session, user, model, day…
+    Cost(CostArgs),
+    /// The pricing table: list it, or see which entry a model name resolves to.
+    #[command(subcommand)]
+    Pricing(PricingCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct CostArgs {
+    /// Dumps to read directly instead of the store (files, directories, or - for stdin).
+    pub paths: Vec<PathBuf>,
+
+    /// Group by trace, session, user, model, provider, service, day, hour, name (root
+    /// span name) or attr:KEY; repeat for nested groups.
+    #[arg(long = "by")]
+    pub by: Vec<String>,
+
+    /// Only calls starting at or after: RFC 3339, a date, or a duration back from now.
+    #[arg(long)]
+    pub since: Option<String>,
+
+    /// Only calls starting before: same forms as --since.
+    #[arg(long)]
+    pub until: Option<String>,
+
+    /// Only calls whose model matches this glob (gpt-4o*, claude-*).
+    #[arg(long)]
+    pub model: Option<String>,
+
+    /// Only calls of traces whose root span belongs to this service.
+    #[arg(long)]
+    pub service: Option<String>,
+
+    /// Only calls of this session.
+    #[arg(long)]
+    pub session: Option<String>,
+
+    /// Only calls of this user.
+    #[arg(long)]
+    pub user: Option<String>,
+
+    /// Only calls of this trace.
+    #[arg(long)]
+    pub trace: Option<String>,
+
+    /// Only calls whose span (or its trace's root span) has this attribute value; repeatable.
+    #[arg(long = "where", value_name = "KEY=VALUE")]
+    pub where_: Vec<String>,
+
+    /// Sort by a column (a group field or a metric); -COLUMN for descending.
+    #[arg(long, default_value = "-cost_usd", allow_hyphen_values = true)]
+    pub sort: String,
+
+    /// Show the first N rows and fold the rest into one row.
+    #[arg(long)]
+    pub top: Option<usize>,
+
+    /// Output format.
+    #[arg(long, default_value = "table", value_parser = ["table", "json", "csv", "markdown"])]
+    pub format: String,
+
+    /// Fail (exit 1) when a call's model has no price.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PricingCommand {
+    /// Every priced model with its prices in force today.
+    List {
+        /// Output format.
+        #[arg(long, default_value = "table", value_parser = ["table", "json", "csv", "markdown"])]
+        format: String,
+    },
+    /// Which entry a model name resolves to, and why.
+    Match {
+        /// The model name as a span recorded it.
+        model: String,
+        /// The provider the span names (helps for models priced per host).
+        #[arg(long)]
+        provider: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@
 
 pub mod analysis;
 pub mod ingest;
+pub mod pricing;
 pub mod render;
 pub mod semconv;
 pub mod store;

@@ -5,6 +5,7 @@ use clap::Parser;
 use std::process::ExitCode;
 use traces::analysis::time_bound::TimeBoundError;
 use traces::ingest::IngestError;
+use traces::pricing::table::PricingError;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
@@ -12,6 +13,8 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         cli::Command::Import(a) => commands::import::run(&store, a),
         cli::Command::List(a) => commands::list::run(&store, a),
+        cli::Command::Cost(a) => commands::cost::run(&store, &cli.pricing, a),
+        cli::Command::Pricing(c) => commands::pricing::run(&cli.pricing, c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -37,7 +40,7 @@ fn exit_code(e: &anyhow::Error) -> u8 {
             IngestError::Io { .. } => 1,
         };
     }
-    if e.downcast_ref::<TimeBoundError>().is_some() {
+    if e.downcast_ref::<TimeBoundError>().is_some() || e.downcast_ref::<PricingError>().is_some() {
         return 2;
     }
     // Option values that clap accepted but that did not parse (sort keys, formats).

@@ -29,6 +29,9 @@ pub struct SpanRow {
     pub response_id: Option<String>,
     pub previous_response_id: Option<String>,
     pub service_tier: Option<String>,
+    /// Values of the attributes a report asked for (`attr:KEY`, `--where`), in the
+    /// order asked, as text.
+    pub attrs: Vec<Option<String>>,
 }
 
 /// A model call that counts.
@@ -50,6 +53,8 @@ pub struct LlmCall {
     pub response_id: Option<String>,
     pub previous_response_id: Option<String>,
     pub service_tier: Option<String>,
+    /// The asked-for attributes of the call's span, else of its trace's root span.
+    pub attrs: Vec<Option<String>>,
 }
 
 impl LlmCall {
@@ -141,6 +146,15 @@ pub fn calls_from_rows(rows: Vec<SpanRow>) -> Calls {
                     response_id: s.response_id.clone(),
                     previous_response_id: s.previous_response_id.clone(),
                     service_tier: s.service_tier.clone(),
+                    attrs: s
+                        .attrs
+                        .iter()
+                        .enumerate()
+                        .map(|(k, v)| {
+                            v.clone()
+                                .or_else(|| root.and_then(|r| r.attrs.get(k).cloned().flatten()))
+                        })
+                        .collect(),
                 }),
                 Some(Verdict::HasUsageBelow) => out.set_aside_nested += 1,
                 Some(Verdict::DuplicateOf(k)) => {
@@ -182,6 +196,15 @@ pub fn load_rows(
     store: &Store,
     traces: Option<&HashSet<String>>,
 ) -> Result<Vec<SpanRow>, StoreError> {
+    load_rows_with(store, traces, &[])
+}
+
+/// Like `load_rows`, also reading the named attributes of every span.
+pub fn load_rows_with(
+    store: &Store,
+    traces: Option<&HashSet<String>>,
+    attr_keys: &[String],
+) -> Result<Vec<SpanRow>, StoreError> {
     let Some(lf) = store.scan_spans()? else {
         return Ok(Vec::new());
     };
@@ -210,6 +233,12 @@ pub fn load_rows(
             col("response_id"),
             col("previous_response_id"),
             col("service_tier"),
+            // The raw attributes are the bulk of the store: read only when asked for.
+            if attr_keys.is_empty() {
+                lit(NULL).cast(DataType::String).alias("attributes")
+            } else {
+                col("attributes")
+            },
         ])
         .collect()?;
     let s = |n: &str| -> PolarsResult<StringChunked> { Ok(df.column(n)?.str()?.clone()) };
@@ -244,6 +273,7 @@ pub fn load_rows(
         s("previous_response_id")?,
         s("service_tier")?,
     );
+    let attributes = s("attributes")?;
     let own = |c: &StringChunked, k: usize| c.get(k).map(str::to_string);
     let mut rows = Vec::with_capacity(df.height());
     for k in 0..df.height() {
@@ -277,7 +307,67 @@ pub fn load_rows(
             response_id: own(&rid, k),
             previous_response_id: own(&prev, k),
             service_tier: own(&tier, k),
+            attrs: if attr_keys.is_empty() {
+                Vec::new()
+            } else {
+                pick_attrs(attributes.get(k).unwrap_or("{}"), attr_keys)
+            },
         });
     }
     Ok(rows)
+}
+
+/// The named attributes of a span's stored attribute JSON, as text.
+fn pick_attrs(json: &str, keys: &[String]) -> Vec<Option<String>> {
+    let Ok(serde_json::Value::Object(m)) = serde_json::from_str::<serde_json::Value>(json) else {
+        return vec![None; keys.len()];
+    };
+    keys.iter()
+        .map(|k| {
+            m.get(k).and_then(|v| match v {
+                serde_json::Value::Null => None,
+                serde_json::Value::String(s) => Some(s.clone()),
+                other => Some(other.to_string()),
+            })
+        })
+        .collect()
+}
+
+/// A span decoded straight from a dump, as reports read it: normalized here rather
+/// than read back from the store.
+pub fn row_from_raw(s: &crate::ingest::raw::RawSpan, attr_keys: &[String]) -> SpanRow {
+    let n = crate::semconv::normalize(s);
+    let a = crate::semconv::attrs::Attrs(&s.attributes);
+    SpanRow {
+        trace_id: s.trace_id.to_string(),
+        span_id: s.span_id.to_string(),
+        parent_span_id: s.parent_span_id.map(|p| p.to_string()),
+        name: s.name.clone(),
+        scope_name: s.scope.name.clone(),
+        service_name: s.resource.service_name().map(str::to_string),
+        start: s.start_time_unix_nano,
+        end: s.end_time_unix_nano,
+        span_type: n.span_type,
+        provider: n.provider,
+        request_model: n.request_model,
+        response_model: n.response_model,
+        session_id: n.session_id,
+        user_id: n.user_id,
+        usage: n.usage,
+        recorded_cost_usd: n.recorded_cost_usd,
+        response_id: n.response_id,
+        previous_response_id: n.previous_response_id,
+        service_tier: n.service_tier,
+        attrs: attr_keys
+            .iter()
+            .map(|k| {
+                a.get(k)
+                    .and_then(crate::semconv::attrs::as_json)
+                    .map(|v| match v {
+                        serde_json::Value::String(s) => s,
+                        other => other.to_string(),
+                    })
+            })
+            .collect(),
+    }
 }

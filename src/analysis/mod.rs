@@ -3,5 +3,6 @@
 
 pub mod attribution;
 pub mod calls;
+pub mod cost_report;
 pub mod time_bound;
 pub mod trace_list;

@@ -1,7 +1,9 @@
 //! One file per subcommand: glue from parsed arguments to the library.
 
+pub mod cost;
 pub mod import;
 pub mod list;
+pub mod pricing;
 
 use std::io::IsTerminal;
 

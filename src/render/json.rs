@@ -1,47 +1,92 @@
 use super::{Cell, Renderer, Table};
-use serde_json::{Map, Value};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde_json::value::RawValue;
 use std::io::{self, Write};
 
 pub struct Json;
 
-pub fn cell_value(c: &Cell) -> Value {
-    match c {
-        Cell::Null => Value::Null,
-        Cell::Text(t) => Value::String(t.clone()),
-        Cell::Int(i) => Value::from(*i),
-        // Rounded to the shown decimals, so JSON and the table agree.
-        Cell::Fixed(v, d) => format!("{v:.d$}", d = *d)
-            .parse::<f64>()
-            .map(Value::from)
-            .unwrap_or(Value::Null),
+struct CellSer<'a>(&'a Cell);
+
+impl Serialize for CellSer<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Cell::Null => s.serialize_unit(),
+            Cell::Text(t) => s.serialize_str(t),
+            Cell::Int(i) => s.serialize_i64(*i),
+            // Rounded to the shown decimals, so JSON and the table agree.
+            Cell::Fixed(v, d) => {
+                s.serialize_f64(format!("{v:.d$}", d = *d).parse::<f64>().unwrap_or(*v))
+            }
+            // Written digit for digit: a float would round it, and the rows would no
+            // longer add up to the total.
+            Cell::Exact(t) => match RawValue::from_string(t.clone()) {
+                Ok(raw) => raw.serialize(s),
+                Err(_) => s.serialize_str(t),
+            },
+        }
     }
 }
 
-pub fn row_object(columns: &[String], row: &[Cell]) -> Value {
-    let mut m = Map::new();
-    for (k, c) in columns.iter().zip(row) {
-        m.insert(k.clone(), cell_value(c));
+struct RowSer<'a> {
+    columns: &'a [String],
+    row: &'a [Cell],
+}
+
+impl Serialize for RowSer<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.columns.len()))?;
+        for (k, c) in self.columns.iter().zip(self.row) {
+            m.serialize_entry(k, &CellSer(c))?;
+        }
+        m.end()
     }
-    Value::Object(m)
+}
+
+struct Rows<'a>(&'a Table);
+
+impl Serialize for Rows<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.rows.len()))?;
+        for r in &self.0.rows {
+            seq.serialize_element(&RowSer {
+                columns: &self.0.columns,
+                row: r,
+            })?;
+        }
+        seq.end()
+    }
+}
+
+struct Doc<'a>(&'a Table);
+
+impl Serialize for Doc<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let t = self.0;
+        let Some(total) = &t.total else {
+            return Rows(t).serialize(s);
+        };
+        let mut m = s.serialize_map(None)?;
+        for (k, v) in &t.json_head {
+            m.serialize_entry(k, v)?;
+        }
+        m.serialize_entry("rows", &Rows(t))?;
+        m.serialize_entry(
+            "total",
+            &RowSer {
+                columns: &t.columns,
+                row: total,
+            },
+        )?;
+        for (k, v) in &t.json_tail {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
 }
 
 impl Renderer for Json {
     fn render(&self, table: &Table, out: &mut dyn Write) -> io::Result<()> {
-        let rows: Vec<Value> = table
-            .rows
-            .iter()
-            .map(|r| row_object(&table.columns, r))
-            .collect();
-        let v = match &table.total {
-            None => Value::Array(rows),
-            Some(t) => {
-                let mut m = Map::new();
-                m.insert("rows".into(), Value::Array(rows));
-                m.insert("total".into(), row_object(&table.columns, t));
-                Value::Object(m)
-            }
-        };
-        serde_json::to_writer_pretty(&mut *out, &v)?;
+        serde_json::to_writer_pretty(&mut *out, &Doc(table))?;
         writeln!(out)
     }
 }

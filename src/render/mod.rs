@@ -15,6 +15,8 @@ pub enum Cell {
     Int(i64),
     /// A number with a fixed count of decimals, as it should be shown.
     Fixed(f64, usize),
+    /// An exact decimal (money), written out with every digit it has.
+    Exact(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +31,9 @@ pub struct Table {
     pub rows: Vec<Vec<Cell>>,
     /// Shown under the rows by the formats for people; part of the data for machines.
     pub total: Option<Vec<Cell>>,
+    /// JSON only: fields written before `rows` and after `total`.
+    pub json_head: Vec<(String, serde_json::Value)>,
+    pub json_tail: Vec<(String, serde_json::Value)>,
 }
 
 impl Table {
@@ -43,10 +48,12 @@ impl Table {
     pub fn alignments(&self) -> Vec<Align> {
         (0..self.columns.len())
             .map(|i| {
-                let numeric = self
-                    .rows
-                    .iter()
-                    .any(|r| matches!(r.get(i), Some(Cell::Int(_) | Cell::Fixed(..))));
+                let numeric = self.rows.iter().any(|r| {
+                    matches!(
+                        r.get(i),
+                        Some(Cell::Int(_) | Cell::Fixed(..) | Cell::Exact(_))
+                    )
+                });
                 if numeric { Align::Right } else { Align::Left }
             })
             .collect()
@@ -118,6 +125,7 @@ pub fn cell_text(c: &Cell, human: bool) -> String {
         Cell::Text(t) => return t.clone(),
         Cell::Int(i) => i.to_string(),
         Cell::Fixed(v, d) => format!("{v:.d$}", d = *d),
+        Cell::Exact(t) => t.clone(),
     };
     if human { group_digits(&raw) } else { raw }
 }

@@ -1,0 +1,343 @@
+//! Usage and cost per group of calls (trace, session, user, model, …), priced at report
+//! time with exact decimals so that the rows add up to the total to the last digit.
+
+use super::calls::LlmCall;
+use crate::pricing::Pricing;
+use chrono::DateTime;
+use rust_decimal::Decimal;
+use std::collections::{BTreeMap, HashSet};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dim {
+    Trace,
+    Session,
+    User,
+    Model,
+    Provider,
+    Service,
+    Day,
+    Hour,
+    Name,
+    /// An attribute of the call's span, else of its trace's root span.
+    Attr(String),
+}
+
+impl std::str::FromStr for Dim {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Dim, String> {
+        Ok(match s {
+            "trace" => Dim::Trace,
+            "session" => Dim::Session,
+            "user" => Dim::User,
+            "model" => Dim::Model,
+            "provider" => Dim::Provider,
+            "service" => Dim::Service,
+            "day" => Dim::Day,
+            "hour" => Dim::Hour,
+            "name" => Dim::Name,
+            _ => match s.strip_prefix("attr:") {
+                Some(k) if !k.is_empty() => Dim::Attr(k.to_string()),
+                _ => {
+                    return Err(format!(
+                        "cannot group by {s:?} (trace, session, user, model, provider, service, day, hour, name, attr:KEY)"
+                    ));
+                }
+            },
+        })
+    }
+}
+
+impl Dim {
+    /// The name of the row field that holds this dimension's value.
+    pub fn field(&self) -> String {
+        match self {
+            Dim::Trace => "trace_id".into(),
+            Dim::Session => "session_id".into(),
+            Dim::User => "user_id".into(),
+            Dim::Model => "model".into(),
+            Dim::Provider => "provider".into(),
+            Dim::Service => "service".into(),
+            Dim::Day => "day".into(),
+            Dim::Hour => "hour".into(),
+            Dim::Name => "name".into(),
+            Dim::Attr(k) => k.clone(),
+        }
+    }
+}
+
+/// Sums of one group.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Metrics {
+    pub traces: u64,
+    pub calls: u64,
+    pub input_tokens: i64,
+    pub cache_read_tokens: i64,
+    pub cache_write_tokens: i64,
+    pub output_tokens: i64,
+    pub reasoning_tokens: i64,
+    pub cost_usd: Decimal,
+    pub recorded_cost_usd: Option<f64>,
+    pub unpriced_calls: u64,
+}
+
+impl Metrics {
+    pub fn total_tokens(&self) -> i64 {
+        self.input_tokens + self.output_tokens
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct Acc {
+    m: Metrics,
+    traces: HashSet<String>,
+}
+
+impl Acc {
+    fn add(&mut self, c: &LlmCall, cost: Option<Decimal>) {
+        self.traces.insert(c.trace_id.clone());
+        let m = &mut self.m;
+        m.calls += 1;
+        m.input_tokens += c.usage.input.unwrap_or(0);
+        m.cache_read_tokens += c.usage.cache_read.unwrap_or(0);
+        m.cache_write_tokens += c.usage.cache_write.unwrap_or(0);
+        m.output_tokens += c.usage.output.unwrap_or(0);
+        m.reasoning_tokens += c.usage.reasoning.unwrap_or(0);
+        match cost {
+            Some(d) => m.cost_usd += d,
+            None => m.unpriced_calls += 1,
+        }
+        if let Some(r) = c.recorded_cost_usd {
+            m.recorded_cost_usd = Some(m.recorded_cost_usd.unwrap_or(0.0) + r);
+        }
+    }
+
+    fn merge(&mut self, other: &Acc) {
+        self.traces.extend(other.traces.iter().cloned());
+        let (m, o) = (&mut self.m, &other.m);
+        m.calls += o.calls;
+        m.input_tokens += o.input_tokens;
+        m.cache_read_tokens += o.cache_read_tokens;
+        m.cache_write_tokens += o.cache_write_tokens;
+        m.output_tokens += o.output_tokens;
+        m.reasoning_tokens += o.reasoning_tokens;
+        m.cost_usd += o.cost_usd;
+        m.unpriced_calls += o.unpriced_calls;
+        if let Some(r) = o.recorded_cost_usd {
+            m.recorded_cost_usd = Some(m.recorded_cost_usd.unwrap_or(0.0) + r);
+        }
+    }
+
+    fn done(mut self) -> Metrics {
+        self.m.traces = self.traces.len() as u64;
+        self.m
+    }
+}
+
+/// A model that no price matched: never $0, always named.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Unpriced {
+    pub model: String,
+    pub calls: u64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CostReport {
+    pub group_by: Vec<Dim>,
+    /// Group keys (one per dimension; `None` where the calls did not say) and sums.
+    pub rows: Vec<(Vec<Option<String>>, Metrics)>,
+    pub total: Metrics,
+    pub unpriced_models: Vec<Unpriced>,
+}
+
+/// Which calls a report covers.
+#[derive(Default)]
+pub struct CallFilter {
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    pub model: Option<globset::GlobMatcher>,
+    pub service: Option<String>,
+    pub session: Option<String>,
+    pub user: Option<String>,
+    pub trace: Option<String>,
+    /// (index into the calls' `attrs`, value): attribute equalities.
+    pub where_attrs: Vec<(usize, String)>,
+}
+
+impl CallFilter {
+    pub fn keeps(&self, c: &LlmCall) -> bool {
+        self.since.is_none_or(|s| c.start >= s)
+            && self.until.is_none_or(|u| c.start < u)
+            && self.model.as_ref().is_none_or(|g| {
+                c.model()
+                    .is_some_and(|m| g.is_match(m.to_ascii_lowercase()))
+            })
+            && self
+                .service
+                .as_ref()
+                .is_none_or(|s| c.service.as_deref() == Some(s))
+            && self
+                .session
+                .as_ref()
+                .is_none_or(|s| c.session_id.as_deref() == Some(s))
+            && self
+                .user
+                .as_ref()
+                .is_none_or(|s| c.user_id.as_deref() == Some(s))
+            && self
+                .trace
+                .as_ref()
+                .is_none_or(|t| c.trace_id.eq_ignore_ascii_case(t))
+            && self
+                .where_attrs
+                .iter()
+                .all(|(i, v)| c.attrs.get(*i).and_then(|x| x.as_deref()) == Some(v.as_str()))
+    }
+}
+
+fn key_of(d: &Dim, c: &LlmCall, attr_index: &dyn Fn(&str) -> usize) -> Option<String> {
+    let time = || DateTime::from_timestamp_nanos(c.start);
+    match d {
+        Dim::Trace => Some(c.trace_id.clone()),
+        Dim::Session => c.session_id.clone(),
+        Dim::User => c.user_id.clone(),
+        Dim::Model => c.model().map(String::from),
+        Dim::Provider => c.provider.clone(),
+        Dim::Service => c.service.clone(),
+        Dim::Day => Some(time().format("%Y-%m-%d").to_string()),
+        Dim::Hour => Some(time().format("%Y-%m-%dT%H:00Z").to_string()),
+        Dim::Name => Some(c.root_name.clone()),
+        Dim::Attr(k) => c.attrs.get(attr_index(k)).cloned().flatten(),
+    }
+}
+
+/// Groups and prices the calls. `attr_keys` names the attributes loaded into each
+/// call's `attrs`, in order.
+pub fn build(
+    calls: &[LlmCall],
+    pricing: &Pricing,
+    group_by: Vec<Dim>,
+    filter: &CallFilter,
+    attr_keys: &[String],
+) -> CostReport {
+    let attr_index = |k: &str| attr_keys.iter().position(|x| x == k).unwrap_or(usize::MAX);
+    let mut groups: BTreeMap<Vec<Option<String>>, Acc> = BTreeMap::new();
+    let mut total = Acc::default();
+    let mut unpriced: BTreeMap<String, Unpriced> = BTreeMap::new();
+    for c in calls.iter().filter(|c| filter.keeps(c)) {
+        let cost = c
+            .model()
+            .and_then(|m| {
+                pricing.cost(
+                    m,
+                    c.provider.as_deref(),
+                    &c.usage,
+                    c.start,
+                    c.service_tier.as_deref(),
+                )
+            })
+            .map(|(cc, _)| cc.usd);
+        if cost.is_none() {
+            let name = c.model().unwrap_or("(no model recorded)").to_string();
+            let u = unpriced.entry(name.clone()).or_insert(Unpriced {
+                model: name,
+                ..Default::default()
+            });
+            u.calls += 1;
+            u.input_tokens += c.usage.input.unwrap_or(0);
+            u.output_tokens += c.usage.output.unwrap_or(0);
+        }
+        let key: Vec<Option<String>> = group_by.iter().map(|d| key_of(d, c, &attr_index)).collect();
+        groups.entry(key).or_default().add(c, cost);
+        total.add(c, cost);
+    }
+    CostReport {
+        group_by,
+        rows: groups.into_iter().map(|(k, a)| (k, a.done())).collect(),
+        total: total.done(),
+        unpriced_models: unpriced.into_values().collect(),
+    }
+}
+
+/// The columns a report can be sorted by.
+pub const METRIC_COLUMNS: [&str; 11] = [
+    "traces",
+    "calls",
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "total_tokens",
+    "cost_usd",
+    "recorded_cost_usd",
+    "unpriced_calls",
+];
+
+impl CostReport {
+    /// Sorts by a metric or a dimension field; ties by the group key, so the order is
+    /// always the same.
+    pub fn sort(&mut self, column: &str, descending: bool) -> Result<(), String> {
+        let dim = self.group_by.iter().position(|d| d.field() == column);
+        if dim.is_none() && !METRIC_COLUMNS.contains(&column) {
+            let fields: Vec<String> = self.group_by.iter().map(Dim::field).collect();
+            return Err(format!(
+                "cannot sort by {column:?} (one of {}, {})",
+                fields.join(", "),
+                METRIC_COLUMNS.join(", ")
+            ));
+        }
+        let metric = |m: &Metrics| -> Decimal {
+            match column {
+                "traces" => m.traces.into(),
+                "calls" => m.calls.into(),
+                "input_tokens" => m.input_tokens.into(),
+                "cache_read_tokens" => m.cache_read_tokens.into(),
+                "cache_write_tokens" => m.cache_write_tokens.into(),
+                "output_tokens" => m.output_tokens.into(),
+                "reasoning_tokens" => m.reasoning_tokens.into(),
+                "total_tokens" => m.total_tokens().into(),
+                "recorded_cost_usd" => {
+                    Decimal::from_f64_retain(m.recorded_cost_usd.unwrap_or(0.0)).unwrap_or_default()
+                }
+                "unpriced_calls" => m.unpriced_calls.into(),
+                _ => m.cost_usd,
+            }
+        };
+        self.rows.sort_by(|(ka, a), (kb, b)| {
+            let o = match dim {
+                Some(i) => ka[i].cmp(&kb[i]),
+                None => metric(a).cmp(&metric(b)),
+            };
+            let o = if descending { o.reverse() } else { o };
+            o.then_with(|| ka.cmp(kb))
+        });
+        Ok(())
+    }
+
+    /// Keeps the first `n` rows and folds the rest into one `(other)` row, so that the
+    /// rows still add up to the total.
+    pub fn top(&mut self, n: usize) {
+        if self.rows.len() <= n {
+            return;
+        }
+        let rest: Vec<_> = self.rows.drain(n..).collect();
+        let mut acc = Acc::default();
+        for (_, m) in &rest {
+            acc.merge(&Acc {
+                m: m.clone(),
+                traces: HashSet::new(),
+            });
+        }
+        let mut m = acc.m;
+        // Trace counts do not add across groups (a trace may span several); the
+        // folded row counts the groups' traces as reported, an upper bound.
+        m.traces = rest.iter().map(|(_, m)| m.traces).sum();
+        let mut key = vec![None; self.group_by.len()];
+        if let Some(first) = key.first_mut() {
+            *first = Some(format!("(other: {} groups)", rest.len()));
+        }
+        self.rows.push((key, m));
+    }
+}

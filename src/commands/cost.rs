@@ -1,0 +1,197 @@
+//! `traces cost [DUMP...]`: usage and cost, in total or grouped (`--by`, repeatable),
+//! from the store or straight from dumps. Options: the filters `--since`, `--until`,
+//! `--model`, `--service`, `--session`, `--user`, `--trace`, `--where`; `--sort`, `--top`,
+//! `--format`, `--strict`; `--pricing` (global).
+
+use super::UsageError;
+use crate::cli::CostArgs;
+use anyhow::Result;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use traces::analysis::calls::{Calls, calls_from_rows, load_rows_with, row_from_raw};
+use traces::analysis::cost_report::{CallFilter, CostReport, Dim, Metrics, build};
+use traces::analysis::time_bound::parse_time_bound;
+use traces::ingest::{DecodeOptions, Record, decode_input, expand_inputs};
+use traces::pricing::Pricing;
+use traces::render::{Cell, OutputFormat, Table, group_digits, renderer};
+use traces::store::Store;
+
+/// The strict mode's failure: a report with unpriced calls.
+#[derive(Debug, thiserror::Error)]
+#[error("{0} call(s) have no price (--strict)")]
+pub struct Unpriced(pub u64);
+
+pub fn run(store: &Store, pricing_files: &[PathBuf], args: &CostArgs) -> Result<()> {
+    let now = chrono::Utc::now();
+    let group_by: Vec<Dim> = args
+        .by
+        .iter()
+        .map(|b| b.parse())
+        .collect::<Result<_, String>>()
+        .map_err(UsageError)?;
+    let format: OutputFormat = args.format.parse().map_err(UsageError)?;
+    // Attributes to read: those grouped by, then those filtered on.
+    let mut attr_keys: Vec<String> = group_by
+        .iter()
+        .filter_map(|d| {
+            if let Dim::Attr(k) = d {
+                Some(k.clone())
+            } else {
+                None
+            }
+        })
+        .collect();
+    let mut where_attrs = Vec::new();
+    for w in &args.where_ {
+        let (k, v) = w
+            .split_once('=')
+            .ok_or_else(|| UsageError(format!("--where {w:?}: expected KEY=VALUE")))?;
+        if !attr_keys.iter().any(|x| x == k) {
+            attr_keys.push(k.to_string());
+        }
+        where_attrs.push((
+            attr_keys.iter().position(|x| x == k).unwrap_or(0),
+            v.to_string(),
+        ));
+    }
+    let model = args
+        .model
+        .as_deref()
+        .map(|g| globset::Glob::new(&g.to_ascii_lowercase()).map(|g| g.compile_matcher()))
+        .transpose()
+        .map_err(|e| UsageError(format!("--model: {e}")))?;
+    let filter = CallFilter {
+        since: args
+            .since
+            .as_deref()
+            .map(|s| parse_time_bound(s, now))
+            .transpose()?,
+        until: args
+            .until
+            .as_deref()
+            .map(|s| parse_time_bound(s, now))
+            .transpose()?,
+        model,
+        service: args.service.clone(),
+        session: args.session.clone(),
+        user: args.user.clone(),
+        trace: args.trace.clone(),
+        where_attrs,
+    };
+    let paths: Vec<&std::path::Path> = pricing_files.iter().map(PathBuf::as_path).collect();
+    let pricing = Pricing::load(&paths)?;
+
+    let calls = if args.paths.is_empty() {
+        calls_from_rows(load_rows_with(store, None, &attr_keys)?)
+    } else {
+        calls_from_dumps(&args.paths, &attr_keys)?
+    };
+    let mut report = build(&calls.calls, &pricing, group_by, &filter, &attr_keys);
+    let (descending, column) = match args.sort.strip_prefix('-') {
+        Some(c) => (true, c),
+        None => (false, args.sort.as_str()),
+    };
+    report.sort(column, descending).map_err(UsageError)?;
+    if let Some(n) = args.top {
+        report.top(n);
+    }
+    let table = to_table(&report, &args.by);
+    renderer(format).render(&table, &mut std::io::stdout().lock())?;
+    report_unpriced(&report, &calls);
+    if args.strict && report.total.unpriced_calls > 0 {
+        return Err(Unpriced(report.total.unpriced_calls).into());
+    }
+    Ok(())
+}
+
+/// Reads dumps without importing them: decode, normalize, attribute, in memory.
+fn calls_from_dumps(paths: &[PathBuf], attr_keys: &[String]) -> Result<Calls> {
+    let mut rows = Vec::new();
+    for input in expand_inputs(paths)? {
+        decode_input(&input, &DecodeOptions::default(), &mut |r| {
+            if let Record::Span(s) = r {
+                rows.push(row_from_raw(&s, attr_keys));
+            }
+        })?;
+    }
+    Ok(calls_from_rows(rows))
+}
+
+fn metric_cells(m: &Metrics) -> Vec<Cell> {
+    vec![
+        Cell::Int(m.traces as i64),
+        Cell::Int(m.calls as i64),
+        Cell::Int(m.input_tokens),
+        Cell::Int(m.cache_read_tokens),
+        Cell::Int(m.cache_write_tokens),
+        Cell::Int(m.output_tokens),
+        Cell::Int(m.reasoning_tokens),
+        Cell::Int(m.total_tokens()),
+        Cell::Exact(decimal_text(m.cost_usd)),
+        m.recorded_cost_usd
+            .map_or(Cell::Null, |r| Cell::Fixed(r, 6)),
+        Cell::Int(m.unpriced_calls as i64),
+    ]
+}
+
+/// A plain decimal with at least one decimal place (`0.0`, `1.5`, `0.000153`).
+fn decimal_text(d: rust_decimal::Decimal) -> String {
+    let s = d.normalize().to_string();
+    if s.contains('.') { s } else { format!("{s}.0") }
+}
+
+pub fn to_table(r: &CostReport, by: &[String]) -> Table {
+    let fields: Vec<String> = r.group_by.iter().map(Dim::field).collect();
+    let mut columns: Vec<&str> = fields.iter().map(String::as_str).collect();
+    columns.extend(traces::analysis::cost_report::METRIC_COLUMNS);
+    let mut t = Table::new(&columns);
+    for (key, m) in &r.rows {
+        let mut row: Vec<Cell> = key
+            .iter()
+            .map(|k| k.clone().map_or(Cell::Null, Cell::Text))
+            .collect();
+        row.extend(metric_cells(m));
+        t.rows.push(row);
+    }
+    let mut total: Vec<Cell> = r
+        .group_by
+        .iter()
+        .enumerate()
+        .map(|(i, _)| {
+            if i == 0 {
+                Cell::Text("TOTAL".into())
+            } else {
+                Cell::Null
+            }
+        })
+        .collect();
+    total.extend(metric_cells(&r.total));
+    t.total = Some(total);
+    t.json_head.push(("group_by".into(), json!(by)));
+    let unpriced: Vec<Value> = r
+        .unpriced_models
+        .iter()
+        .map(|u| json!({"model": u.model, "calls": u.calls, "input_tokens": u.input_tokens, "output_tokens": u.output_tokens}))
+        .collect();
+    t.json_tail
+        .push(("unpriced_models".into(), Value::Array(unpriced)));
+    t
+}
+
+fn report_unpriced(r: &CostReport, calls: &Calls) {
+    for u in &r.unpriced_models {
+        eprintln!(
+            "warning: no price for model {:?}: {} call(s), {} input and {} output tokens not in cost_usd (add it with --pricing FILE)",
+            u.model,
+            u.calls,
+            group_digits(&u.input_tokens.to_string()),
+            group_digits(&u.output_tokens.to_string())
+        );
+    }
+    if calls.without_usage > 0 {
+        eprintln!(
+            "warning: {} LLM span(s) recorded no token usage and are not counted",
+            calls.without_usage
+        );
+    }
+}

@@ -1,0 +1,128 @@
+//! `traces pricing list` and `traces pricing match MODEL`: the table in force, and how a
+//! model name resolves in it.
+
+use super::UsageError;
+use crate::cli::PricingCommand;
+use anyhow::Result;
+use std::path::PathBuf;
+use traces::pricing::Pricing;
+use traces::pricing::table::Rates;
+use traces::render::{Cell, OutputFormat, Table, renderer};
+
+fn price(d: Option<rust_decimal::Decimal>) -> Cell {
+    d.map_or(Cell::Null, |d| Cell::Exact(d.normalize().to_string()))
+}
+
+pub fn run(pricing_files: &[PathBuf], cmd: &PricingCommand) -> Result<()> {
+    let paths: Vec<&std::path::Path> = pricing_files.iter().map(PathBuf::as_path).collect();
+    let pricing = Pricing::load(&paths)?;
+    let today = chrono::Utc::now().date_naive();
+    match cmd {
+        PricingCommand::List { format } => {
+            let format: OutputFormat = format.parse().map_err(UsageError)?;
+            let mut t = Table::new(&[
+                "model",
+                "provider",
+                "input",
+                "cached_input",
+                "cache_write_5m",
+                "cache_write_1h",
+                "output",
+                "reasoning",
+                "long_context",
+                "service_tiers",
+                "since",
+                "source",
+            ]);
+            let mut entries: Vec<_> = pricing.entries().iter().collect();
+            entries.sort_by(|a, b| (&a.provider, &a.id).cmp(&(&b.provider, &b.id)));
+            for e in entries {
+                let Some(v) = e.version_at(Some(today)) else {
+                    continue;
+                };
+                let r: &Rates = &v.rates;
+                let tiers: Vec<String> = v
+                    .tiers
+                    .iter()
+                    .map(|t| format!("above {}", t.above_input_tokens))
+                    .collect();
+                let st: Vec<&str> = v.service_tier.keys().map(String::as_str).collect();
+                t.rows.push(vec![
+                    Cell::Text(e.id.clone()),
+                    Cell::Text(e.provider.clone()),
+                    price(r.input),
+                    price(r.cached_input),
+                    price(r.cache_write_5m),
+                    price(r.cache_write_1h),
+                    price(r.output),
+                    price(r.reasoning),
+                    Cell::Text(tiers.join(", ")),
+                    Cell::Text(st.join(", ")),
+                    v.since.map_or(Cell::Null, |d| Cell::Text(d.to_string())),
+                    Cell::Text(e.source.clone()),
+                ]);
+            }
+            renderer(format).render(&t, &mut std::io::stdout().lock())?;
+            if format == OutputFormat::Table {
+                println!(
+                    "{} models; prices in USD per million tokens, in force today",
+                    t.rows.len()
+                );
+            }
+        }
+        PricingCommand::Match { model, provider } => {
+            match pricing.resolve(model, provider.as_deref()) {
+                None => {
+                    println!("{model:?}: no price in the table (add one with --pricing FILE)");
+                    return Err(UsageError(format!("no price for {model:?}")).into());
+                }
+                Some((r, e)) => {
+                    println!("{model:?} → {} ({})", e.id, e.provider);
+                    if r.steps.is_empty() {
+                        println!("  exact name in the table");
+                    }
+                    for s in &r.steps {
+                        println!("  {s}");
+                    }
+                    println!("  matched {:?}; source: {}", r.matched, e.source);
+                    if let Some(n) = &e.note {
+                        println!("  note: {n}");
+                    }
+                    for v in &e.prices {
+                        let since = v
+                            .since
+                            .map_or("from the start".to_string(), |d| format!("since {d}"));
+                        let r = &v.rates;
+                        let f = |d: Option<rust_decimal::Decimal>| {
+                            d.map_or("-".to_string(), |d| d.normalize().to_string())
+                        };
+                        println!(
+                            "  {since}: input {} cached {} cache write {} output {} reasoning {} (USD per 1M tokens)",
+                            f(r.input),
+                            f(r.cached_input),
+                            f(r.cache_write_5m),
+                            f(r.output),
+                            f(r.reasoning.or(r.output))
+                        );
+                        for t in &v.tiers {
+                            println!(
+                                "    above {} input tokens: input {} output {}",
+                                t.above_input_tokens,
+                                f(t.rates.input),
+                                f(t.rates.output)
+                            );
+                        }
+                        for (name, st) in &v.service_tier {
+                            println!(
+                                "    service tier {name}: input {} output {}",
+                                f(st.input),
+                                f(st.output)
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
