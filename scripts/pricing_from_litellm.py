@@ -23,7 +23,8 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 # provider file -> (LiteLLM provider names, key globs kept, prefix stripped from the id)
 SELECT = {
     "openai": (["openai"], ["gpt-5*", "gpt-4.1*", "gpt-4o", "gpt-4o-mini", "gpt-4o-2024-*", "gpt-4o-mini-2024-*", "chatgpt-4o-latest",
-                             "o1", "o1-mini", "o1-pro", "o3", "o3-mini", "o3-pro", "o4-mini", "gpt-4-turbo", "gpt-4", "gpt-3.5-turbo",
+                             "o1", "o1-mini", "o1-pro", "o3", "o3-mini", "o3-pro", "o4-mini", "o1-2*", "o3-2*", "o3-mini-2*", "o4-mini-2*",
+                             "gpt-4-turbo*", "gpt-4", "gpt-4-0613", "gpt-4-1106-preview", "gpt-3.5-turbo*",
                              "text-embedding-3-small", "text-embedding-3-large", "text-embedding-ada-002", "gpt-oss-*"], ""),
     "anthropic": (["anthropic", "bedrock", "bedrock_converse"], ["claude-*", "anthropic.claude-3*", "anthropic.claude-sonnet-4-2*",
                                              "anthropic.claude-opus-4-2*", "anthropic.claude-opus-4-1-*"], ""),
@@ -34,8 +35,11 @@ SELECT = {
                                "mistral/codestral-latest", "mistral/open-mistral-nemo", "mistral/pixtral-large-latest",
                                "mistral/ministral-8b-latest", "mistral/ministral-3b-latest", "mistral/magistral-medium-latest",
                                "mistral/magistral-small-latest", "mistral/mistral-embed", "mistral/devstral-medium-latest"], "mistral/"),
-    "deepseek": (["deepseek"], ["deepseek/deepseek-chat", "deepseek/deepseek-reasoner"], "deepseek/"),
+    "deepseek": (["deepseek"], ["deepseek/deepseek-chat", "deepseek/deepseek-reasoner", "deepseek/deepseek-v3*", "deepseek/deepseek-r1",
+                               "deepseek/deepseek-v4-flash", "deepseek/deepseek-v4-pro", "deepseek/deepseek-coder"], "deepseek/"),
     "xai": (["xai"], ["xai/grok-4*", "xai/grok-3", "xai/grok-3-mini", "xai/grok-code-fast-1", "xai/grok-2-1212"], "xai/"),
+    "amazon": (["bedrock", "bedrock_converse"], ["amazon.nova-pro-v1:0", "amazon.nova-lite-v1:0", "amazon.nova-micro-v1:0",
+                                                  "amazon.nova-premier-v1:0", "amazon.titan-embed-text-v1", "amazon.titan-embed-text-v2:0"], ""),
     "open-models": (["groq", "together_ai", "fireworks_ai"], [
         "groq/llama-3.3-70b-versatile", "groq/llama-3.1-8b-instant", "groq/meta-llama/llama-4-scout-17b-16e-instruct",
         "groq/meta-llama/llama-4-maverick-17b-128e-instruct", "groq/openai/gpt-oss-120b", "groq/openai/gpt-oss-20b",
@@ -88,13 +92,18 @@ def load_json(path):
             return json.loads(z.read("litellm/model_prices_and_context_window_backup.json")), version
 
 
-def main():
+def litellm_from_args():
+    """LiteLLM's table and version: `--json PATH --version V`, or the newest wheel."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--json")
     ap.add_argument("--version", default="unknown")
     a = ap.parse_args()
     loaded = load_json(a.json)
-    data, version = (loaded, a.version) if a.json else loaded
+    return (loaded, a.version) if a.json else loaded
+
+
+def main():
+    data, version = litellm_from_args()
     for file, (providers, globs, strip) in SELECT.items():
         keys = sorted(
             k for k, e in data.items()
@@ -110,13 +119,13 @@ def main():
         for k in keys:
             e = data[k]
             mid = k[len(strip):] if strip and k.startswith(strip) else k
-            if e.get("litellm_provider", "").startswith("bedrock"):
+            if e.get("litellm_provider", "").startswith("bedrock") and k.startswith("anthropic."):
                 # Claude models LiteLLM now lists only in their Bedrock form; Bedrock's
                 # on-demand list price is Anthropic's, so the model id is what is kept.
                 mid = mid.removeprefix("anthropic.").rsplit("-v", 1)[0]
                 if any(x in keys for x in (mid,)):
                     continue
-            provider = file if file != "open-models" else k.split("/")[0]
+            provider = {"open-models": k.split("/")[0], "amazon": "aws.bedrock"}.get(file, file)
             out.append("[[model]]")
             out.append(f"id = {toml_str(mid)}")
             out.append(f"provider = {toml_str(provider)}")

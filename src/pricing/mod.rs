@@ -13,7 +13,7 @@ use table::{ModelPrice, PricingError};
 
 /// The shipped tables, hand-kept history first: an entry there takes precedence over
 /// the generated entry of the same id.
-const SHIPPED: [(&str, &str); 8] = [
+const SHIPPED: [(&str, &str); 9] = [
     (
         "pricing/history.toml",
         include_str!("../../pricing/history.toml"),
@@ -42,6 +42,10 @@ const SHIPPED: [(&str, &str); 8] = [
     (
         "pricing/open-models.toml",
         include_str!("../../pricing/open-models.toml"),
+    ),
+    (
+        "pricing/amazon.toml",
+        include_str!("../../pricing/amazon.toml"),
     ),
 ];
 

@@ -94,6 +94,39 @@ pub fn canonical_provider(p: &str) -> String {
     .to_string()
 }
 
+/// The provider a model name belongs to, for spans that name no provider (Catalyst,
+/// some raw exports). Only unambiguous families: a Llama may be served anywhere.
+fn provider_of_model(model: &str) -> Option<&'static str> {
+    let m = model.rsplit('/').next().unwrap_or(model);
+    if [
+        "gpt-",
+        "o1",
+        "o3",
+        "o4-",
+        "chatgpt-",
+        "text-embedding-",
+        "davinci",
+        "babbage",
+    ]
+    .iter()
+    .any(|p| m.starts_with(p))
+    {
+        Some("openai")
+    } else if m.starts_with("claude") {
+        Some("anthropic")
+    } else if m.starts_with("gemini") {
+        Some("gcp.gemini")
+    } else if m.starts_with("grok") {
+        Some("x_ai")
+    } else if m.starts_with("deepseek") {
+        Some("deepseek")
+    } else if m.starts_with("mistral") || m.starts_with("codestral") || m.starts_with("magistral") {
+        Some("mistral_ai")
+    } else {
+        None
+    }
+}
+
 /// Normalizes one span: type, provider, models, usage, session, user, ids, errors. Log
 /// records never contribute usage (a log that repeats a span's usage must not add to
 /// it), so they are not an input here; see `content`.
@@ -138,6 +171,9 @@ pub fn normalize(span: &RawSpan) -> Normalized {
         .or(n.request_model.as_deref())
         .unwrap_or("")
         .to_ascii_lowercase();
+    if n.provider.is_none() && n.span_type.is_model_call() {
+        n.provider = provider_of_model(&model).map(String::from);
+    }
     // SideSeat's Bedrock instrumentor copies Claude's raw input count, which leaves
     // cache tokens out.
     let exclusive_producer =

@@ -1,0 +1,449 @@
+//! `traces cost` and `traces pricing` as a user runs them, on the real-SDK dumps; costs
+//! are recomputed here, independently, from the shipped TOML and the ledger's tokens.
+
+use rust_decimal::Decimal;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::str::FromStr;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn traces(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_traces"))
+        .args(args)
+        .env_remove("TRACES_STORE")
+        .env_remove("TRACES_PRICING")
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn store_with(sdks: &[&str]) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store").display().to_string();
+    for sdk in sdks {
+        let p = root().join("testdata/llm").join(sdk).display().to_string();
+        let out = traces(&["--store", &store, "import", &p]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    (dir, store)
+}
+
+fn cost_json(args: &[&str]) -> Value {
+    let out = traces(args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn dec(v: &Value) -> Decimal {
+    Decimal::from_str(&v.to_string()).unwrap_or_else(|_| panic!("not a decimal: {v}"))
+}
+
+/// USD per million tokens of a model, read from the shipped TOML by the test itself.
+fn shipped_rates(file: &str, id: &str) -> (Decimal, Decimal, Decimal) {
+    let t: toml::Value =
+        toml::from_str(&std::fs::read_to_string(root().join("pricing").join(file)).unwrap())
+            .unwrap();
+    let m = t["model"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"].as_str() == Some(id))
+        .unwrap();
+    let p = &m["price"][0];
+    let d = |k: &str| Decimal::from_str(p[k].as_str().unwrap()).unwrap();
+    (d("input"), d("cached_input"), d("output"))
+}
+
+fn ledger(sdk: &str) -> Value {
+    serde_json::from_slice(
+        &std::fs::read(root().join(format!("testdata/expected/llm/{sdk}/truth.json"))).unwrap(),
+    )
+    .unwrap()
+}
+
+/// Per session: tokens equal the ledger, and cost equals tokens × the table's prices.
+#[test]
+fn cost_by_session_matches_the_ledger_and_the_prices() {
+    let (_d, store) = store_with(&["oi"]);
+    let report = cost_json(&[
+        "--store", &store, "cost", "--by", "session", "--format", "json",
+    ]);
+    assert_eq!(report["group_by"], serde_json::json!(["session"]));
+    let (chat_in, chat_cached, chat_out) = shipped_rates("openai.toml", "gpt-4o-mini-2024-07-18");
+    let t = ledger("oi");
+    let mut want: BTreeMap<Option<String>, (i64, i64, Decimal)> = BTreeMap::new();
+    for c in t["calls"].as_array().unwrap() {
+        let Some(u) = c["usage"].as_object() else {
+            continue;
+        };
+        let (i, cached, o) = (
+            u["input_tokens"].as_i64().unwrap(),
+            u["cached_input_tokens"].as_i64().unwrap(),
+            u["output_tokens"].as_i64().unwrap(),
+        );
+        let (rin, rcached, rout) = match c["model"].as_str().unwrap() {
+            "gpt-4o-mini-2024-07-18" => (chat_in, chat_cached, chat_out),
+            other => {
+                let id = other.to_string();
+                shipped_rates("openai.toml", &id)
+            }
+        };
+        let cost = (Decimal::from(i - cached) * rin
+            + Decimal::from(cached) * rcached
+            + Decimal::from(o) * rout)
+            / Decimal::from(1_000_000);
+        let e = want
+            .entry(c["session_id"].as_str().map(String::from))
+            .or_default();
+        e.0 += i;
+        e.1 += o;
+        e.2 += cost;
+    }
+    let rows = report["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), want.len());
+    for r in rows {
+        let key = r["session_id"].as_str().map(String::from);
+        let (i, o, cost) = want[&key];
+        assert_eq!(r["input_tokens"].as_i64(), Some(i), "{key:?}");
+        assert_eq!(r["output_tokens"].as_i64(), Some(o), "{key:?}");
+        assert_eq!(dec(&r["cost_usd"]), cost.normalize(), "{key:?}");
+        assert_eq!(r["unpriced_calls"], 0);
+    }
+    let total: Decimal = want.values().map(|v| v.2).sum();
+    assert_eq!(dec(&report["total"]["cost_usd"]), total.normalize());
+}
+
+/// The rows add up to the total to the last digit, in every format.
+#[test]
+fn rows_sum_to_the_total_in_every_format() {
+    let (_d, store) = store_with(&["oi", "catalyst", "langfuse"]);
+    for by in [
+        &["--by", "trace"][..],
+        &["--by", "user", "--by", "model"],
+        &["--by", "day"],
+        &["--by", "session", "--top", "3"],
+    ] {
+        let mut args = vec!["--store", store.as_str(), "cost", "--format", "json"];
+        args.extend_from_slice(by);
+        let r = cost_json(&args);
+        let rows = r["rows"].as_array().unwrap();
+        let sum: Decimal = rows.iter().map(|x| dec(&x["cost_usd"])).sum();
+        assert_eq!(sum, dec(&r["total"]["cost_usd"]), "{by:?}");
+        for k in [
+            "calls",
+            "input_tokens",
+            "output_tokens",
+            "cache_read_tokens",
+            "reasoning_tokens",
+            "total_tokens",
+        ] {
+            let s: i64 = rows.iter().map(|x| x[k].as_i64().unwrap()).sum();
+            assert_eq!(Some(s), r["total"][k].as_i64(), "{by:?} {k}");
+        }
+        // CSV: the last line is the total, and the cost column adds up too.
+        let mut csv_args = vec!["--store", store.as_str(), "cost", "--format", "csv"];
+        csv_args.extend_from_slice(by);
+        let csv = text(&traces(&csv_args).stdout);
+        let mut rdr = csv::Reader::from_reader(csv.as_bytes());
+        let headers = rdr.headers().unwrap().clone();
+        let ci = headers.iter().position(|h| h == "cost_usd").unwrap();
+        let recs: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
+        let (total, body) = recs.split_last().unwrap();
+        let s: Decimal = body
+            .iter()
+            .map(|r| Decimal::from_str(&r[ci]).unwrap())
+            .sum();
+        assert_eq!(s, Decimal::from_str(&total[ci]).unwrap(), "{by:?} csv");
+    }
+    let md = text(
+        &traces(&[
+            "--store", &store, "cost", "--by", "model", "--format", "markdown",
+        ])
+        .stdout,
+    );
+    assert!(md.lines().nth(1).unwrap().contains("---:"), "{md}");
+    assert!(md.lines().last().unwrap().contains("**TOTAL**"), "{md}");
+    let table = text(&traces(&["--store", &store, "cost", "--by", "model"]).stdout);
+    assert!(
+        table.contains("TOTAL") && table.contains("51,528"),
+        "thousands separators: {table}"
+    );
+}
+
+#[test]
+fn reading_dumps_directly_equals_reading_the_store() {
+    let (_d, store) = store_with(&["catalyst"]);
+    let from_store = cost_json(&[
+        "--store", &store, "cost", "--by", "user", "--format", "json",
+    ]);
+    let dump = root().join("testdata/llm/catalyst").display().to_string();
+    let direct = cost_json(&[
+        "--store",
+        "/nonexistent-store",
+        "cost",
+        "--by",
+        "user",
+        "--format",
+        "json",
+        &dump,
+    ]);
+    assert_eq!(from_store, direct);
+}
+
+#[test]
+fn double_instrumentation_is_priced_once() {
+    let (_d, store) = store_with(&["langfuse-plus-oi"]);
+    let r = cost_json(&["--store", &store, "cost", "--format", "json"]);
+    let t = ledger("langfuse-plus-oi");
+    assert_eq!(r["total"]["input_tokens"], t["totals"]["input_tokens"]);
+    assert_eq!(r["total"]["calls"], t["totals"]["calls_with_usage"]);
+}
+
+#[test]
+fn filters() {
+    let (_d, store) = store_with(&["oi"]);
+    let one = |extra: &[&str]| {
+        let mut a = vec!["--store", store.as_str(), "cost", "--format", "json"];
+        a.extend_from_slice(extra);
+        cost_json(&a)["total"].clone()
+    };
+    assert_eq!(one(&["--session", "sess-03-shared"])["calls"], 2);
+    assert_eq!(one(&["--user", "user-bob"])["input_tokens"], 2187);
+    let ledger = ledger("oi");
+    let mini = ledger["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            c["usage"].is_object() && c["model"].as_str().unwrap().starts_with("gpt-4o-mini")
+        })
+        .count();
+    assert_eq!(one(&["--model", "gpt-4o-mini*"])["calls"], mini);
+    assert_eq!(one(&["--model", "claude-*"])["calls"], 0);
+    assert_eq!(one(&["--where", "session.id=sess-07-image"])["calls"], 1);
+    assert_eq!(one(&["--until", "2000-01-01"])["calls"], 0);
+    let by_attr = cost_json(&[
+        "--store",
+        &store,
+        "cost",
+        "--by",
+        "attr:user.id",
+        "--format",
+        "json",
+    ]);
+    assert!(
+        by_attr["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["user.id"] == "user-bob")
+    );
+}
+
+fn write(dir: &Path, name: &str, body: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, body).unwrap();
+    p.display().to_string()
+}
+
+/// A dump with one call per case, made from the OTLP/JSON shape the exporters write.
+fn one_call_dump(dir: &Path, calls: &[(&str, i64, i64, i64, i64, &str)]) -> String {
+    let spans: Vec<Value> = calls
+        .iter()
+        .enumerate()
+        .map(|(i, (model, input, cached, output, start_ns, tier))| {
+            let mut attrs = vec![
+                serde_json::json!({"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}}),
+                serde_json::json!({"key": "gen_ai.response.model", "value": {"stringValue": model}}),
+                serde_json::json!({"key": "gen_ai.usage.input_tokens", "value": {"intValue": input.to_string()}}),
+                serde_json::json!({"key": "gen_ai.usage.cache_read.input_tokens", "value": {"intValue": cached.to_string()}}),
+                serde_json::json!({"key": "gen_ai.usage.output_tokens", "value": {"intValue": output.to_string()}}),
+            ];
+            if !tier.is_empty() {
+                attrs.push(serde_json::json!({"key": "openai.response.service_tier", "value": {"stringValue": tier}}));
+            }
+            serde_json::json!({
+                "traceId": format!("{:032x}", i + 1), "spanId": format!("{:016x}", i + 1), "name": "chat",
+                "kind": 3, "startTimeUnixNano": start_ns.to_string(), "endTimeUnixNano": (start_ns + 1).to_string(),
+                "attributes": attrs
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({"resourceSpans": [{"resource": {"attributes": []}, "scopeSpans": [{"scope": {"name": "t"}, "spans": spans}]}]});
+    write(dir, "calls.json", &doc.to_string())
+}
+
+fn total_cost(dump: &str, extra: &[&str]) -> Decimal {
+    let mut a = vec!["cost", "--format", "json", dump];
+    a.extend_from_slice(extra);
+    dec(&cost_json(&a)["total"]["cost_usd"])
+}
+
+const D2024_06_01: i64 = 1_717_200_000_000_000_000;
+const D2025_06_01: i64 = 1_748_736_000_000_000_000;
+
+#[test]
+fn dated_prices_tiers_service_tiers_and_snapshots() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = Decimal::from(1_000_000);
+    let d = |s: &str| Decimal::from_str(s).unwrap();
+    // gpt-4o before and after its 2024-10-02 price change.
+    let before = one_call_dump(
+        dir.path(),
+        &[("gpt-4o", 1_000_000, 0, 1_000_000, D2024_06_01, "")],
+    );
+    assert_eq!(total_cost(&before, &[]), d("20"));
+    let after = one_call_dump(
+        dir.path(),
+        &[("gpt-4o", 1_000_000, 0, 1_000_000, D2025_06_01, "")],
+    );
+    assert_eq!(total_cost(&after, &[]), d("12.5"));
+    // Claude Sonnet 4.5 over 200K input: every token at the long-context rates.
+    let long = one_call_dump(
+        dir.path(),
+        &[(
+            "claude-sonnet-4-5-20250929",
+            250_000,
+            50_000,
+            10_000,
+            D2025_06_01,
+            "",
+        )],
+    );
+    let want = (d("200000") * d("6") + d("50000") * d("0.6") + d("10000") * d("22.5")) / m;
+    assert_eq!(total_cost(&long, &[]), want.normalize());
+    let short = one_call_dump(
+        dir.path(),
+        &[(
+            "claude-sonnet-4-5-20250929",
+            150_000,
+            50_000,
+            10_000,
+            D2025_06_01,
+            "",
+        )],
+    );
+    let want = (d("100000") * d("3") + d("50000") * d("0.3") + d("10000") * d("15")) / m;
+    assert_eq!(total_cost(&short, &[]), want.normalize());
+    // gpt-5 under flex processing.
+    let flex = one_call_dump(
+        dir.path(),
+        &[("gpt-5", 1_000_000, 0, 1_000_000, D2025_06_01, "flex")],
+    );
+    assert_eq!(total_cost(&flex, &[]), d("5.625"));
+    // Cloud and prefixed forms resolve to the same entry.
+    for name in [
+        "us.anthropic.claude-3-7-sonnet-20250219-v1:0",
+        "openai/gpt-4o-mini",
+        "models/gemini-2.0-flash",
+        "vertex_ai/claude-3-7-sonnet@20250219",
+        "GPT-4O-MINI",
+    ] {
+        let out = traces(&["pricing", "match", name]);
+        assert!(out.status.success(), "{name}: {}", text(&out.stdout));
+    }
+    let out = text(&traces(&["pricing", "match", "claude-sonnet-4-5-20250929"]).stdout);
+    assert!(out.contains("above 200000"), "{out}");
+}
+
+#[test]
+fn unpriced_models_are_never_zero_and_strict_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let dump = one_call_dump(
+        dir.path(),
+        &[
+            ("my-finetune-v7", 1000, 0, 100, D2025_06_01, ""),
+            ("gpt-4o-mini", 1000, 0, 100, D2025_06_01, ""),
+        ],
+    );
+    let out = traces(&["cost", "--format", "json", &dump]);
+    assert!(out.status.success());
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["total"]["unpriced_calls"], 1);
+    assert_eq!(r["unpriced_models"][0]["model"], "my-finetune-v7");
+    assert_eq!(r["unpriced_models"][0]["input_tokens"], 1000);
+    assert!(
+        text(&out.stderr).contains("no price for model \"my-finetune-v7\""),
+        "{}",
+        text(&out.stderr)
+    );
+    let strict = traces(&["cost", "--strict", &dump]);
+    assert_eq!(strict.status.code(), Some(1));
+    // An override file prices it, and a negotiated discount replaces a shipped price.
+    let over = write(
+        dir.path(),
+        "prices.toml",
+        "[[model]]\nid = \"my-finetune-v7\"\n[[model.price]]\ninput = \"1\"\noutput = \"2\"\n\n[[model]]\nid = \"gpt-4o-mini\"\n[[model.price]]\ninput = \"0.1\"\noutput = \"0.5\"\n",
+    );
+    let r = cost_json(&[
+        "--pricing",
+        &over,
+        "cost",
+        "--strict",
+        "--format",
+        "json",
+        &dump,
+    ]);
+    assert_eq!(r["total"]["unpriced_calls"], 0);
+    // 1,000 × $1 + 100 × $2 per million, and 1,000 × $0.10 + 100 × $0.50 per million.
+    assert_eq!(
+        dec(&r["total"]["cost_usd"]),
+        Decimal::from_str("0.0012").unwrap() + Decimal::from_str("0.00015").unwrap()
+    );
+    // LiteLLM's JSON format works as an override too.
+    let lite = write(
+        dir.path(),
+        "lite.json",
+        r#"{"my-finetune-v7": {"input_cost_per_token": 2e-06, "output_cost_per_token": 4e-06, "litellm_provider": "openai", "mode": "chat"}}"#,
+    );
+    let r = cost_json(&["--pricing", &lite, "cost", "--format", "json", &dump]);
+    assert_eq!(r["total"]["unpriced_calls"], 0);
+    let bad = write(dir.path(), "bad.toml", "[[model]]\nid = 3\n");
+    assert_eq!(
+        traces(&["--pricing", &bad, "cost", &dump]).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn pricing_list_covers_the_providers() {
+    let out = traces(&["pricing", "list", "--format", "json"]);
+    assert!(out.status.success());
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(rows.len() >= 100, "{}", rows.len());
+    for p in [
+        "openai",
+        "anthropic",
+        "gemini",
+        "mistral",
+        "deepseek",
+        "xai",
+        "groq",
+        "together_ai",
+    ] {
+        assert!(rows.iter().any(|r| r["provider"] == p), "{p}");
+    }
+    for m in [
+        "gpt-5",
+        "gpt-4.1",
+        "gpt-4o",
+        "o3",
+        "text-embedding-3-small",
+        "claude-sonnet-4-5",
+        "claude-3-5-haiku-20241022",
+        "gemini-2.5-pro",
+        "gemini-2.0-flash",
+        "gemini-1.5-pro",
+        "deepseek-chat",
+    ] {
+        assert!(rows.iter().any(|r| r["model"] == m), "{m}");
+    }
+}
