@@ -104,16 +104,28 @@ pub fn run(store: &Store, pricing_files: &[PathBuf], args: &CostArgs) -> Result<
     Ok(())
 }
 
-/// Reads dumps without importing them: decode, normalize, attribute, in memory.
+/// Reads dumps without importing them: decode, normalize, attribute, in memory. Spans
+/// are normalized in parallel batches and dropped, so only their small rows are kept.
 fn calls_from_dumps(paths: &[PathBuf], attr_keys: &[String]) -> Result<Calls> {
+    use rayon::prelude::*;
+    const BATCH: usize = 4096;
     let mut rows = Vec::new();
+    let mut batch = Vec::with_capacity(BATCH);
+    let flush = |batch: &mut Vec<traces::ingest::raw::RawSpan>, rows: &mut Vec<_>| {
+        rows.par_extend(batch.par_iter().map(|s| row_from_raw(s, attr_keys)));
+        batch.clear();
+    };
     for input in expand_inputs(paths)? {
         decode_input(&input, &DecodeOptions::default(), &mut |r| {
             if let Record::Span(s) = r {
-                rows.push(row_from_raw(&s, attr_keys));
+                batch.push(s);
+                if batch.len() >= BATCH {
+                    flush(&mut batch, &mut rows);
+                }
             }
         })?;
     }
+    flush(&mut batch, &mut rows);
     Ok(calls_from_rows(rows))
 }
 

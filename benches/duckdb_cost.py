@@ -1,0 +1,35 @@
+"""The peer: DuckDB computing tokens per session (or model) from the same input.
+
+    python3 duckdb_cost.py dump DUMP.jsonl        # OTLP JSON lines, read_json + unnest
+    python3 duckdb_cost.py store STORE session|model   # the store's Parquet segments
+Prints {"key": [input_tokens, output_tokens], ...} as JSON.
+"""
+import json
+import sys
+
+import duckdb
+
+con = duckdb.connect()
+con.execute("SET preserve_insertion_order = false")
+if sys.argv[1] == "dump":
+    rows = con.execute(
+        """
+        WITH r AS (SELECT unnest(resourceSpans) AS rs
+                   FROM read_json(?, format = 'newline_delimited', maximum_object_size = 1073741824)),
+             ss AS (SELECT unnest(rs.scopeSpans) AS ss FROM r),
+             s AS (SELECT unnest(ss.spans) AS sp FROM ss),
+             a AS (SELECT list_filter(sp.attributes, x -> x.key = 'session.id')[1].value.stringValue AS session,
+                          list_filter(sp.attributes, x -> x.key IN ('llm.token_count.prompt', 'gen_ai.usage.input_tokens'))[1].value.intValue AS inp,
+                          list_filter(sp.attributes, x -> x.key IN ('llm.token_count.completion', 'gen_ai.usage.output_tokens'))[1].value.intValue AS outp
+                   FROM s)
+        SELECT session, sum(CAST(inp AS BIGINT)), sum(CAST(outp AS BIGINT)) FROM a WHERE inp IS NOT NULL GROUP BY session
+        """,
+        [sys.argv[2]],
+    ).fetchall()
+else:
+    key = "session_id" if sys.argv[3] == "session" else "coalesce(response_model, request_model)"
+    rows = con.execute(
+        f"SELECT {key}, sum(input_tokens), sum(output_tokens) FROM '{sys.argv[2]}/spans/*.parquet' "
+        "WHERE input_tokens IS NOT NULL AND span_type = 'llm' GROUP BY 1"
+    ).fetchall()
+print(json.dumps({k: [int(i), int(o)] for k, i, o in rows}))

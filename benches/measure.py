@@ -1,0 +1,104 @@
+"""Runs every command of the benchmark N times under /usr/bin/time -v and prints wall
+time (median), MB/s and peak RSS, with ratios against the peers measured in the same
+run, after checking that every tool computed the same tokens per session.
+
+    python3 benches/measure.py TRACES_BIN VENV_PYTHON DUMP [DUMP...]
+"""
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+
+REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def run(cmd, env=None):
+    """Median wall seconds, max peak RSS in MB, and the last run's stdout."""
+    walls, rss, out = [], [], ""
+    for _ in range(REPEAT):
+        p = subprocess.run(["/usr/bin/time", "-v"] + cmd, capture_output=True, text=True, env=env)
+        if p.returncode != 0:
+            sys.exit(f"failed: {' '.join(cmd)}\n{p.stderr[-2000:]}")
+        m = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)", p.stderr)
+        h, mi, s = m.groups()
+        walls.append(int(h or 0) * 3600 + int(mi) * 60 + float(s))
+        rss.append(int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr).group(1)) / 1024)
+        out = p.stdout
+    return statistics.median(walls), max(rss), out
+
+
+def traces_by_session(stdout):
+    return {r["session_id"]: [r["input_tokens"], r["output_tokens"]] for r in json.loads(stdout)["rows"]}
+
+
+def tracecost_by_session(stdout):
+    return {r["key"]: [r["tokens"]["input"], r["tokens"]["output"]] for r in json.loads(stdout)["rows"]}
+
+
+def main():
+    traces_bin, py, dumps = sys.argv[1], sys.argv[2], sys.argv[3:]
+    lines = []
+    for dump in dumps:
+        size_mb = os.path.getsize(dump) / 1e6
+        truth = json.load(open(dump + ".truth.json"))
+        truth = {k: [v["input_tokens"], v["output_tokens"]] for k, v in truth.items()}
+        res = {}
+        w, r, out = run([traces_bin, "cost", "--by", "session", "--format", "json", dump])
+        assert traces_by_session(out) == truth, "traces disagrees with the generator's totals"
+        res["traces cost (dump)"] = (w, r)
+        w, r, out = run([py, os.path.join(HERE, "duckdb_cost.py"), "dump", dump])
+        assert json.loads(out) == truth, "DuckDB disagrees with the generator's totals"
+        res["duckdb (dump)"] = (w, r)
+        if os.environ.get("BENCH_TRACECOST", "1") == "1":
+            tc = os.path.join(os.path.dirname(py), "tracecost")
+            try:
+                w, r, out = run([tc, "cost", "--by", "session", "--format", "json", dump])
+                res["tracecost (dump)"] = (w, r)
+                if tracecost_by_session(out) != truth:
+                    res["tracecost (dump)"] = (w, r, "different numbers")
+            except SystemExit as e:
+                res["tracecost (dump)"] = (float("nan"), float("nan"), str(e).splitlines()[0][:60])
+        with tempfile.TemporaryDirectory() as tmp:
+            store = os.path.join(tmp, "store")
+            walls, rss = [], []
+            for _ in range(REPEAT):
+                subprocess.run(["rm", "-rf", store])
+                w, r, _ = run_once([traces_bin, "--store", store, "import", dump])
+                walls.append(w)
+                rss.append(r)
+            res["traces import"] = (statistics.median(walls), max(rss))
+            for by in ("session", "model"):
+                w, r, out = run([traces_bin, "--store", store, "cost", "--by", by, "--format", "json"])
+                res[f"traces cost --by {by} (store)"] = (w, r)
+                w, r, out2 = run([py, os.path.join(HERE, "duckdb_cost.py"), "store", store, by])
+                res[f"duckdb --by {by} (store)"] = (w, r)
+        lines.append((dump, size_mb, res))
+    print(f"{'dump':<28}{'command':<34}{'wall s':>9}{'MB/s':>9}{'peak RSS MB':>13}  note")
+    for dump, size_mb, res in lines:
+        for name, v in res.items():
+            w, r = v[0], v[1]
+            note = v[2] if len(v) > 2 else ""
+            mbs = size_mb / w if w == w and w > 0 and ("dump" in name or "import" in name) else float("nan")
+            print(f"{os.path.basename(dump):<28}{name:<34}{w:>9.2f}{mbs:>9.1f}{r:>13.0f}  {note}")
+        t, d = res["traces cost (dump)"], res["duckdb (dump)"]
+        print(f"  ratio traces/duckdb from the dump: {d[0] / t[0]:.2f}x faster, RSS {t[1] / d[1]:.2f} of DuckDB's")
+        for by in ("session", "model"):
+            t, d = res[f"traces cost --by {by} (store)"], res[f"duckdb --by {by} (store)"]
+            print(f"  ratio traces/duckdb from the store --by {by}: {d[0] / t[0]:.2f}x")
+
+
+def run_once(cmd):
+    global REPEAT
+    saved, REPEAT = REPEAT, 1
+    try:
+        return run(cmd)
+    finally:
+        REPEAT = saved
+
+
+if __name__ == "__main__":
+    main()

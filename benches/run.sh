@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The benchmark: generates dumps, then times traces against DuckDB and tracecost on them.
+#   bash benches/run.sh                  # 20k and 200k traces (about 0.3 and 3 GB)
+#   BENCH_TRACES="2000" bash benches/run.sh   # a quick run
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sizes=${BENCH_TRACES:-"20000 200000"}
+cargo build --release --quiet
+python3 -m venv benches/.venv
+benches/.venv/bin/pip install --quiet --disable-pip-version-check 'duckdb==1.5.6' 'tracecost==0.1.0'
+mkdir -p benches/data
+dumps=()
+for n in $sizes; do
+  f=benches/data/otlp-$n.jsonl
+  [ -f "$f" ] || python3 benches/generate.py "$f" --traces "$n"
+  dumps+=("$f")
+done
+python3 benches/measure.py target/release/traces benches/.venv/bin/python "${dumps[@]}"
