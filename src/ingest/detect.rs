@@ -4,6 +4,9 @@ use super::decompress::ZSTD_MAGIC;
 use std::io::{self, Read};
 
 pub const PREFIX_LEN: usize = 64 * 1024;
+/// The longest first line read to decide between JSON lines and one document; a first
+/// line longer than this is read as a stream.
+pub const FIRST_LINE_MAX: u64 = 256 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {
@@ -45,6 +48,11 @@ pub fn peek(r: &mut dyn Read, n: usize) -> io::Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// Whether the input starts (after whitespace) with a JSON object.
+pub fn starts_json_object(prefix: &[u8]) -> bool {
+    skip_ws(prefix).first() == Some(&b'{')
+}
+
 fn skip_ws(b: &[u8]) -> &[u8] {
     let b = b.strip_prefix(b"\xef\xbb\xbf").unwrap_or(b);
     let start = b
@@ -55,7 +63,8 @@ fn skip_ws(b: &[u8]) -> &[u8] {
 }
 
 impl Format {
-    pub fn detect(prefix: &[u8]) -> Option<Format> {
+    /// `complete`: the prefix holds the whole first line (or the whole input).
+    pub fn detect(prefix: &[u8], complete: bool) -> Option<Format> {
         if prefix.starts_with(b"PAR1") {
             return Some(Format::Parquet);
         }
@@ -67,7 +76,7 @@ impl Format {
                 // A first line that is a whole JSON value means one record per line; a
                 // pretty-printed or single huge document is read as a stream of values.
                 let line_end = memchr::memchr(b'\n', text).unwrap_or(text.len());
-                let complete_line = (line_end < text.len() || prefix.len() < PREFIX_LEN)
+                let complete_line = (line_end < text.len() || complete)
                     && serde_json::from_slice::<serde::de::IgnoredAny>(&text[..line_end]).is_ok();
                 return Some(if complete_line {
                     Format::Jsonl
@@ -135,24 +144,29 @@ mod tests {
     #[test]
     fn detects() {
         assert_eq!(
-            Format::detect(b"{\"resourceSpans\":[]}\n{\"a\":1}\n"),
+            Format::detect(b"{\"resourceSpans\":[]}\n{\"a\":1}\n", true),
             Some(Format::Jsonl)
         );
         assert_eq!(
-            Format::detect(b"{\"resourceSpans\":[]}"),
+            Format::detect(b"{\"resourceSpans\":[]}", true),
             Some(Format::Jsonl)
         );
         assert_eq!(
-            Format::detect(b"{\n  \"resourceSpans\": [\n"),
+            Format::detect(b"{\n  \"resourceSpans\": [\n", true),
             Some(Format::Json)
         );
-        assert_eq!(Format::detect(b"  [ {}"), Some(Format::Json));
-        assert_eq!(Format::detect(b"\x0a\x10\x0a"), Some(Format::Proto));
+        // A first line cut off by the bound: one large document, read as a stream.
         assert_eq!(
-            Format::detect(b"\x00\x00\x00\x10\x0a\x01"),
+            Format::detect(b"{\"resourceSpans\": [", false),
+            Some(Format::Json)
+        );
+        assert_eq!(Format::detect(b"  [ {}", true), Some(Format::Json));
+        assert_eq!(Format::detect(b"\x0a\x10\x0a", true), Some(Format::Proto));
+        assert_eq!(
+            Format::detect(b"\x00\x00\x00\x10\x0a\x01", true),
             Some(Format::ProtoFramed)
         );
-        assert_eq!(Format::detect(b"PAR1...."), Some(Format::Parquet));
-        assert_eq!(Format::detect(b"\x89PNG\r\n"), None);
+        assert_eq!(Format::detect(b"PAR1....", true), Some(Format::Parquet));
+        assert_eq!(Format::detect(b"\x89PNG\r\n", true), None);
     }
 }

@@ -15,7 +15,10 @@ pub fn decode(
     skip_invalid: bool,
     sink: &mut dyn FnMut(Record),
 ) -> Result<Vec<Invalid>, IngestError> {
-    let mut de = serde_json::Deserializer::from_reader(r);
+    // serde_json reads a stream a byte at a time: a concrete buffered reader makes each
+    // of those reads a copy from memory rather than a call through the trait object.
+    let mut de =
+        serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(1 << 16, r));
     let mut sink: &mut dyn FnMut(Record) = sink;
     loop {
         // `end` only looks past whitespace: Ok means nothing but whitespace is left.

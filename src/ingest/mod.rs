@@ -80,11 +80,24 @@ pub fn decode_reader(
     };
     let reader: Box<dyn BufRead + '_> = Box::new(BufReader::with_capacity(1 << 20, raw));
     let (compression, mut reader) = decompress::decompressed(reader).map_err(io_err)?;
-    let prefix = detect::peek(&mut reader, detect::PREFIX_LEN).map_err(|e| {
+    let cannot = |e: std::io::Error| {
         IngestError::invalid(&name, Location::File, format!("cannot decompress: {e}"))
-    })?;
+    };
+    let mut prefix = detect::peek(&mut reader, detect::PREFIX_LEN).map_err(cannot)?;
+    let mut complete =
+        prefix.len() < detect::PREFIX_LEN || memchr::memchr(b'\n', &prefix).is_some();
+    if !complete && detect::starts_json_object(&prefix) {
+        // Collector batches make lines of megabytes: read the whole first line (up to a
+        // bound) to tell one record per line from one large document.
+        let got = reader
+            .by_ref()
+            .take(detect::FIRST_LINE_MAX)
+            .read_until(b'\n', &mut prefix)
+            .map_err(cannot)?;
+        complete = (got as u64) < detect::FIRST_LINE_MAX;
+    }
     let format = match opts.format {
-        Format::Auto => Format::detect(&prefix).ok_or_else(|| {
+        Format::Auto => Format::detect(&prefix, complete).ok_or_else(|| {
             IngestError::UnknownFormat(Invalid {
                 file: name.clone(),
                 location: Location::Byte(0),
