@@ -8,19 +8,19 @@ use std::collections::HashMap;
 
 /// The facts about one span that attribution needs.
 #[derive(Debug, Clone, Default)]
-pub struct SpanFacts {
-    pub span_id: String,
-    pub parent_span_id: Option<String>,
-    pub scope_name: String,
+pub struct SpanFacts<'a> {
+    pub span_id: &'a str,
+    pub parent_span_id: Option<&'a str>,
+    pub scope_name: &'a str,
     pub start: i64,
     pub end: i64,
     /// Response model, else request model.
-    pub model: Option<String>,
-    pub response_id: Option<String>,
+    pub model: Option<&'a str>,
+    pub response_id: Option<&'a str>,
     /// (input, output, cache_read, cache_write, reasoning); `None` when the span has no usage.
     pub usage: Option<[Option<i64>; 5]>,
-    pub session_id: Option<String>,
-    pub user_id: Option<String>,
+    pub session_id: Option<&'a str>,
+    pub user_id: Option<&'a str>,
     /// An LLM or embedding span, rather than an agent, chain or wrapper.
     pub model_call: bool,
 }
@@ -38,11 +38,11 @@ pub enum Verdict {
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct TraceAttribution {
+pub struct TraceAttribution<'a> {
     pub verdicts: Vec<Option<Verdict>>,
     /// Per span: its own session, else the trace's.
-    pub session: Vec<Option<String>>,
-    pub user: Vec<Option<String>>,
+    pub session: Vec<Option<&'a str>>,
+    pub user: Vec<Option<&'a str>>,
     /// Distinct values seen on one trace, when there was more than one.
     pub session_conflict: Option<Vec<String>>,
     pub user_conflict: Option<Vec<String>>,
@@ -64,11 +64,11 @@ fn same_model(a: Option<&str>, b: Option<&str>) -> bool {
     }
 }
 
-fn overlaps(a: &SpanFacts, b: &SpanFacts) -> bool {
+fn overlaps(a: &SpanFacts<'_>, b: &SpanFacts<'_>) -> bool {
     a.start <= b.end && b.start <= a.end
 }
 
-fn same_call(a: &SpanFacts, b: &SpanFacts) -> bool {
+fn same_call(a: &SpanFacts<'_>, b: &SpanFacts<'_>) -> bool {
     if a.scope_name == b.scope_name || !overlaps(a, b) {
         return false;
     }
@@ -77,10 +77,7 @@ fn same_call(a: &SpanFacts, b: &SpanFacts) -> bool {
     }
     match (a.usage, b.usage) {
         (Some(x), Some(y)) => {
-            x[0].is_some()
-                && x[0] == y[0]
-                && x[1] == y[1]
-                && same_model(a.model.as_deref(), b.model.as_deref())
+            x[0].is_some() && x[0] == y[0] && x[1] == y[1] && same_model(a.model, b.model)
         }
         _ => false,
     }
@@ -88,40 +85,36 @@ fn same_call(a: &SpanFacts, b: &SpanFacts) -> bool {
 
 /// The one value of a trace: the root's if it has one, else the first set; conflicts
 /// are reported.
-fn trace_value(
-    spans: &[SpanFacts],
+fn trace_value<'a>(
+    spans: &[SpanFacts<'a>],
     roots: &[usize],
-    get: impl Fn(&SpanFacts) -> Option<&String>,
-) -> (Option<String>, Option<Vec<String>>) {
-    let mut seen: Vec<String> = Vec::new();
+    get: impl Fn(&SpanFacts<'a>) -> Option<&'a str>,
+) -> (Option<&'a str>, Option<Vec<String>>) {
+    let mut seen: Vec<&'a str> = Vec::new();
     for s in spans {
         if let Some(v) = get(s)
-            && !seen.contains(v)
+            && !seen.contains(&v)
         {
-            seen.push(v.clone());
+            seen.push(v);
         }
     }
     let chosen = roots
         .iter()
-        .find_map(|&i| get(&spans[i]).cloned())
-        .or_else(|| seen.first().cloned());
-    let conflict = (seen.len() > 1).then_some(seen);
+        .find_map(|&i| get(&spans[i]))
+        .or_else(|| seen.first().copied());
+    let conflict = (seen.len() > 1).then(|| seen.iter().map(|v| v.to_string()).collect());
     (chosen, conflict)
 }
 
-pub fn attribute(spans: &[SpanFacts]) -> TraceAttribution {
+pub fn attribute<'a>(spans: &[SpanFacts<'a>]) -> TraceAttribution<'a> {
     let index: HashMap<&str, usize> = spans
         .iter()
         .enumerate()
-        .map(|(i, s)| (s.span_id.as_str(), i))
+        .map(|(i, s)| (s.span_id, i))
         .collect();
     let parent: Vec<Option<usize>> = spans
         .iter()
-        .map(|s| {
-            s.parent_span_id
-                .as_deref()
-                .and_then(|p| index.get(p).copied())
-        })
+        .map(|s| s.parent_span_id.and_then(|p| index.get(p).copied()))
         .collect();
     // Mark every ancestor of a span with usage. Walks are bounded by the span count, so
     // a cycle in bad ids cannot loop forever.
@@ -184,7 +177,7 @@ pub fn attribute(spans: &[SpanFacts]) -> TraceAttribution {
         spans[a]
             .start
             .cmp(&spans[b].start)
-            .then_with(|| spans[a].span_id.cmp(&spans[b].span_id))
+            .then_with(|| spans[a].span_id.cmp(spans[b].span_id))
     });
     for (k, &i) in counting.iter().enumerate() {
         if verdicts[i] != Some(Verdict::Counts) {
@@ -197,18 +190,15 @@ pub fn attribute(spans: &[SpanFacts]) -> TraceAttribution {
         }
     }
     let roots: Vec<usize> = (0..spans.len()).filter(|&i| parent[i].is_none()).collect();
-    let (trace_session, session_conflict) = trace_value(spans, &roots, |s| s.session_id.as_ref());
-    let (trace_user, user_conflict) = trace_value(spans, &roots, |s| s.user_id.as_ref());
+    let (trace_session, session_conflict) = trace_value(spans, &roots, |s| s.session_id);
+    let (trace_user, user_conflict) = trace_value(spans, &roots, |s| s.user_id);
     TraceAttribution {
         verdicts,
         session: spans
             .iter()
-            .map(|s| s.session_id.clone().or_else(|| trace_session.clone()))
+            .map(|s| s.session_id.or(trace_session))
             .collect(),
-        user: spans
-            .iter()
-            .map(|s| s.user_id.clone().or_else(|| trace_user.clone()))
-            .collect(),
+        user: spans.iter().map(|s| s.user_id.or(trace_user)).collect(),
         session_conflict,
         user_conflict,
     }
@@ -218,14 +208,19 @@ pub fn attribute(spans: &[SpanFacts]) -> TraceAttribution {
 mod tests {
     use super::*;
 
-    fn span(id: &str, parent: Option<&str>, scope: &str, usage: Option<i64>) -> SpanFacts {
+    fn span(
+        id: &'static str,
+        parent: Option<&'static str>,
+        scope: &'static str,
+        usage: Option<i64>,
+    ) -> SpanFacts<'static> {
         SpanFacts {
-            span_id: id.into(),
-            parent_span_id: parent.map(String::from),
-            scope_name: scope.into(),
+            span_id: id,
+            parent_span_id: parent,
+            scope_name: scope,
             start: 0,
             end: 10,
-            model: Some("gpt-4o-mini".into()),
+            model: Some("gpt-4o-mini"),
             usage: usage.map(|u| [Some(u), Some(5), None, None, None]),
             model_call: true,
             ..Default::default()
@@ -285,14 +280,14 @@ mod tests {
     #[test]
     fn sibling_spans_of_two_instrumentations_count_once() {
         let mut lf = span("x", Some("root"), "langfuse-sdk", Some(1017));
-        lf.model = Some("gpt-4o-mini".into());
+        lf.model = Some("gpt-4o-mini");
         let mut oi = span(
             "y",
             Some("root"),
             "openinference.instrumentation.openai",
             Some(1017),
         );
-        oi.model = Some("gpt-4o-mini-2024-07-18".into());
+        oi.model = Some("gpt-4o-mini-2024-07-18");
         let other = span(
             "z",
             Some("root"),
@@ -318,12 +313,12 @@ mod tests {
     #[test]
     fn session_from_the_root_applies_to_the_trace() {
         let mut root = span("r", None, "app", None);
-        root.session_id = Some("s1".into());
+        root.session_id = Some("s1");
         let mut child = span("c", Some("r"), "oi", Some(1));
-        child.user_id = Some("u".into());
+        child.user_id = Some("u");
         let a = attribute(&[root, child]);
-        assert_eq!(a.session[1].as_deref(), Some("s1"));
-        assert_eq!(a.user[0].as_deref(), Some("u"));
+        assert_eq!(a.session[1], Some("s1"));
+        assert_eq!(a.user[0], Some("u"));
         assert!(a.session_conflict.is_none());
     }
 }

@@ -5,7 +5,7 @@ use super::attribution::{SpanFacts, Verdict, attribute};
 use crate::semconv::model::{SpanType, Usage};
 use crate::store::{Store, StoreError};
 use polars::prelude::*;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 /// One span as reports read it: identity, tree, and the normalized columns.
 #[derive(Debug, Clone, Default)]
@@ -79,23 +79,22 @@ pub struct Calls {
     pub conflicts: Vec<String>,
 }
 
-pub fn calls_from_rows(rows: Vec<SpanRow>) -> Calls {
-    let mut by_trace: BTreeMap<String, Vec<SpanRow>> = BTreeMap::new();
-    for r in rows {
-        by_trace.entry(r.trace_id.clone()).or_default().push(r);
-    }
+pub fn calls_from_rows(mut rows: Vec<SpanRow>) -> Calls {
+    // Grouped by trace by sorting in place: no copy of a row or of its strings.
+    rows.sort_by(|a, b| a.trace_id.cmp(&b.trace_id));
     let mut out = Calls::default();
-    for (trace_id, spans) in by_trace {
+    for spans in rows.chunk_by(|a, b| a.trace_id == b.trace_id) {
+        let trace_id = spans[0].trace_id.clone();
         let facts: Vec<SpanFacts> = spans
             .iter()
             .map(|s| SpanFacts {
-                span_id: s.span_id.clone(),
-                parent_span_id: s.parent_span_id.clone(),
-                scope_name: s.scope_name.clone(),
+                span_id: &s.span_id,
+                parent_span_id: s.parent_span_id.as_deref(),
+                scope_name: &s.scope_name,
                 start: s.start,
                 end: s.end,
-                model: s.response_model.clone().or_else(|| s.request_model.clone()),
-                response_id: s.response_id.clone(),
+                model: s.response_model.as_deref().or(s.request_model.as_deref()),
+                response_id: s.response_id.as_deref(),
                 usage: (!s.usage.is_empty()).then_some([
                     s.usage.input,
                     s.usage.output,
@@ -103,8 +102,8 @@ pub fn calls_from_rows(rows: Vec<SpanRow>) -> Calls {
                     s.usage.cache_write,
                     s.usage.reasoning,
                 ]),
-                session_id: s.session_id.clone(),
-                user_id: s.user_id.clone(),
+                session_id: s.session_id.as_deref(),
+                user_id: s.user_id.as_deref(),
                 model_call: s.span_type.is_model_call(),
             })
             .collect();
@@ -139,8 +138,8 @@ pub fn calls_from_rows(rows: Vec<SpanRow>) -> Calls {
                     provider: s.provider.clone(),
                     request_model: s.request_model.clone(),
                     response_model: s.response_model.clone(),
-                    session_id: a.session[i].clone(),
-                    user_id: a.user[i].clone(),
+                    session_id: a.session[i].map(String::from),
+                    user_id: a.user[i].map(String::from),
                     usage: s.usage,
                     recorded_cost_usd: s.recorded_cost_usd,
                     response_id: s.response_id.clone(),
