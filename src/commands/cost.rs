@@ -10,7 +10,6 @@ use serde_json::{Value, json};
 use std::path::PathBuf;
 use traces::analysis::calls::{Calls, calls_from_rows, load_rows_with, row_from_raw};
 use traces::analysis::cost_report::{CallFilter, CostReport, Dim, Metrics, build};
-use traces::analysis::time_bound::parse_time_bound;
 use traces::ingest::{DecodeOptions, Record, decode_input, expand_inputs};
 use traces::pricing::Pricing;
 use traces::render::{Cell, OutputFormat, Table, group_digits, renderer};
@@ -22,7 +21,7 @@ use traces::store::Store;
 pub struct Unpriced(pub u64);
 
 pub fn run(store: &Store, pricing_files: &[PathBuf], args: &CostArgs) -> Result<()> {
-    let now = chrono::Utc::now();
+    let (since, until) = super::time_bounds(args.since.as_deref(), args.until.as_deref())?;
     let group_by: Vec<Dim> = args
         .by
         .iter()
@@ -61,16 +60,8 @@ pub fn run(store: &Store, pricing_files: &[PathBuf], args: &CostArgs) -> Result<
         .transpose()
         .map_err(|e| UsageError(format!("--model: {e}")))?;
     let filter = CallFilter {
-        since: args
-            .since
-            .as_deref()
-            .map(|s| parse_time_bound(s, now))
-            .transpose()?,
-        until: args
-            .until
-            .as_deref()
-            .map(|s| parse_time_bound(s, now))
-            .transpose()?,
+        since,
+        until,
         model,
         service: args.service.clone(),
         session: args.session.clone(),
@@ -87,10 +78,7 @@ pub fn run(store: &Store, pricing_files: &[PathBuf], args: &CostArgs) -> Result<
         calls_from_dumps(&args.paths, &attr_keys)?
     };
     let mut report = build(&calls.calls, &pricing, group_by, &filter, &attr_keys);
-    let (descending, column) = match args.sort.strip_prefix('-') {
-        Some(c) => (true, c),
-        None => (false, args.sort.as_str()),
-    };
+    let (descending, column) = super::sort_spec(&args.sort);
     report.sort(column, descending).map_err(UsageError)?;
     if let Some(n) = args.top {
         report.top(n);

@@ -4,30 +4,18 @@
 use crate::cli::ListArgs;
 use anyhow::Result;
 use chrono::{DateTime, SecondsFormat};
-use traces::analysis::time_bound::parse_time_bound;
 use traces::analysis::trace_list::{SortKey, TraceFilter, list_traces, sort_traces};
 use traces::render::{Cell, OutputFormat, Table, renderer};
 use traces::store::Store;
 
 pub fn run(store: &Store, args: &ListArgs) -> Result<()> {
-    let now = chrono::Utc::now();
+    let (since, until) = super::time_bounds(args.since.as_deref(), args.until.as_deref())?;
     let filter = TraceFilter {
-        since: args
-            .since
-            .as_deref()
-            .map(|s| parse_time_bound(s, now))
-            .transpose()?,
-        until: args
-            .until
-            .as_deref()
-            .map(|s| parse_time_bound(s, now))
-            .transpose()?,
+        since,
+        until,
         service: args.service.clone(),
     };
-    let (descending, key) = match args.sort.strip_prefix('-') {
-        Some(k) => (true, k),
-        None => (false, args.sort.as_str()),
-    };
+    let (descending, key) = super::sort_spec(&args.sort);
     let key: SortKey = key.parse().map_err(super::UsageError)?;
     let format: OutputFormat = args.format.parse().map_err(super::UsageError)?;
 

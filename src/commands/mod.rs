@@ -22,3 +22,24 @@ impl From<String> for UsageError {
         UsageError(s)
     }
 }
+
+/// `--since` and `--until` as Unix nanoseconds.
+pub fn time_bounds(
+    since: Option<&str>,
+    until: Option<&str>,
+) -> Result<(Option<i64>, Option<i64>), traces::analysis::time_bound::TimeBoundError> {
+    let now = chrono::Utc::now();
+    let parse = |t: Option<&str>| {
+        t.map(|s| traces::analysis::time_bound::parse_time_bound(s, now))
+            .transpose()
+    };
+    Ok((parse(since)?, parse(until)?))
+}
+
+/// `--sort KEY` or `--sort -KEY` (descending).
+pub fn sort_spec(spec: &str) -> (bool, &str) {
+    match spec.strip_prefix('-') {
+        Some(k) => (true, k),
+        None => (false, spec),
+    }
+}
