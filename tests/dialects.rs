@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use traces::analysis::calls::{Calls, LlmCall, calls_from_rows, load_rows};
 use traces::ingest::raw::{RawLog, RawSpan, Record};
-use traces::ingest::{DecodeOptions, Input, decode_all, expand_inputs};
+use traces::ingest::{DecodeOptions, decode_all, expand_inputs};
 use traces::semconv::model::Part;
 use traces::store::Store;
 
@@ -314,7 +314,6 @@ fn spans_and_logs(dir: &Path) -> (Vec<RawSpan>, Vec<RawLog>) {
             }
         }
     }
-    let _ = Input::Stdin;
     (spans, logs)
 }
 

@@ -57,10 +57,6 @@ fn int64<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
     d.deserialize_any(V)
 }
 
-fn opt_int64<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
-    int64(d)
-}
-
 fn string_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
 }
@@ -369,7 +365,7 @@ struct EventJson {
         rename = "timeUnixNano",
         alias = "time_unix_nano",
         default,
-        deserialize_with = "opt_int64"
+        deserialize_with = "int64"
     )]
     time: i64,
     #[serde(default, deserialize_with = "string_or_null")]
@@ -425,14 +421,14 @@ struct SpanJson {
         rename = "startTimeUnixNano",
         alias = "start_time_unix_nano",
         default,
-        deserialize_with = "opt_int64"
+        deserialize_with = "int64"
     )]
     start: i64,
     #[serde(
         rename = "endTimeUnixNano",
         alias = "end_time_unix_nano",
         default,
-        deserialize_with = "opt_int64"
+        deserialize_with = "int64"
     )]
     end: i64,
     #[serde(default, deserialize_with = "attributes")]
@@ -494,14 +490,14 @@ struct LogJson {
         rename = "timeUnixNano",
         alias = "time_unix_nano",
         default,
-        deserialize_with = "opt_int64"
+        deserialize_with = "int64"
     )]
     time: i64,
     #[serde(
         rename = "observedTimeUnixNano",
         alias = "observed_time_unix_nano",
         default,
-        deserialize_with = "opt_int64"
+        deserialize_with = "int64"
     )]
     observed: i64,
     #[serde(
