@@ -198,6 +198,40 @@ fn reading_dumps_directly_equals_reading_the_store() {
     assert_eq!(from_store, direct);
 }
 
+/// Past `TRACES_SPILL_ROWS` rows, a dump's traces are attributed from temporary files a
+/// partition at a time; the report is the same to the digit, on every SDK's dump at once
+/// (so traces of several producers share the partitions).
+#[test]
+fn a_dump_spilled_to_partitions_reports_the_same() {
+    let all = root().join("testdata/llm").display().to_string();
+    let args = [
+        "--store",
+        "/nonexistent-store",
+        "cost",
+        "--by",
+        "session",
+        "--by",
+        "model",
+        "--format",
+        "json",
+        &all,
+    ];
+    let in_memory = cost_json(&args);
+    let out = Command::new(env!("CARGO_BIN_EXE_traces"))
+        .args(args)
+        .env_remove("TRACES_PRICING")
+        .env("TRACES_SPILL_ROWS", "7")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let spilled: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        in_memory["total"]["calls"].as_u64().unwrap() > 50,
+        "{in_memory}"
+    );
+    assert_eq!(in_memory, spilled);
+}
+
 #[test]
 fn double_instrumentation_is_priced_once() {
     let (_d, store) = store_with(&["langfuse-plus-oi"]);

@@ -159,7 +159,7 @@ fn check_against_ledger(sdk: &str) {
         }
         if !(g.stream_wrong_trace && stream) {
             assert_eq!(
-                Some(c.trace_id.as_str()),
+                Some(c.trace_id.to_string().as_str()),
                 call["trace_id"].as_str(),
                 "{ctx}: trace"
             );
@@ -399,14 +399,11 @@ fn nested_records_of_one_call_count_once() {
     assert!(out.status.success());
     let rows = load_rows(&Store::at(&store), None).unwrap();
     let calls = calls_from_rows(rows.clone());
-    let name_of: HashMap<&str, &str> = rows
-        .iter()
-        .map(|r| (r.span_id.as_str(), r.name.as_str()))
-        .collect();
-    let mut per_trace: BTreeMap<&str, i64> = BTreeMap::new();
+    let name_of: HashMap<_, &str> = rows.iter().map(|r| (r.span_id, r.name.as_str())).collect();
+    let mut per_trace: BTreeMap<_, i64> = BTreeMap::new();
     for c in &calls.calls {
-        *per_trace.entry(c.trace_id.as_str()).or_default() += c.usage.input.unwrap_or(0);
-        let name = name_of[c.span_id.as_str()];
+        *per_trace.entry(c.trace_id).or_default() += c.usage.input.unwrap_or(0);
+        let name = name_of[&c.span_id];
         // Strands: the botocore `chat <model>` span; AI SDK: the provider call span, or
         // the AWS SDK's span beneath it, closest to the provider.
         assert!(
@@ -421,8 +418,7 @@ fn nested_records_of_one_call_count_once() {
     // reports the last step only (its `usage`, not `totalUsage`), so the calls beneath it
     // add up to at least that: counting the wrapper would both double and undercount.
     for r in &rows {
-        let (Some(i), Some(counted)) = (r.usage.input, per_trace.get(r.trace_id.as_str()).copied())
-        else {
+        let (Some(i), Some(counted)) = (r.usage.input, per_trace.get(&r.trace_id).copied()) else {
             continue;
         };
         if r.name == "invoke_agent Strands Agents" {
@@ -434,9 +430,48 @@ fn nested_records_of_one_call_count_once() {
     }
     let multi_step = rows
         .iter()
-        .find(|r| r.trace_id.starts_with("7b66b330") && r.name == "ai.generateText")
+        .find(|r| r.trace_id.to_string().starts_with("7b66b330") && r.name == "ai.generateText")
         .unwrap();
     assert_eq!(multi_step.usage.input, Some(199_016));
-    assert_eq!(per_trace[multi_step.trace_id.as_str()], 8_464 + 199_016);
+    assert_eq!(per_trace[&multi_step.trace_id], 8_464 + 199_016);
     assert!(calls.set_aside_nested >= 19, "{}", calls.set_aside_nested);
+}
+
+/// A cost report decodes without the message content (`semconv::content_only`): on every
+/// SDK's dump, each span normalizes exactly as it does with all its attributes.
+#[test]
+fn normalizing_never_needs_the_content_a_cost_report_skips() {
+    let dirs = [
+        "testdata/llm",
+        "testdata/otel",
+        "testdata/sideseat",
+        "testdata/cloudwatch",
+    ];
+    let skip = DecodeOptions {
+        skip_attribute: Some(traces::semconv::content_only),
+        ..Default::default()
+    };
+    let (mut spans, mut thinner) = (0, 0);
+    for input in expand_inputs(&dirs.map(|d| root().join(d))).unwrap() {
+        let full = decode_all(&input, &DecodeOptions::default()).unwrap().0;
+        let lean = decode_all(&input, &skip).unwrap().0;
+        assert_eq!(full.len(), lean.len(), "{input:?}");
+        for (f, l) in full.iter().zip(&lean) {
+            if let (Record::Span(f), Record::Span(l)) = (f, l) {
+                spans += 1;
+                thinner += usize::from(l.attributes.len() < f.attributes.len());
+                assert_eq!(
+                    traces::semconv::normalize(f),
+                    traces::semconv::normalize(l),
+                    "span {} of {input:?}",
+                    f.span_id
+                );
+            }
+        }
+    }
+    // The skip did happen: the SDKs' LLM spans carry their messages as attributes.
+    assert!(
+        thinner >= 50,
+        "{thinner} of {spans} spans lost content attributes"
+    );
 }

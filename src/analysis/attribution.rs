@@ -4,13 +4,13 @@
 //! attributed to the leaf-most spans that carry it, and of two siblings that recorded
 //! the same call, one counts. Session and user are resolved per trace here too.
 
-use std::collections::HashMap;
+use crate::ingest::ids::SpanId;
 
 /// The facts about one span that attribution needs.
 #[derive(Debug, Clone, Default)]
 pub struct SpanFacts<'a> {
-    pub span_id: &'a str,
-    pub parent_span_id: Option<&'a str>,
+    pub span_id: SpanId,
+    pub parent_span_id: Option<SpanId>,
     pub scope_name: &'a str,
     pub start: i64,
     pub end: i64,
@@ -107,14 +107,14 @@ fn trace_value<'a>(
 }
 
 pub fn attribute<'a>(spans: &[SpanFacts<'a>]) -> TraceAttribution<'a> {
-    let index: HashMap<&str, usize> = spans
+    let index: foldhash::HashMap<SpanId, usize> = spans
         .iter()
         .enumerate()
         .map(|(i, s)| (s.span_id, i))
         .collect();
     let parent: Vec<Option<usize>> = spans
         .iter()
-        .map(|s| s.parent_span_id.and_then(|p| index.get(p).copied()))
+        .map(|s| s.parent_span_id.and_then(|p| index.get(&p).copied()))
         .collect();
     // Mark every ancestor of a span with usage. Walks are bounded by the span count, so
     // a cycle in bad ids cannot loop forever.
@@ -177,7 +177,7 @@ pub fn attribute<'a>(spans: &[SpanFacts<'a>]) -> TraceAttribution<'a> {
         spans[a]
             .start
             .cmp(&spans[b].start)
-            .then_with(|| spans[a].span_id.cmp(spans[b].span_id))
+            .then_with(|| spans[a].span_id.cmp(&spans[b].span_id))
     });
     for (k, &i) in counting.iter().enumerate() {
         if verdicts[i] != Some(Verdict::Counts) {
@@ -208,15 +208,21 @@ pub fn attribute<'a>(spans: &[SpanFacts<'a>]) -> TraceAttribution<'a> {
 mod tests {
     use super::*;
 
+    fn id(s: &str) -> SpanId {
+        let mut b = [0u8; 8];
+        b[..s.len()].copy_from_slice(s.as_bytes());
+        SpanId(b)
+    }
+
     fn span(
-        id: &'static str,
+        name: &'static str,
         parent: Option<&'static str>,
         scope: &'static str,
         usage: Option<i64>,
     ) -> SpanFacts<'static> {
         SpanFacts {
-            span_id: id,
-            parent_span_id: parent,
+            span_id: id(name),
+            parent_span_id: parent.map(id),
             scope_name: scope,
             start: 0,
             end: 10,

@@ -2,17 +2,18 @@
 //! session and user of its trace: what cost and usage reports sum.
 
 use super::attribution::{SpanFacts, Verdict, attribute};
+use crate::ingest::ids::{SpanId, TraceId};
 use crate::semconv::model::{SpanType, Usage};
 use crate::store::{Store, StoreError};
 use polars::prelude::*;
 use std::collections::HashSet;
 
 /// One span as reports read it: identity, tree, and the normalized columns.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct SpanRow {
-    pub trace_id: String,
-    pub span_id: String,
-    pub parent_span_id: Option<String>,
+    pub trace_id: TraceId,
+    pub span_id: SpanId,
+    pub parent_span_id: Option<SpanId>,
     pub name: String,
     pub scope_name: String,
     pub service_name: Option<String>,
@@ -37,8 +38,8 @@ pub struct SpanRow {
 /// A model call that counts.
 #[derive(Debug, Clone)]
 pub struct LlmCall {
-    pub trace_id: String,
-    pub span_id: String,
+    pub trace_id: TraceId,
+    pub span_id: SpanId,
     pub root_name: String,
     pub service: Option<String>,
     pub start: i64,
@@ -72,24 +73,37 @@ pub struct Calls {
     /// Spans whose usage was set aside because a descendant carries it.
     pub set_aside_nested: u64,
     /// (kept span, set-aside span): one call recorded by two instrumentations.
-    pub duplicate_pairs: Vec<(String, String)>,
+    pub duplicate_pairs: Vec<(SpanId, SpanId)>,
     /// LLM and embedding spans that recorded no usage.
     pub without_usage: u64,
     /// Traces whose spans name more than one session or user.
     pub conflicts: Vec<String>,
 }
 
-pub fn calls_from_rows(mut rows: Vec<SpanRow>) -> Calls {
-    // Grouped by trace by sorting in place: no copy of a row or of its strings.
-    rows.sort_by(|a, b| a.trace_id.cmp(&b.trace_id));
+impl Calls {
+    /// Takes in another set's counts and anomalies, leaving its calls.
+    pub fn absorb_counts(&mut self, other: &mut Calls) {
+        self.set_aside_nested += other.set_aside_nested;
+        self.without_usage += other.without_usage;
+        self.duplicate_pairs.append(&mut other.duplicate_pairs);
+        self.conflicts.append(&mut other.conflicts);
+    }
+}
+
+pub fn calls_from_rows(rows: Vec<SpanRow>) -> Calls {
+    // Grouped by trace by sorting row numbers, not the rows (hundreds of bytes each);
+    // stable, so a trace's spans keep their order.
+    let mut order: Vec<u32> = (0..rows.len() as u32).collect();
+    order.sort_by_key(|&i| rows[i as usize].trace_id);
     let mut out = Calls::default();
-    for spans in rows.chunk_by(|a, b| a.trace_id == b.trace_id) {
-        let trace_id = spans[0].trace_id.clone();
+    for group in order.chunk_by(|&a, &b| rows[a as usize].trace_id == rows[b as usize].trace_id) {
+        let spans: Vec<&SpanRow> = group.iter().map(|&i| &rows[i as usize]).collect();
+        let trace_id = spans[0].trace_id;
         let facts: Vec<SpanFacts> = spans
             .iter()
             .map(|s| SpanFacts {
-                span_id: &s.span_id,
-                parent_span_id: s.parent_span_id.as_deref(),
+                span_id: s.span_id,
+                parent_span_id: s.parent_span_id,
                 scope_name: &s.scope_name,
                 start: s.start,
                 end: s.end,
@@ -116,10 +130,10 @@ pub fn calls_from_rows(mut rows: Vec<SpanRow>) -> Calls {
             out.conflicts
                 .push(format!("trace {trace_id}: users {}", v.join(", ")));
         }
-        let ids: HashSet<&str> = spans.iter().map(|s| s.span_id.as_str()).collect();
+        let ids: foldhash::HashSet<SpanId> = spans.iter().map(|s| s.span_id).collect();
         let root = spans
             .iter()
-            .filter(|s| s.parent_span_id.as_deref().is_none_or(|p| !ids.contains(p)))
+            .filter(|s| s.parent_span_id.is_none_or(|p| !ids.contains(&p)))
             .min_by_key(|s| s.start)
             .or_else(|| spans.iter().min_by_key(|s| s.start));
         let first_call = out.calls.len();
@@ -127,8 +141,8 @@ pub fn calls_from_rows(mut rows: Vec<SpanRow>) -> Calls {
         for (i, s) in spans.iter().enumerate() {
             match a.verdicts[i] {
                 Some(Verdict::Counts) => out.calls.push(LlmCall {
-                    trace_id: trace_id.clone(),
-                    span_id: s.span_id.clone(),
+                    trace_id,
+                    span_id: s.span_id,
                     root_name: root.map(|r| r.name.clone()).unwrap_or_default(),
                     service: root
                         .and_then(|r| r.service_name.clone())
@@ -157,8 +171,7 @@ pub fn calls_from_rows(mut rows: Vec<SpanRow>) -> Calls {
                 }),
                 Some(Verdict::HasUsageBelow) => out.set_aside_nested += 1,
                 Some(Verdict::DuplicateOf(k)) => {
-                    out.duplicate_pairs
-                        .push((spans[k].span_id.clone(), s.span_id.clone()));
+                    out.duplicate_pairs.push((spans[k].span_id, s.span_id));
                     duplicates.push((k, i));
                 }
                 _ => {
@@ -193,7 +206,7 @@ pub fn calls_from_rows(mut rows: Vec<SpanRow>) -> Calls {
 /// Every span of the store as reports read it; `traces` limits it to some traces.
 pub fn load_rows(
     store: &Store,
-    traces: Option<&HashSet<String>>,
+    traces: Option<&HashSet<TraceId>>,
 ) -> Result<Vec<SpanRow>, StoreError> {
     load_rows_with(store, traces, &[])
 }
@@ -201,7 +214,7 @@ pub fn load_rows(
 /// Like `load_rows`, also reading the named attributes of every span.
 pub fn load_rows_with(
     store: &Store,
-    traces: Option<&HashSet<String>>,
+    traces: Option<&HashSet<TraceId>>,
     attr_keys: &[String],
 ) -> Result<Vec<SpanRow>, StoreError> {
     let Some(lf) = store.scan_spans()? else {
@@ -274,46 +287,58 @@ pub fn load_rows_with(
     );
     let attributes = s("attributes")?;
     let own = |c: &StringChunked, k: usize| c.get(k).map(str::to_string);
-    let mut rows = Vec::with_capacity(df.height());
-    for k in 0..df.height() {
-        let Some(t) = trace.get(k) else { continue };
-        if traces.is_some_and(|set| !set.contains(t)) {
-            continue;
-        }
-        rows.push(SpanRow {
-            trace_id: t.to_string(),
-            span_id: span.get(k).unwrap_or_default().to_string(),
-            parent_span_id: own(&parent, k),
-            name: name.get(k).unwrap_or_default().to_string(),
-            scope_name: scope.get(k).unwrap_or_default().to_string(),
-            service_name: own(&service, k),
-            start: start.get(k).unwrap_or(0),
-            end: end.get(k).unwrap_or(0),
-            span_type: SpanType::parse(ty.get(k).unwrap_or("other")),
-            provider: own(&provider, k),
-            request_model: own(&req, k),
-            response_model: own(&resp, k),
-            session_id: own(&session, k),
-            user_id: own(&user, k),
-            usage: Usage {
-                input: inp.get(k),
-                output: out.get(k),
-                cache_read: cr.get(k),
-                cache_write: cw.get(k),
-                reasoning: rs.get(k),
-            },
-            recorded_cost_usd: cost.get(k),
-            response_id: own(&rid, k),
-            previous_response_id: own(&prev, k),
-            service_tier: own(&tier, k),
-            attrs: if attr_keys.is_empty() {
-                Vec::new()
-            } else {
-                pick_attrs(attributes.get(k).unwrap_or("{}"), attr_keys)
-            },
+    // Rows are built on every core; `collect` keeps their order.
+    use rayon::prelude::*;
+    let rows = (0..df.height())
+        .into_par_iter()
+        .with_min_len(4096)
+        .filter_map(|k| {
+            // The store writes only ids it read as valid; anything else is not a span of it.
+            let Some(Ok(t)) = trace.get(k).map(TraceId::parse) else {
+                return None;
+            };
+            if traces.is_some_and(|set| !set.contains(&t)) {
+                return None;
+            }
+            let Some(Ok(span_id)) = span.get(k).map(SpanId::parse) else {
+                return None;
+            };
+            Some(SpanRow {
+                trace_id: t,
+                span_id,
+                parent_span_id: parent
+                    .get(k)
+                    .and_then(|p| SpanId::parse_parent(p).ok().flatten()),
+                name: name.get(k).unwrap_or_default().to_string(),
+                scope_name: scope.get(k).unwrap_or_default().to_string(),
+                service_name: own(&service, k),
+                start: start.get(k).unwrap_or(0),
+                end: end.get(k).unwrap_or(0),
+                span_type: SpanType::parse(ty.get(k).unwrap_or("other")),
+                provider: own(&provider, k),
+                request_model: own(&req, k),
+                response_model: own(&resp, k),
+                session_id: own(&session, k),
+                user_id: own(&user, k),
+                usage: Usage {
+                    input: inp.get(k),
+                    output: out.get(k),
+                    cache_read: cr.get(k),
+                    cache_write: cw.get(k),
+                    reasoning: rs.get(k),
+                },
+                recorded_cost_usd: cost.get(k),
+                response_id: own(&rid, k),
+                previous_response_id: own(&prev, k),
+                service_tier: own(&tier, k),
+                attrs: if attr_keys.is_empty() {
+                    Vec::new()
+                } else {
+                    pick_attrs(attributes.get(k).unwrap_or("{}"), attr_keys)
+                },
+            })
         });
-    }
-    Ok(rows)
+    Ok(rows.collect())
 }
 
 /// The named attributes of a span's stored attribute JSON, as text.
@@ -338,9 +363,9 @@ pub fn row_from_raw(s: &crate::ingest::raw::RawSpan, attr_keys: &[String]) -> Sp
     let n = crate::semconv::normalize(s);
     let a = crate::semconv::attrs::Attrs(&s.attributes);
     SpanRow {
-        trace_id: s.trace_id.to_string(),
-        span_id: s.span_id.to_string(),
-        parent_span_id: s.parent_span_id.map(|p| p.to_string()),
+        trace_id: s.trace_id,
+        span_id: s.span_id,
+        parent_span_id: s.parent_span_id,
         name: s.name.clone(),
         scope_name: s.scope.name.clone(),
         service_name: s.resource.service_name().map(str::to_string),

@@ -2,6 +2,7 @@
 //! time with exact decimals so that the rows add up to the total to the last digit.
 
 use super::calls::LlmCall;
+use crate::ingest::ids::TraceId;
 use crate::pricing::Pricing;
 use chrono::DateTime;
 use rust_decimal::Decimal;
@@ -89,12 +90,12 @@ impl Metrics {
 #[derive(Debug, Clone, Default)]
 struct Acc {
     m: Metrics,
-    traces: HashSet<String>,
+    traces: HashSet<TraceId>,
 }
 
 impl Acc {
     fn add(&mut self, c: &LlmCall, cost: Option<Decimal>) {
-        self.traces.insert(c.trace_id.clone());
+        self.traces.insert(c.trace_id);
         let m = &mut self.m;
         m.calls += 1;
         m.input_tokens += c.usage.input.unwrap_or(0);
@@ -112,7 +113,7 @@ impl Acc {
     }
 
     fn merge(&mut self, other: &Acc) {
-        self.traces.extend(other.traces.iter().cloned());
+        self.traces.extend(other.traces.iter().copied());
         let (m, o) = (&mut self.m, &other.m);
         m.calls += o.calls;
         m.input_tokens += o.input_tokens;
@@ -188,7 +189,7 @@ impl CallFilter {
             && self
                 .trace
                 .as_ref()
-                .is_none_or(|t| c.trace_id.eq_ignore_ascii_case(t))
+                .is_none_or(|t| TraceId::parse(t).is_ok_and(|id| id == c.trace_id))
             && self
                 .where_attrs
                 .iter()
@@ -199,7 +200,7 @@ impl CallFilter {
 fn key_of(d: &Dim, c: &LlmCall, attr_index: &dyn Fn(&str) -> usize) -> Option<String> {
     let time = || DateTime::from_timestamp_nanos(c.start);
     match d {
-        Dim::Trace => Some(c.trace_id.clone()),
+        Dim::Trace => Some(c.trace_id.to_string()),
         Dim::Session => c.session_id.clone(),
         Dim::User => c.user_id.clone(),
         Dim::Model => c.model().map(String::from),
@@ -212,24 +213,45 @@ fn key_of(d: &Dim, c: &LlmCall, attr_index: &dyn Fn(&str) -> usize) -> Option<St
     }
 }
 
-/// Groups and prices the calls. `attr_keys` names the attributes loaded into each
-/// call's `attrs`, in order.
-pub fn build(
-    calls: &[LlmCall],
-    pricing: &Pricing,
+/// Groups and prices calls as they come, so a report over any number of calls holds
+/// only its groups. `attr_keys` names the attributes loaded into each call's `attrs`,
+/// in order.
+pub struct ReportBuilder<'a> {
+    pricing: &'a Pricing,
     group_by: Vec<Dim>,
-    filter: &CallFilter,
-    attr_keys: &[String],
-) -> CostReport {
-    let attr_index = |k: &str| attr_keys.iter().position(|x| x == k).unwrap_or(usize::MAX);
-    let mut groups: BTreeMap<Vec<Option<String>>, Acc> = BTreeMap::new();
-    let mut total = Acc::default();
-    let mut unpriced: BTreeMap<String, Unpriced> = BTreeMap::new();
-    for c in calls.iter().filter(|c| filter.keeps(c)) {
+    filter: &'a CallFilter,
+    attr_keys: &'a [String],
+    groups: BTreeMap<Vec<Option<String>>, Acc>,
+    total: Acc,
+    unpriced: BTreeMap<String, Unpriced>,
+}
+
+impl<'a> ReportBuilder<'a> {
+    pub fn new(
+        pricing: &'a Pricing,
+        group_by: Vec<Dim>,
+        filter: &'a CallFilter,
+        attr_keys: &'a [String],
+    ) -> Self {
+        ReportBuilder {
+            pricing,
+            group_by,
+            filter,
+            attr_keys,
+            groups: BTreeMap::new(),
+            total: Acc::default(),
+            unpriced: BTreeMap::new(),
+        }
+    }
+
+    pub fn add(&mut self, c: &LlmCall) {
+        if !self.filter.keeps(c) {
+            return;
+        }
         let cost = c
             .model()
             .and_then(|m| {
-                pricing.cost(
+                self.pricing.cost(
                     m,
                     c.provider.as_deref(),
                     &c.usage,
@@ -240,7 +262,7 @@ pub fn build(
             .map(|(cc, _)| cc.usd);
         if cost.is_none() {
             let name = c.model().unwrap_or("(no model recorded)").to_string();
-            let u = unpriced.entry(name.clone()).or_insert(Unpriced {
+            let u = self.unpriced.entry(name.clone()).or_insert(Unpriced {
                 model: name,
                 ..Default::default()
             });
@@ -248,16 +270,42 @@ pub fn build(
             u.input_tokens += c.usage.input.unwrap_or(0);
             u.output_tokens += c.usage.output.unwrap_or(0);
         }
-        let key: Vec<Option<String>> = group_by.iter().map(|d| key_of(d, c, &attr_index)).collect();
-        groups.entry(key).or_default().add(c, cost);
-        total.add(c, cost);
+        let keys = self.attr_keys;
+        let attr_index = |k: &str| keys.iter().position(|x| x == k).unwrap_or(usize::MAX);
+        let key: Vec<Option<String>> = self
+            .group_by
+            .iter()
+            .map(|d| key_of(d, c, &attr_index))
+            .collect();
+        self.groups.entry(key).or_default().add(c, cost);
+        self.total.add(c, cost);
     }
-    CostReport {
-        group_by,
-        rows: groups.into_iter().map(|(k, a)| (k, a.done())).collect(),
-        total: total.done(),
-        unpriced_models: unpriced.into_values().collect(),
+
+    pub fn finish(self) -> CostReport {
+        CostReport {
+            group_by: self.group_by,
+            rows: self
+                .groups
+                .into_iter()
+                .map(|(k, a)| (k, a.done()))
+                .collect(),
+            total: self.total.done(),
+            unpriced_models: self.unpriced.into_values().collect(),
+        }
     }
+}
+
+/// Groups and prices the calls.
+pub fn build(
+    calls: &[LlmCall],
+    pricing: &Pricing,
+    group_by: Vec<Dim>,
+    filter: &CallFilter,
+    attr_keys: &[String],
+) -> CostReport {
+    let mut b = ReportBuilder::new(pricing, group_by, filter, attr_keys);
+    calls.iter().for_each(|c| b.add(c));
+    b.finish()
 }
 
 /// The columns a report can be sorted by.

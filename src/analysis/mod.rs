@@ -4,5 +4,6 @@
 pub mod attribution;
 pub mod calls;
 pub mod cost_report;
+pub mod partition;
 pub mod time_bound;
 pub mod trace_list;

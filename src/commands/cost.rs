@@ -8,11 +8,13 @@ use crate::cli::CostArgs;
 use anyhow::Result;
 use serde_json::{Value, json};
 use std::path::PathBuf;
-use traces::analysis::calls::{Calls, calls_from_rows, load_rows_with, row_from_raw};
-use traces::analysis::cost_report::{CallFilter, CostReport, Dim, Metrics, build};
+use traces::analysis::calls::{Calls, LlmCall, calls_from_rows, load_rows_with, row_from_raw};
+use traces::analysis::cost_report::{CallFilter, CostReport, Dim, Metrics, ReportBuilder};
+use traces::analysis::partition::TracePartitions;
 use traces::ingest::{DecodeOptions, Record, decode_input, expand_inputs};
 use traces::pricing::Pricing;
 use traces::render::{Cell, OutputFormat, Table, group_digits, renderer};
+use traces::semconv::content_only;
 use traces::store::Store;
 
 /// The strict mode's failure: a report with unpriced calls.
@@ -72,12 +74,15 @@ pub fn run(store: &Store, pricing_files: &[PathBuf], args: &CostArgs) -> Result<
     let paths: Vec<&std::path::Path> = pricing_files.iter().map(PathBuf::as_path).collect();
     let pricing = Pricing::load(&paths)?;
 
+    let mut builder = ReportBuilder::new(&pricing, group_by, &filter, &attr_keys);
     let calls = if args.paths.is_empty() {
-        calls_from_rows(load_rows_with(store, None, &attr_keys)?)
+        let calls = calls_from_rows(load_rows_with(store, None, &attr_keys)?);
+        calls.calls.iter().for_each(|c| builder.add(c));
+        calls
     } else {
-        calls_from_dumps(&args.paths, &attr_keys)?
+        calls_from_dumps(&args.paths, &attr_keys, &mut |c| builder.add(c))?
     };
-    let mut report = build(&calls.calls, &pricing, group_by, &filter, &attr_keys);
+    let mut report = builder.finish();
     let (descending, column) = super::sort_spec(&args.sort);
     report.sort(column, descending).map_err(UsageError)?;
     if let Some(n) = args.top {
@@ -92,29 +97,85 @@ pub fn run(store: &Store, pricing_files: &[PathBuf], args: &CostArgs) -> Result<
     Ok(())
 }
 
-/// Reads dumps without importing them: decode, normalize, attribute, in memory. Spans
-/// are normalized in parallel batches and dropped, so only their small rows are kept.
-fn calls_from_dumps(paths: &[PathBuf], attr_keys: &[String]) -> Result<Calls> {
+/// Rows a dump keeps in memory before spilling whole traces to temporary files;
+/// `TRACES_SPILL_ROWS` overrides it.
+const ROWS_IN_MEMORY: usize = 65_536;
+
+fn rows_in_memory() -> usize {
+    std::env::var("TRACES_SPILL_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(ROWS_IN_MEMORY)
+}
+
+/// Reads dumps without importing them: decode, normalize, attribute, in memory. Message
+/// content is skipped unread, spans are normalized in parallel batches and dropped, and
+/// their small rows are attributed a partition of traces at a time, each counting call
+/// handed to `call`; the counts and anomalies are returned, not the calls.
+fn calls_from_dumps(
+    paths: &[PathBuf],
+    attr_keys: &[String],
+    call: &mut dyn FnMut(&LlmCall),
+) -> Result<Calls> {
     use rayon::prelude::*;
+    use traces::ingest::raw::RawSpan;
     const BATCH: usize = 4096;
-    let mut rows = Vec::new();
-    let mut batch = Vec::with_capacity(BATCH);
-    let flush = |batch: &mut Vec<traces::ingest::raw::RawSpan>, rows: &mut Vec<_>| {
-        rows.par_extend(batch.par_iter().map(|s| row_from_raw(s, attr_keys)));
-        batch.clear();
+    // A report asking for a content attribute itself must read it.
+    let opts = DecodeOptions {
+        skip_attribute: (!attr_keys.iter().any(|k| content_only(k))).then_some(content_only),
+        ..Default::default()
     };
-    for input in expand_inputs(paths)? {
-        decode_input(&input, &DecodeOptions::default(), &mut |r| {
-            if let Record::Span(s) = r {
-                batch.push(s);
-                if batch.len() >= BATCH {
-                    flush(&mut batch, &mut rows);
+    // Two stages that overlap: this thread decodes (on every core, a block at a time),
+    // a second one normalizes batches of spans and files their rows, so neither waits
+    // for the other's serial steps.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<RawSpan>>(2);
+    let rows = std::thread::scope(|scope| -> Result<TracePartitions> {
+        let filer = scope.spawn(move || {
+            let mut rows = TracePartitions::new(rows_in_memory());
+            for batch in rx {
+                let prepared: Vec<_> = batch
+                    .par_iter()
+                    .map(|s| row_from_raw(s, attr_keys))
+                    .collect();
+                drop(batch);
+                for r in prepared {
+                    rows.push(r)?;
                 }
             }
-        })?;
-    }
-    flush(&mut batch, &mut rows);
-    Ok(calls_from_rows(rows))
+            Ok::<_, traces::analysis::partition::SpillError>(rows)
+        });
+        let mut batch = Vec::with_capacity(BATCH);
+        let decoded = (|| -> Result<()> {
+            for input in expand_inputs(paths)? {
+                decode_input(&input, &opts, &mut |r| {
+                    if let Record::Span(s) = r {
+                        batch.push(s);
+                        if batch.len() >= BATCH {
+                            // Fails only once the filer has stopped on an error, which
+                            // its join reports.
+                            let _ =
+                                tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
+                        }
+                    }
+                })?;
+            }
+            Ok(())
+        })();
+        let _ = tx.send(batch);
+        drop(tx);
+        let rows = filer
+            .join()
+            .map_err(|_| anyhow::anyhow!("the span filing thread stopped"))?;
+        decoded?;
+        Ok(rows?)
+    })?;
+    let mut out = Calls::default();
+    rows.for_each(calls_from_rows, |mut calls| {
+        calls.calls.iter().for_each(&mut *call);
+        out.absorb_counts(&mut calls);
+    })?;
+    Ok(out)
 }
 
 fn metric_cells(m: &Metrics) -> Vec<Cell> {

@@ -43,6 +43,7 @@ pub fn run(store: &Store, args: &ImportArgs) -> Result<()> {
         format,
         skip_invalid: args.skip_invalid,
         progress: Some(counter.clone()),
+        skip_attribute: None,
     };
 
     let mut import = store.begin_import()?;
@@ -87,8 +88,7 @@ pub fn run(store: &Store, args: &ImportArgs) -> Result<()> {
     }
     let sources = summaries.iter().map(|s| s.name.clone()).collect();
     let stats = import.commit(sources)?;
-    let touched: std::collections::HashSet<String> =
-        stats.trace_ids.iter().map(|t| t.to_string()).collect();
+    let touched: std::collections::HashSet<_> = stats.trace_ids.iter().copied().collect();
     let calls = calls_from_rows(load_rows(store, Some(&touched))?);
     for n in &not_dumps {
         eprintln!("warning: {n}: skipped, not a trace dump");

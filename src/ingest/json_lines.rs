@@ -14,6 +14,7 @@ pub fn decode(
     mut r: Box<dyn BufRead + '_>,
     file: &str,
     skip_invalid: bool,
+    skip_attribute: Option<fn(&str) -> bool>,
     sink: &mut dyn FnMut(Record),
 ) -> Result<Vec<Invalid>, IngestError> {
     let mut skipped = Vec::new();
@@ -56,7 +57,11 @@ pub fn decode(
         first_line = line_no - 1;
         let decoded: Vec<Result<Vec<Record>, Invalid>> = lines
             .par_iter()
-            .map(|&(no, line)| decode_line(line, no, file))
+            .map(|&(no, line)| {
+                super::otlp_json::skipping_attributes(skip_attribute, || {
+                    decode_line(line, no, file)
+                })
+            })
             .collect();
         for d in decoded {
             match d {

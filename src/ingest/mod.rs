@@ -38,6 +38,9 @@ pub struct DecodeOptions {
     pub skip_invalid: bool,
     /// Raw bytes read so far, for a progress display.
     pub progress: Option<Arc<AtomicU64>>,
+    /// Attributes a reader has no use for (message content, for a cost report): their
+    /// values are skipped unread by the OTLP/JSON decoders, the bulk of a dump's bytes.
+    pub skip_attribute: Option<fn(&str) -> bool>,
 }
 
 /// What one input held.
@@ -123,10 +126,16 @@ pub fn decode_reader(
     };
     let reader: Box<dyn BufRead + '_> = Box::new(std::io::Cursor::new(prefix).chain(reader));
     let skipped = match format {
-        Format::Auto | Format::Jsonl => {
-            json_lines::decode(reader, &name, opts.skip_invalid, &mut counting)?
-        }
-        Format::Json => json_stream::decode(reader, &name, opts.skip_invalid, &mut counting)?,
+        Format::Auto | Format::Jsonl => json_lines::decode(
+            reader,
+            &name,
+            opts.skip_invalid,
+            opts.skip_attribute,
+            &mut counting,
+        )?,
+        Format::Json => otlp_json::skipping_attributes(opts.skip_attribute, || {
+            json_stream::decode(reader, &name, opts.skip_invalid, &mut counting)
+        })?,
         Format::Proto => proto_stream::decode_single(reader, &name, &mut counting)?,
         Format::ProtoFramed => {
             proto_stream::decode_framed(reader, &name, opts.skip_invalid, &mut counting)?

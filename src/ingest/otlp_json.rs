@@ -10,11 +10,71 @@ use super::raw::{
 use base64::Engine as _;
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use std::borrow::Cow;
+use std::cell::Cell;
 use std::fmt;
 use std::sync::Arc;
 
 /// Where decoded records go.
 pub type Sink<'s> = &'s mut dyn FnMut(Record);
+
+/// A string read from the input: borrowed when it has no escapes, which is almost
+/// always (`Cow<str>`'s own `Deserialize` always copies).
+#[derive(Debug)]
+pub struct Text<'de>(pub Cow<'de, str>);
+
+impl std::ops::Deref for Text<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Text<'_> {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// Names the attributes a decode skips: true for a key whose value is not wanted.
+pub type SkipAttribute = fn(&str) -> bool;
+
+thread_local! {
+    /// Attribute keys whose values the decode on this thread skips unread (see
+    /// `DecodeOptions::skip_attribute`). Thread-local because serde's `Deserialize`
+    /// takes no context, and one record is always decoded on one thread.
+    static SKIP_ATTRIBUTE: Cell<Option<SkipAttribute>> = const { Cell::new(None) };
+}
+
+/// Runs `f` with attribute values named by `skip` left unread.
+pub fn skipping_attributes<R>(skip: Option<SkipAttribute>, f: impl FnOnce() -> R) -> R {
+    let before = SKIP_ATTRIBUTE.replace(skip);
+    let r = f();
+    SKIP_ATTRIBUTE.set(before);
+    r
+}
 
 // ---------------------------------------------------------------------------------
 // Scalars
@@ -135,17 +195,17 @@ fn severity<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
 }
 
 fn trace_id<'de, D: Deserializer<'de>>(d: D) -> Result<TraceId, D::Error> {
-    let s = <std::borrow::Cow<str>>::deserialize(d)?;
+    let s = Text::deserialize(d)?;
     TraceId::parse(&s).map_err(de::Error::custom)
 }
 
 fn span_id<'de, D: Deserializer<'de>>(d: D) -> Result<SpanId, D::Error> {
-    let s = <std::borrow::Cow<str>>::deserialize(d)?;
+    let s = Text::deserialize(d)?;
     SpanId::parse(&s).map_err(de::Error::custom)
 }
 
 fn parent_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SpanId>, D::Error> {
-    let s = Option::<std::borrow::Cow<str>>::deserialize(d)?;
+    let s = Option::<Text>::deserialize(d)?;
     match s {
         None => Ok(None),
         Some(s) => SpanId::parse_parent(&s).map_err(de::Error::custom),
@@ -153,7 +213,7 @@ fn parent_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SpanId>, D::Error
 }
 
 fn opt_trace_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<TraceId>, D::Error> {
-    let s = Option::<std::borrow::Cow<str>>::deserialize(d)?;
+    let s = Option::<Text>::deserialize(d)?;
     match s.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
         Some(s) => {
@@ -164,7 +224,7 @@ fn opt_trace_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<TraceId>, D::E
 }
 
 fn opt_span_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SpanId>, D::Error> {
-    let s = Option::<std::borrow::Cow<str>>::deserialize(d)?;
+    let s = Option::<Text>::deserialize(d)?;
     match s {
         None => Ok(None),
         Some(s) => SpanId::parse_parent(&s).map_err(de::Error::custom),
@@ -190,7 +250,7 @@ impl<'de> Deserialize<'de> for OtlpValue {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<OtlpValue, A::Error> {
                 let mut out = AnyValue::Empty;
-                while let Some(key) = map.next_key::<std::borrow::Cow<str>>()? {
+                while let Some(key) = map.next_key::<Text>()? {
                     let v = match key.as_ref() {
                         "stringValue" | "string_value" => {
                             map.next_value::<Option<String>>()?.map(AnyValue::String)
@@ -205,7 +265,7 @@ impl<'de> Deserialize<'de> for OtlpValue {
                             Some(AnyValue::Double(map.next_value::<DoubleField>()?.0))
                         }
                         "bytesValue" | "bytes_value" => {
-                            let s = map.next_value::<Option<std::borrow::Cow<str>>>()?;
+                            let s = map.next_value::<Option<Text>>()?;
                             match s {
                                 None => None,
                                 Some(s) => {
@@ -221,7 +281,9 @@ impl<'de> Deserialize<'de> for OtlpValue {
                         }
                         "kvlistValue" | "kvlist_value" => {
                             let v = map.next_value::<Option<ValuesOf<OtlpKeyValue>>>()?;
-                            v.map(|v| AnyValue::KvList(v.0.into_iter().map(|x| x.0).collect()))
+                            v.map(|v| {
+                                AnyValue::KvList(v.0.into_iter().filter_map(|x| x.0).collect())
+                            })
                         }
                         _ => {
                             map.next_value::<IgnoredAny>()?;
@@ -300,26 +362,60 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for ValuesOf<T> {
     }
 }
 
-pub struct OtlpKeyValue(pub KeyValue);
+/// One attribute; `None` when the key is one the current decode skips.
+pub struct OtlpKeyValue(pub Option<KeyValue>);
 impl<'de> Deserialize<'de> for OtlpKeyValue {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        struct W {
-            key: String,
-            #[serde(default)]
-            value: Option<OtlpValue>,
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = OtlpKeyValue;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an attribute: {\"key\": …, \"value\": …}")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<OtlpKeyValue, A::Error> {
+                let mut key: Option<Text> = None;
+                let mut value = AnyValue::Empty;
+                let mut skipped = false;
+                while let Some(k) = map.next_key::<Text>()? {
+                    match &*k {
+                        "key" => key = Some(map.next_value()?),
+                        // The key comes first in every producer's output; a value before
+                        // its key is simply kept.
+                        "value"
+                            if key
+                                .as_deref()
+                                .is_some_and(|k| SKIP_ATTRIBUTE.get().is_some_and(|f| f(k))) =>
+                        {
+                            map.next_value::<IgnoredAny>()?;
+                            skipped = true;
+                        }
+                        "value" => {
+                            if let Some(v) = map.next_value::<Option<OtlpValue>>()? {
+                                value = v.0;
+                            }
+                        }
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                let key = key.ok_or_else(|| de::Error::missing_field("key"))?;
+                Ok(OtlpKeyValue((!skipped).then(|| KeyValue {
+                    key: key.0.into_owned(),
+                    value,
+                })))
+            }
         }
-        let w = W::deserialize(d)?;
-        Ok(OtlpKeyValue(KeyValue {
-            key: w.key,
-            value: w.value.map(|v| v.0).unwrap_or(AnyValue::Empty),
-        }))
+        d.deserialize_map(V)
     }
 }
 
 fn attributes<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<KeyValue>, D::Error> {
     let v = Option::<Vec<OtlpKeyValue>>::deserialize(d)?;
-    Ok(v.unwrap_or_default().into_iter().map(|kv| kv.0).collect())
+    Ok(v.unwrap_or_default()
+        .into_iter()
+        .filter_map(|kv| kv.0)
+        .collect())
 }
 
 // ---------------------------------------------------------------------------------
@@ -630,7 +726,7 @@ impl<'de> Visitor<'de> for ResourceSeed<'_, '_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let mut resource: Option<Arc<Resource>> = None;
         let mut pending: Vec<Pending> = Vec::new();
-        while let Some(key) = map.next_key::<std::borrow::Cow<str>>()? {
+        while let Some(key) = map.next_key::<Text>()? {
             match key.as_ref() {
                 "resource" => {
                     let r = map
@@ -727,7 +823,7 @@ impl<'de> Visitor<'de> for ScopeSeed<'_, '_> {
         // Items that came before the scope key, in order.
         let mut early_spans: Vec<SpanJson> = Vec::new();
         let mut early_logs: Vec<LogJson> = Vec::new();
-        while let Some(key) = map.next_key::<std::borrow::Cow<str>>()? {
+        while let Some(key) = map.next_key::<Text>()? {
             match key.as_ref() {
                 "scope" | "instrumentationLibrary" | "instrumentation_library" => {
                     let s = map.next_value::<Option<ScopeJson>>()?.unwrap_or_default();

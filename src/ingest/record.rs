@@ -39,7 +39,7 @@ impl<'de> Visitor<'de> for RecordSeed<'_, '_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let mut otlp = false;
         let mut rest = Map::new();
-        while let Some(key) = map.next_key::<std::borrow::Cow<str>>()? {
+        while let Some(key) = map.next_key::<super::otlp_json::Text>()? {
             match key.as_ref() {
                 "resourceSpans" | "resource_spans" | "resourceLogs" | "resource_logs" => {
                     otlp = true;
@@ -55,7 +55,7 @@ impl<'de> Visitor<'de> for RecordSeed<'_, '_> {
                     })?;
                 }
                 _ => {
-                    rest.insert(key.into_owned(), map.next_value::<Value>()?);
+                    rest.insert(key.0.into_owned(), map.next_value::<Value>()?);
                 }
             }
         }

@@ -244,6 +244,42 @@ pub fn normalize(span: &RawSpan) -> Normalized {
     n
 }
 
+/// Attribute keys only `content` reads: messages, prompts, tool definitions. They are
+/// most of a dump's bytes, and `normalize` gives the same answer without them (tested
+/// on every SDK's dump), so a cost report skips them when decoding.
+pub fn content_only(key: &str) -> bool {
+    const EXACT: [&str; 18] = [
+        "gen_ai.input.messages",
+        "gen_ai.output.messages",
+        "gen_ai.system_instructions",
+        "gen_ai.tool.definitions",
+        "gen_ai.prompt",
+        "gen_ai.completion",
+        "llm.prompts",
+        "llm.completions",
+        "langfuse.observation.input",
+        "langfuse.observation.output",
+        "ai.prompt",
+        "ai.prompt.messages",
+        "ai.prompt.tools",
+        "ai.response.text",
+        "ai.response.toolCalls",
+        "ai.response.object",
+        "traceloop.entity.input",
+        "traceloop.entity.output",
+    ];
+    const PREFIX: [&str; 7] = [
+        "llm.input_messages.",
+        "llm.output_messages.",
+        "llm.tools.",
+        "llm.prompts.",
+        "llm.completions.",
+        "gen_ai.prompt.",
+        "gen_ai.completion.",
+    ];
+    EXACT.contains(&key) || PREFIX.iter().any(|p| key.starts_with(p))
+}
+
 /// What went in and out of a call. Kept out of `normalize`, which import runs on every
 /// span: content is read when a trace is shown, from the raw attributes, events and the
 /// span's log records, so it is never stored twice.

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SpanType {
     Llm,
@@ -48,7 +48,7 @@ impl SpanType {
 
 /// Token usage with one meaning whatever the source: `input` includes cache reads and
 /// writes, `output` includes reasoning. A field the source did not report is `None`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
 pub struct Usage {
     pub input: Option<i64>,
     pub output: Option<i64>,

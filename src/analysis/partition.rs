@@ -1,0 +1,228 @@
+//! Span rows grouped into whole traces without holding them all. Attribution needs every
+//! span of a trace, and a dump may interleave traces over its whole length; past a row
+//! limit, rows go to temporary files chosen by a hash of their trace id, so each file
+//! holds whole traces and is attributed on its own (a grace hash partition). Memory then
+//! stays flat whatever the size of the dump.
+
+use super::calls::SpanRow;
+use crate::ingest::ids::TraceId;
+use std::fs::File;
+use std::hash::BuildHasher;
+use std::io::{BufWriter, Write};
+
+/// Files a spill spreads the rows over: each is read back whole, so a dump of N rows
+/// past the limit needs about N / PARTS rows of memory at a time.
+const PARTS: usize = 64;
+
+#[derive(Debug, thiserror::Error)]
+#[error("temporary span rows (in {dir}): {message}")]
+pub struct SpillError {
+    dir: String,
+    message: String,
+}
+
+pub struct TracePartitions {
+    rows: Vec<SpanRow>,
+    limit: usize,
+    spill: Option<Spill>,
+}
+
+struct Spill {
+    dir: tempfile::TempDir,
+    files: Vec<BufWriter<File>>,
+    /// One row's encoding: postcard writes to an `io::Write` a byte per call.
+    scratch: Vec<u8>,
+}
+
+impl Spill {
+    fn error(&self, e: impl std::fmt::Display) -> SpillError {
+        SpillError {
+            dir: self.dir.path().display().to_string(),
+            message: e.to_string(),
+        }
+    }
+
+    fn write(&mut self, row: &SpanRow) -> Result<(), SpillError> {
+        let part = part_of(&row.trace_id);
+        let mut buf = std::mem::take(&mut self.scratch);
+        buf.clear();
+        let buf = postcard::to_extend(row, buf).map_err(|e| self.error(e))?;
+        self.files[part]
+            .write_all(&buf)
+            .map_err(|e| self.error(e))?;
+        self.scratch = buf;
+        Ok(())
+    }
+}
+
+fn part_of(t: &TraceId) -> usize {
+    // A fixed seed: the same trace always lands in the same file.
+    (foldhash::fast::FixedState::with_seed(0x7ace).hash_one(t) % PARTS as u64) as usize
+}
+
+impl TracePartitions {
+    /// Keeps up to `limit` rows in memory before spilling to files.
+    pub fn new(limit: usize) -> Self {
+        TracePartitions {
+            rows: Vec::new(),
+            limit,
+            spill: None,
+        }
+    }
+
+    pub fn push(&mut self, row: SpanRow) -> Result<(), SpillError> {
+        if let Some(s) = &mut self.spill {
+            return s.write(&row);
+        }
+        self.rows.push(row);
+        if self.rows.len() >= self.limit {
+            self.start_spill()?;
+        }
+        Ok(())
+    }
+
+    fn start_spill(&mut self) -> Result<(), SpillError> {
+        let setup = || -> std::io::Result<Spill> {
+            let dir = tempfile::Builder::new().prefix("traces-rows-").tempdir()?;
+            let files = (0..PARTS)
+                .map(|i| {
+                    File::create(dir.path().join(format!("part-{i:02}")))
+                        .map(|f| BufWriter::with_capacity(1 << 16, f))
+                })
+                .collect::<std::io::Result<_>>()?;
+            Ok(Spill {
+                dir,
+                files,
+                scratch: Vec::new(),
+            })
+        };
+        let mut spill = setup().map_err(|e| SpillError {
+            dir: std::env::temp_dir().display().to_string(),
+            message: e.to_string(),
+        })?;
+        for row in std::mem::take(&mut self.rows) {
+            spill.write(&row)?;
+        }
+        self.spill = Some(spill);
+        Ok(())
+    }
+
+    /// Whether rows went to files.
+    pub fn spilled(&self) -> bool {
+        self.spill.is_some()
+    }
+
+    /// Hands over the rows, a set of whole traces at a time, each set in the order the
+    /// rows were pushed: `map` runs on the sets in parallel (as many at once as there
+    /// are cores, so memory stays bounded), `reduce` takes the results in order.
+    pub fn for_each<R: Send>(
+        self,
+        map: impl Fn(Vec<SpanRow>) -> R + Sync,
+        mut reduce: impl FnMut(R),
+    ) -> Result<(), SpillError> {
+        use rayon::prelude::*;
+        let Some(mut spill) = self.spill else {
+            reduce(map(self.rows));
+            return Ok(());
+        };
+        for (i, w) in std::mem::take(&mut spill.files).into_iter().enumerate() {
+            w.into_inner()
+                .map_err(|e| spill.error(e.error()))?
+                .flush()
+                .map_err(|e| spill.error(e))?;
+            debug_assert!(i < PARTS);
+        }
+        let parts: Vec<usize> = (0..PARTS).collect();
+        for chunk in parts.chunks(rayon::current_num_threads().max(1)) {
+            let results: Vec<Result<R, SpillError>> =
+                chunk.par_iter().map(|&i| spill.read(i).map(&map)).collect();
+            for r in results {
+                reduce(r?);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Spill {
+    fn read(&self, part: usize) -> Result<Vec<SpanRow>, SpillError> {
+        let bytes = std::fs::read(self.dir.path().join(format!("part-{part:02}")))
+            .map_err(|e| self.error(e))?;
+        let mut rows = Vec::new();
+        let mut rest = bytes.as_slice();
+        while !rest.is_empty() {
+            let (row, r) = postcard::take_from_bytes::<SpanRow>(rest).map_err(|e| self.error(e))?;
+            rows.push(row);
+            rest = r;
+        }
+        Ok(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::ids::SpanId;
+
+    fn row(trace: u8, span: u8) -> SpanRow {
+        SpanRow {
+            trace_id: TraceId([trace; 16]),
+            span_id: SpanId([span; 8]),
+            session_id: Some(format!("s{trace}")),
+            ..Default::default()
+        }
+    }
+
+    fn collect(p: TracePartitions) -> Vec<Vec<(u8, u8, Option<String>)>> {
+        let mut sets = Vec::new();
+        p.for_each(
+            |rows| -> Vec<_> {
+                rows.into_iter()
+                    .map(|r| (r.trace_id.0[0], r.span_id.0[0], r.session_id))
+                    .collect()
+            },
+            |set| sets.push(set),
+        )
+        .unwrap();
+        sets
+    }
+
+    #[test]
+    fn spilled_rows_come_back_whole_traces_in_order() {
+        let input: Vec<(u8, u8)> = (0..2000u32)
+            .map(|i| ((i * 7 % 200) as u8, (i / 200) as u8))
+            .collect();
+        let mut p = TracePartitions::new(100);
+        for &(t, s) in &input {
+            p.push(row(t, s)).unwrap();
+        }
+        assert!(p.spilled());
+        let sets = collect(p);
+        assert_eq!(sets.len(), PARTS);
+        let mut seen_in: std::collections::HashMap<u8, usize> = Default::default();
+        let mut back = Vec::new();
+        for (k, set) in sets.iter().enumerate() {
+            for (t, s, session) in set {
+                // Every row of a trace is in one set, rows and strings intact.
+                assert_eq!(*seen_in.entry(*t).or_insert(k), k, "trace {t} split");
+                assert_eq!(session.as_deref(), Some(format!("s{t}").as_str()));
+                back.push((*t, *s));
+            }
+        }
+        // Nothing lost or repeated, and each trace's rows keep their order.
+        assert_eq!(back.len(), input.len());
+        for t in 0..200u8 {
+            let want: Vec<u8> = input.iter().filter(|r| r.0 == t).map(|r| r.1).collect();
+            let got: Vec<u8> = back.iter().filter(|r| r.0 == t).map(|r| r.1).collect();
+            assert_eq!(got, want, "trace {t}");
+        }
+    }
+
+    #[test]
+    fn below_the_limit_nothing_is_written() {
+        let mut p = TracePartitions::new(100);
+        p.push(row(1, 1)).unwrap();
+        assert!(!p.spilled());
+        assert_eq!(collect(p), vec![vec![(1, 1, Some("s1".to_string()))]]);
+    }
+}
