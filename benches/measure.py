@@ -53,7 +53,12 @@ def main():
         w, r, out = run([py, os.path.join(HERE, "duckdb_cost.py"), "dump", dump])
         assert json.loads(out) == truth, "DuckDB disagrees with the generator's totals"
         res["duckdb (dump)"] = (w, r)
-        if os.environ.get("BENCH_TRACECOST", "1") == "1":
+        # tracecost holds a dump's whole JSON in Python objects: past this size it runs
+        # for many minutes and gigabytes, so it is measured on the smaller dumps only.
+        tracecost_max_mb = float(os.environ.get("BENCH_TRACECOST_MAX_MB", "500"))
+        if os.environ.get("BENCH_TRACECOST", "1") == "1" and size_mb > tracecost_max_mb:
+            res["tracecost (dump)"] = (float("nan"), float("nan"), f"not run: over {tracecost_max_mb:.0f} MB")
+        elif os.environ.get("BENCH_TRACECOST", "1") == "1":
             tc = os.path.join(os.path.dirname(py), "tracecost")
             try:
                 w, r, out = run([tc, "cost", "--by", "session", "--format", "json", dump])
@@ -89,6 +94,11 @@ def main():
         for by in ("session", "model"):
             t, d = res[f"traces cost --by {by} (store)"], res[f"duckdb --by {by} (store)"]
             print(f"  ratio traces/duckdb from the store --by {by}: {d[0] / t[0]:.2f}x")
+    if len(lines) > 1:
+        small, large = lines[0], lines[-1]
+        r0, r1 = small[2]["traces cost (dump)"][1], large[2]["traces cost (dump)"][1]
+        print(f"  traces cost (dump) peak RSS, {os.path.basename(large[0])} over {os.path.basename(small[0])}: "
+              f"{r1 / r0:.2f}x for {large[1] / small[1]:.1f}x the bytes")
 
 
 def run_once(cmd):

@@ -15,7 +15,7 @@ use columns::{LogColumns, PreparedSpan, SpanColumns};
 use manifest::{Manifest, ManifestError, Segment};
 use polars::prelude::*;
 use rayon::prelude::*;
-use segment::{SegmentWriter, StoreIoError};
+use segment::{BackgroundWriter, SegmentWriter, StoreIoError};
 use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -175,7 +175,7 @@ impl Store {
             spans: SpanColumns::default(),
             pending: Vec::new(),
             logs: LogColumns::default(),
-            span_writer: Some(span_writer),
+            span_writer: Some(BackgroundWriter::spawn(span_writer)),
             log_writer: Some(log_writer),
             existing_traces,
             source: Arc::from(""),
@@ -242,7 +242,7 @@ pub struct Import {
     spans: SpanColumns,
     pending: Vec<(RawSpan, Arc<str>)>,
     logs: LogColumns,
-    span_writer: Option<SegmentWriter>,
+    span_writer: Option<BackgroundWriter>,
     log_writer: Option<SegmentWriter>,
     existing_traces: HashSet<TraceId>,
     source: Arc<str>,
@@ -317,9 +317,9 @@ impl Import {
         let Some(w) = self.span_writer.as_mut() else {
             return;
         };
-        let r = self.spans.take().and_then(|df| w.write(&df));
-        if let Err(e) = r {
-            self.failed = Some(StoreError::Write(format!("cannot write spans: {e}")));
+        match self.spans.take() {
+            Ok(df) => w.write(df),
+            Err(e) => self.failed = Some(StoreError::Write(format!("cannot write spans: {e}"))),
         }
     }
 
@@ -372,6 +372,9 @@ impl Import {
         let (spans_rows, logs_rows) = (stats.spans_new, stats.logs_new);
         let mut wrote_spans = false;
         if let Some(w) = self.span_writer.take() {
+            let w = w
+                .finish()
+                .map_err(|e| StoreError::Write(format!("cannot write spans: {e}")))?;
             wrote_spans = w.finish(&root.join(&spans_rel))?;
         }
         let mut wrote_logs = false;

@@ -5,6 +5,8 @@ use polars::io::parquet::write::BatchedWriter;
 use polars::prelude::*;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::thread::JoinHandle;
 
 pub struct SegmentWriter {
     tmp_path: PathBuf,
@@ -67,5 +69,65 @@ impl Drop for SegmentWriter {
         // After a successful finish the file was renamed away and this removes nothing;
         // after a failure it removes the partial file.
         let _ = std::fs::remove_file(&self.tmp_path);
+    }
+}
+
+/// A segment written on its own thread: compressing and writing one row group overlaps
+/// with decoding and preparing the next.
+pub struct BackgroundWriter {
+    tx: Option<SyncSender<DataFrame>>,
+    thread: Option<JoinHandle<(SegmentWriter, PolarsResult<()>)>>,
+}
+
+impl BackgroundWriter {
+    pub fn spawn(mut writer: SegmentWriter) -> Self {
+        // One row group queued while one is written: memory stays at two of them.
+        let (tx, rx) = sync_channel::<DataFrame>(1);
+        let thread = std::thread::spawn(move || {
+            let mut result = Ok(());
+            for df in rx {
+                if result.is_ok() {
+                    result = writer.write(&df);
+                }
+            }
+            (writer, result)
+        });
+        BackgroundWriter {
+            tx: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    /// Queues rows; a write error is reported by `finish`.
+    pub fn write(&mut self, df: DataFrame) {
+        if let Some(tx) = &self.tx {
+            // Fails only when the thread has ended, which `finish` reports.
+            let _ = tx.send(df);
+        }
+    }
+
+    /// Waits for every queued row group to be written; the file is then finished by
+    /// the returned writer.
+    pub fn finish(mut self) -> Result<SegmentWriter, String> {
+        self.tx = None;
+        let (writer, result) = self
+            .thread
+            .take()
+            .ok_or_else(|| "the writer thread is gone".to_string())?
+            .join()
+            .map_err(|_| "the writer thread stopped".to_string())?;
+        result.map_err(|e| e.to_string())?;
+        Ok(writer)
+    }
+}
+
+impl Drop for BackgroundWriter {
+    fn drop(&mut self) {
+        // An import dropped without commit: the thread ends and removes its partial
+        // file before the process can go on.
+        self.tx = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }
