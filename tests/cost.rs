@@ -481,3 +481,72 @@ fn pricing_list_covers_the_providers() {
         assert!(rows.iter().any(|r| r["model"] == m), "{m}");
     }
 }
+
+/// Splits an OTLP/JSON document's spans into two documents: even and odd positions.
+fn split_spans(doc: &Value) -> (Value, Value) {
+    let (mut even, mut odd) = (doc.clone(), doc.clone());
+    for (half, keep) in [(&mut even, 0), (&mut odd, 1)] {
+        for rs in half["resourceSpans"].as_array_mut().unwrap() {
+            for ss in rs["scopeSpans"].as_array_mut().unwrap() {
+                let spans = ss["spans"].as_array().unwrap().clone();
+                ss["spans"] = Value::Array(
+                    spans
+                        .into_iter()
+                        .enumerate()
+                        .filter(|(i, _)| i % 2 == keep)
+                        .map(|(_, s)| s)
+                        .collect(),
+                );
+            }
+        }
+    }
+    (even, odd)
+}
+
+/// Reports from the store read the calls tables imports leave. A trace whose spans
+/// arrive over two imports is recomputed by the second: the report equals the one from
+/// the dumps, and the one derived from the spans when the tables are absent (a store
+/// written before they existed).
+#[test]
+fn calls_tables_follow_traces_split_across_imports() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut firsts, mut seconds) = (Vec::new(), Vec::new());
+    for name in ["traces-001.json", "traces-002.json"] {
+        let doc: Value = serde_json::from_slice(
+            &std::fs::read(root().join("testdata/llm/catalyst").join(name)).unwrap(),
+        )
+        .unwrap();
+        let (a, b) = split_spans(&doc);
+        firsts.push(write(dir.path(), &format!("a-{name}"), &a.to_string()));
+        seconds.push(write(dir.path(), &format!("b-{name}"), &b.to_string()));
+    }
+    let store = dir.path().join("store").display().to_string();
+    for batch in [&firsts, &seconds] {
+        let mut args = vec!["--store", &store, "import"];
+        args.extend(batch.iter().map(String::as_str));
+        let out = traces(&args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let report = [
+        "cost", "--by", "session", "--by", "model", "--format", "json",
+    ];
+    let mut from_store = vec!["--store", &store];
+    from_store.extend(report);
+    let viewed = cost_json(&from_store);
+    let mut from_dumps = vec!["--store", "/nonexistent-store"];
+    from_dumps.extend(report);
+    from_dumps.extend(firsts.iter().chain(&seconds).map(String::as_str));
+    assert_eq!(viewed, cost_json(&from_dumps));
+    assert!(viewed["total"]["calls"].as_u64().unwrap() >= 5, "{viewed}");
+
+    let manifest = Path::new(&store).join("manifest.json");
+    let mut m: Value = serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+    let segments = m["segments"].as_array_mut().unwrap();
+    assert_eq!(segments.len(), 2);
+    for s in segments {
+        assert!(s["calls_file"].is_string(), "{s}");
+        s.as_object_mut().unwrap().remove("calls_file");
+    }
+    std::fs::write(&manifest, m.to_string()).unwrap();
+    assert_eq!(viewed, cost_json(&from_store));
+}

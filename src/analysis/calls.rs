@@ -78,6 +78,8 @@ pub struct Calls {
     pub without_usage: u64,
     /// Traces whose spans name more than one session or user.
     pub conflicts: Vec<String>,
+    /// `without_usage`, per trace that has any.
+    pub without_usage_by_trace: Vec<(TraceId, u64)>,
 }
 
 impl Calls {
@@ -87,6 +89,8 @@ impl Calls {
         self.without_usage += other.without_usage;
         self.duplicate_pairs.append(&mut other.duplicate_pairs);
         self.conflicts.append(&mut other.conflicts);
+        self.without_usage_by_trace
+            .append(&mut other.without_usage_by_trace);
     }
 }
 
@@ -137,6 +141,7 @@ pub fn calls_from_rows(rows: Vec<SpanRow>) -> Calls {
             .min_by_key(|s| s.start)
             .or_else(|| spans.iter().min_by_key(|s| s.start));
         let first_call = out.calls.len();
+        let without_usage_before = out.without_usage;
         let mut duplicates = Vec::new();
         for (i, s) in spans.iter().enumerate() {
             match a.verdicts[i] {
@@ -180,6 +185,10 @@ pub fn calls_from_rows(rows: Vec<SpanRow>) -> Calls {
                     }
                 }
             }
+        }
+        if out.without_usage > without_usage_before {
+            out.without_usage_by_trace
+                .push((trace_id, out.without_usage - without_usage_before));
         }
         // The call that counts takes what only its duplicate recorded (one
         // instrumentation may name the response model or id, the other not).

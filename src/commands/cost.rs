@@ -9,6 +9,7 @@ use anyhow::Result;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use traces::analysis::calls::{Calls, LlmCall, calls_from_rows, load_rows_with, row_from_raw};
+use traces::analysis::calls_view;
 use traces::analysis::cost_report::{CallFilter, CostReport, Dim, Metrics, ReportBuilder};
 use traces::analysis::partition::TracePartitions;
 use traces::ingest::{DecodeOptions, Record, decode_input, expand_inputs};
@@ -76,7 +77,16 @@ pub fn run(store: &Store, pricing_files: &[PathBuf], args: &CostArgs) -> Result<
 
     let mut builder = ReportBuilder::new(&pricing, group_by, &filter, &attr_keys);
     let calls = if args.paths.is_empty() {
-        let calls = calls_from_rows(load_rows_with(store, None, &attr_keys)?);
+        // The imports' calls tables, unless the report needs the spans' raw attributes.
+        let view = if attr_keys.is_empty() {
+            calls_view::load(store)?
+        } else {
+            None
+        };
+        let calls = match view {
+            Some(calls) => calls,
+            None => calls_from_rows(load_rows_with(store, None, &attr_keys)?),
+        };
         calls.calls.iter().for_each(|c| builder.add(c));
         calls
     } else {

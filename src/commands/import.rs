@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 use traces::analysis::calls::{Calls, calls_from_rows, load_rows};
+use traces::analysis::calls_view;
 use traces::ingest::{self, DecodeOptions, InputSummary, Invalid, expand_inputs};
 use traces::render::group_digits;
 use traces::store::{ImportStats, Store};
@@ -90,6 +91,13 @@ pub fn run(store: &Store, args: &ImportArgs) -> Result<()> {
     let stats = import.commit(sources)?;
     let touched: std::collections::HashSet<_> = stats.trace_ids.iter().copied().collect();
     let calls = calls_from_rows(load_rows(store, Some(&touched))?);
+    if let Some(segment) = stats.segment {
+        // The spans are committed: without this table, reports derive the calls from
+        // the spans, slower but the same.
+        if let Err(e) = calls_view::save(store, segment, &stats.trace_ids, &calls) {
+            eprintln!("warning: reports will attribute spans on every run: {e}");
+        }
+    }
     for n in &not_dumps {
         eprintln!("warning: {n}: skipped, not a trace dump");
     }

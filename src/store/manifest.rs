@@ -21,6 +21,11 @@ pub struct Segment {
     /// Relative to the store root; absent when the import added no spans.
     pub spans_file: Option<String>,
     pub logs_file: Option<String>,
+    /// The counted model calls of every trace this import touched (see
+    /// `analysis::calls_view`); absent in stores written before it existed, or when the
+    /// import stopped between committing spans and writing it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calls_file: Option<String>,
     pub spans: u64,
     pub logs: u64,
     /// RFC 3339, UTC.

@@ -94,6 +94,60 @@ impl Store {
             .collect()
     }
 
+    /// The calls table of each import, newest first, when every import that added
+    /// spans has one; `None` otherwise (the calls must then be derived from the spans).
+    pub fn calls_files(&self) -> Result<Option<Vec<PathBuf>>, StoreError> {
+        let m = self.manifest()?;
+        let mut out = Vec::new();
+        for s in m.segments.iter().rev() {
+            match (&s.spans_file, &s.calls_file) {
+                (_, Some(c)) => out.push(self.root.join(c)),
+                (None, None) => {}
+                (Some(_), None) => return Ok(None),
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// Adds an import's calls table to the store: written aside, then named in the
+    /// manifest, under the import lock.
+    pub fn attach_calls(&self, segment: u64, df: &DataFrame) -> Result<(), StoreError> {
+        fs::create_dir_all(self.root.join("calls")).map_err(|e| self.io(e))?;
+        let _lock = self.lock()?;
+        let mut manifest = self.manifest()?;
+        let rel = format!("calls/segment-{segment:06}.parquet");
+        let Some(entry) = manifest.segments.iter_mut().find(|s| s.id == segment) else {
+            return Ok(());
+        };
+        let mut w = SegmentWriter::create(
+            self.root
+                .join("tmp")
+                .join(format!("calls-{segment:06}.parquet")),
+        )
+        .map_err(|e| self.io(e))?;
+        w.write(df)
+            .map_err(|e| StoreError::Write(format!("cannot write calls: {e}")))?;
+        if !w.finish(&self.root.join(&rel))? {
+            return Ok(());
+        }
+        sync_dir(&self.root.join("calls")).map_err(|e| self.io(e))?;
+        entry.calls_file = Some(rel);
+        manifest
+            .save(&self.manifest_path(), &self.root.join("tmp"))
+            .map_err(|e| self.io(e))
+    }
+
+    fn lock(&self) -> Result<fs::File, StoreError> {
+        let lock = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.root.join("lock"))
+            .map_err(|e| self.io(e))?;
+        lock.lock().map_err(|e| self.io(e))?;
+        Ok(lock)
+    }
+
     fn scan(&self, files: Vec<PathBuf>) -> Result<Option<LazyFrame>, StoreError> {
         if files.is_empty() {
             return Ok(None);
@@ -124,16 +178,10 @@ impl Store {
     /// Starts an import: takes the lock (waiting for another import to finish), removes
     /// what a crashed import left behind, and loads the identities already stored.
     pub fn begin_import(&self) -> Result<Import, StoreError> {
-        for d in ["spans", "logs", "tmp"] {
+        for d in ["spans", "logs", "calls", "tmp"] {
             fs::create_dir_all(self.root.join(d)).map_err(|e| self.io(e))?;
         }
-        let lock = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(self.root.join("lock"))
-            .map_err(|e| self.io(e))?;
-        lock.lock().map_err(|e| self.io(e))?;
+        let lock = self.lock()?;
         let manifest = self.manifest()?;
         self.remove_uncommitted(&manifest)?;
         let mut seen_spans = HashSet::new();
@@ -193,8 +241,14 @@ impl Store {
             .files(manifest, false)
             .into_iter()
             .chain(self.files(manifest, true))
+            .chain(
+                manifest
+                    .segments
+                    .iter()
+                    .filter_map(|s| s.calls_file.as_ref().map(|f| self.root.join(f))),
+            )
             .collect();
-        for d in ["spans", "logs", "tmp"] {
+        for d in ["spans", "logs", "calls", "tmp"] {
             let dir = self.root.join(d);
             for entry in fs::read_dir(&dir).map_err(|e| self.io(e))? {
                 let path = entry.map_err(|e| self.io(e))?.path();
@@ -389,6 +443,7 @@ impl Import {
             id: self.id,
             spans_file: wrote_spans.then_some(spans_rel),
             logs_file: wrote_logs.then_some(logs_rel),
+            calls_file: None,
             spans: spans_rows,
             logs: logs_rows,
             imported_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
