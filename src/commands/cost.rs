@@ -14,7 +14,7 @@ use traces::analysis::cost_report::{CallFilter, CostReport, Dim, Metrics, Report
 use traces::analysis::partition::TracePartitions;
 use traces::ingest::{DecodeOptions, Record, decode_input, expand_inputs};
 use traces::pricing::Pricing;
-use traces::render::{Cell, OutputFormat, Table, group_digits, renderer};
+use traces::render::{Cell, OutputFormat, Table, group_digits, to_stdout};
 use traces::semconv::content_only;
 use traces::store::Store;
 
@@ -99,7 +99,7 @@ pub fn run(store: &Store, pricing_files: &[PathBuf], args: &CostArgs) -> Result<
         report.top(n);
     }
     let table = to_table(&report, &args.by);
-    renderer(format).render(&table, &mut std::io::stdout().lock())?;
+    to_stdout(format, &table)?;
     report_unpriced(&report, &calls);
     if args.strict && report.total.unpriced_calls > 0 {
         return Err(Unpriced(report.total.unpriced_calls).into());
@@ -109,7 +109,7 @@ pub fn run(store: &Store, pricing_files: &[PathBuf], args: &CostArgs) -> Result<
 
 /// Rows a dump keeps in memory before spilling whole traces to temporary files;
 /// `TRACES_SPILL_ROWS` overrides it.
-const ROWS_IN_MEMORY: usize = 65_536;
+const ROWS_IN_MEMORY: usize = 16_384;
 
 fn rows_in_memory() -> usize {
     std::env::var("TRACES_SPILL_ROWS")
@@ -130,7 +130,7 @@ fn calls_from_dumps(
 ) -> Result<Calls> {
     use rayon::prelude::*;
     use traces::ingest::raw::RawSpan;
-    const BATCH: usize = 4096;
+    const BATCH: usize = 2048;
     // A report asking for a content attribute itself must read it.
     let opts = DecodeOptions {
         skip_attribute: (!attr_keys.iter().any(|k| content_only(k))).then_some(content_only),
@@ -139,7 +139,7 @@ fn calls_from_dumps(
     // Two stages that overlap: this thread decodes (on every core, a block at a time),
     // a second one normalizes batches of spans and files their rows, so neither waits
     // for the other's serial steps.
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<RawSpan>>(2);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<RawSpan>>(1);
     let rows = std::thread::scope(|scope| -> Result<TracePartitions> {
         let filer = scope.spawn(move || {
             let mut rows = TracePartitions::new(rows_in_memory());

@@ -5,7 +5,7 @@ use crate::cli::ListArgs;
 use anyhow::Result;
 use chrono::{DateTime, SecondsFormat};
 use traces::analysis::trace_list::{SortKey, TraceFilter, list_traces, sort_traces};
-use traces::render::{Cell, OutputFormat, Table, renderer};
+use traces::render::{Cell, OutputFormat, Table, to_stdout};
 use traces::store::Store;
 
 pub fn run(store: &Store, args: &ListArgs) -> Result<()> {
@@ -44,8 +44,7 @@ pub fn run(store: &Store, args: &ListArgs) -> Result<()> {
             Cell::Int(r.errors as i64),
         ]);
     }
-    let mut out = std::io::stdout().lock();
-    renderer(format).render(&table, &mut out)?;
+    to_stdout(format, &table)?;
     Ok(())
 }
 

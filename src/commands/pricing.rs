@@ -7,7 +7,7 @@ use anyhow::Result;
 use std::path::PathBuf;
 use traces::pricing::Pricing;
 use traces::pricing::table::Rates;
-use traces::render::{Cell, OutputFormat, Table, renderer};
+use traces::render::{Cell, OutputFormat, Table, to_stdout};
 
 fn price(d: Option<rust_decimal::Decimal>) -> Cell {
     d.map_or(Cell::Null, |d| Cell::Exact(d.normalize().to_string()))
@@ -62,7 +62,7 @@ pub fn run(pricing_files: &[PathBuf], cmd: &PricingCommand) -> Result<()> {
                     Cell::Text(e.source.clone()),
                 ]);
             }
-            renderer(format).render(&t, &mut std::io::stdout().lock())?;
+            to_stdout(format, &t)?;
             if format == OutputFormat::Table {
                 println!(
                     "{} models; prices in USD per million tokens, in force today",

@@ -90,6 +90,14 @@ pub trait Renderer {
     fn render(&self, table: &Table, out: &mut dyn Write) -> io::Result<()>;
 }
 
+/// Renders to standard output through one buffer: stdout alone flushes at every line,
+/// a system call per row of a large report.
+pub fn to_stdout(format: OutputFormat, table: &Table) -> io::Result<()> {
+    let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    renderer(format).render(table, &mut out)?;
+    out.flush()
+}
+
 pub fn renderer(format: OutputFormat) -> Box<dyn Renderer> {
     match format {
         OutputFormat::Table => Box::new(text_table::TextTable),
