@@ -60,6 +60,21 @@ fn part_of(t: &TraceId) -> usize {
     (foldhash::fast::FixedState::with_seed(0x7ace).hash_one(t) % PARTS as u64) as usize
 }
 
+/// Rows kept in memory before spilling, unless `TRACES_SPILL_ROWS` says otherwise: about
+/// 10 MB, one store row group.
+pub const ROWS_IN_MEMORY: usize = 16_384;
+
+impl Default for TracePartitions {
+    fn default() -> Self {
+        let limit = std::env::var("TRACES_SPILL_ROWS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|&n: &usize| n > 0)
+            .unwrap_or(ROWS_IN_MEMORY);
+        TracePartitions::new(limit)
+    }
+}
+
 impl TracePartitions {
     /// Keeps up to `limit` rows in memory before spilling to files.
     pub fn new(limit: usize) -> Self {

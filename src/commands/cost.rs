@@ -107,18 +107,6 @@ pub fn run(store: &Store, pricing_files: &[PathBuf], args: &CostArgs) -> Result<
     Ok(())
 }
 
-/// Rows a dump keeps in memory before spilling whole traces to temporary files;
-/// `TRACES_SPILL_ROWS` overrides it.
-const ROWS_IN_MEMORY: usize = 16_384;
-
-fn rows_in_memory() -> usize {
-    std::env::var("TRACES_SPILL_ROWS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|&n| n > 0)
-        .unwrap_or(ROWS_IN_MEMORY)
-}
-
 /// Reads dumps without importing them: decode, normalize, attribute, in memory. Message
 /// content is skipped unread, spans are normalized in parallel batches and dropped, and
 /// their small rows are attributed a partition of traces at a time, each counting call
@@ -142,7 +130,7 @@ fn calls_from_dumps(
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<RawSpan>>(1);
     let rows = std::thread::scope(|scope| -> Result<TracePartitions> {
         let filer = scope.spawn(move || {
-            let mut rows = TracePartitions::new(rows_in_memory());
+            let mut rows = TracePartitions::default();
             for batch in rx {
                 let prepared: Vec<_> = batch
                     .par_iter()

@@ -4,11 +4,15 @@
 use crate::cli::ImportArgs;
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
+use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
-use traces::analysis::calls::{Calls, calls_from_rows, load_rows};
+use traces::analysis::calls::{Calls, calls_from_rows, load_rows, row_from_normalized};
 use traces::analysis::calls_view;
+use traces::analysis::partition::{SpillError, TracePartitions};
+use traces::ingest::ids::TraceId;
 use traces::ingest::{self, DecodeOptions, InputSummary, Invalid, expand_inputs};
 use traces::render::group_digits;
 use traces::store::{ImportStats, Store};
@@ -48,6 +52,24 @@ pub fn run(store: &Store, args: &ImportArgs) -> Result<()> {
     };
 
     let mut import = store.begin_import()?;
+    // The import's own spans, as report rows, for its calls table and summary: kept
+    // (spilled past a limit, like a cost report over a dump) rather than read back.
+    let rows = Arc::new(Mutex::new(Filed::default()));
+    let filer = rows.clone();
+    import.on_span(Box::new(move |span, normalized, trace_existed| {
+        // A trace that already had spans is read back whole from the store instead.
+        if trace_existed {
+            return;
+        }
+        if let Ok(mut f) = filer.lock()
+            && f.error.is_none()
+            && let Err(e) = f
+                .rows
+                .push(row_from_normalized(span, normalized.clone(), &[]))
+        {
+            f.error = Some(e);
+        }
+    }));
     let mut summaries: Vec<InputSummary> = Vec::new();
     let mut not_dumps: Vec<String> = Vec::new();
     for input in &inputs {
@@ -89,8 +111,7 @@ pub fn run(store: &Store, args: &ImportArgs) -> Result<()> {
     }
     let sources = summaries.iter().map(|s| s.name.clone()).collect();
     let stats = import.commit(sources)?;
-    let touched: std::collections::HashSet<_> = stats.trace_ids.iter().copied().collect();
-    let calls = calls_from_rows(load_rows(store, Some(&touched))?);
+    let calls = import_calls(store, &rows, &stats)?;
     if let Some(segment) = stats.segment {
         // The spans are committed: without this table, reports derive the calls from
         // the spans, slower but the same.
@@ -110,6 +131,37 @@ pub fn run(store: &Store, args: &ImportArgs) -> Result<()> {
         total_bytes,
     );
     Ok(())
+}
+
+#[derive(Default)]
+struct Filed {
+    rows: TracePartitions,
+    error: Option<SpillError>,
+}
+
+/// The counted calls of every trace the import touched, over all their spans: the new
+/// traces' rows as the import filed them, the others' read back from the store.
+fn import_calls(store: &Store, rows: &Mutex<Filed>, stats: &ImportStats) -> Result<Calls> {
+    let mut filed = std::mem::take(
+        &mut *rows
+            .lock()
+            .map_err(|_| anyhow::anyhow!("the span filer stopped"))?,
+    );
+    if let Some(e) = filed.error {
+        return Err(e.into());
+    }
+    if !stats.existing_trace_ids.is_empty() {
+        let existing: HashSet<TraceId> = stats.existing_trace_ids.iter().copied().collect();
+        for r in load_rows(store, Some(&existing))? {
+            filed.rows.push(r)?;
+        }
+    }
+    let mut out = Calls::default();
+    filed.rows.for_each(calls_from_rows, |mut c| {
+        out.calls.append(&mut c.calls);
+        out.absorb_counts(&mut c);
+    })?;
+    Ok(out)
 }
 
 fn print_summary(

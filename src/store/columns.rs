@@ -140,6 +140,10 @@ pub struct PreparedSpan {
 }
 
 impl PreparedSpan {
+    pub fn normalized(&self) -> &Normalized {
+        &self.norm
+    }
+
     pub fn new(s: &RawSpan) -> PreparedSpan {
         PreparedSpan {
             attributes: attributes_json(&s.attributes),

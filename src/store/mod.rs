@@ -233,6 +233,7 @@ impl Store {
             parents_wanted: Vec::new(),
             log_spans_wanted: Vec::new(),
             failed: None,
+            on_span: None,
         })
     }
 
@@ -283,7 +284,13 @@ pub struct ImportStats {
     pub segment: Option<u64>,
     /// Every trace the import read a span of.
     pub trace_ids: Vec<TraceId>,
+    /// Those of `trace_ids` that already had spans in the store.
+    pub existing_trace_ids: Vec<TraceId>,
 }
+
+/// Sees every span an import adds, normalized, with whether its trace already had
+/// spans in the store: what follows an import needs them without reading them back.
+pub type SpanHook = Box<dyn FnMut(&RawSpan, &crate::semconv::model::Normalized, bool) + Send>;
 
 /// One import in progress. Dropped without `commit`, it leaves the store as it was.
 pub struct Import {
@@ -306,9 +313,15 @@ pub struct Import {
     parents_wanted: Vec<(TraceId, SpanId)>,
     log_spans_wanted: Vec<(TraceId, SpanId)>,
     failed: Option<StoreError>,
+    on_span: Option<SpanHook>,
 }
 
 impl Import {
+    /// Hands every span this import adds to `hook` as it is written.
+    pub fn on_span(&mut self, hook: SpanHook) {
+        self.on_span = Some(hook);
+    }
+
     /// Names the input the next records come from (kept in the `source` column).
     pub fn set_source(&mut self, name: &str) {
         self.source = Arc::from(name);
@@ -366,6 +379,13 @@ impl Import {
             .map(|(s, _)| PreparedSpan::new(s))
             .collect();
         for ((s, source), p) in pending.iter().zip(prepared) {
+            if let Some(hook) = &mut self.on_span {
+                hook(
+                    s,
+                    p.normalized(),
+                    self.existing_traces.contains(&s.trace_id),
+                );
+            }
             self.spans.push(s, p, source);
         }
         let Some(w) = self.span_writer.as_mut() else {
@@ -402,6 +422,12 @@ impl Import {
         let mut stats = std::mem::take(&mut self.stats);
         stats.traces = self.traces.len() as u64;
         stats.trace_ids = self.traces.iter().copied().collect();
+        stats.existing_trace_ids = self
+            .traces
+            .iter()
+            .filter(|t| self.existing_traces.contains(t))
+            .copied()
+            .collect();
         stats.new_traces = self
             .new_traces
             .iter()
