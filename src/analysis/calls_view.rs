@@ -9,7 +9,6 @@ use crate::ingest::ids::{SpanId, TraceId};
 use crate::semconv::model::{SpanType, Usage};
 use crate::store::{Store, StoreError};
 use polars::prelude::*;
-use std::collections::HashSet;
 use std::path::Path;
 
 const TEXT_COLUMNS: [&str; 11] = [
@@ -115,18 +114,19 @@ pub fn save(
     store.attach_calls(segment, &to_frame(touched, calls)?)
 }
 
-/// The store's counted calls from its calls tables, or `None` when an import has none
-/// (a store written before they existed): the caller then derives them from the spans.
-/// Only the calls and `without_usage` are filled in.
-pub fn load(store: &Store) -> Result<Option<Calls>, StoreError> {
+/// Hands each of the store's counted calls to `call`, from its calls tables, one call at
+/// a time; `None` (and no call) when an import has no table (a store written before
+/// they existed): the caller then derives the calls from the spans. The returned counts
+/// have `without_usage` filled in, and no calls.
+pub fn load(store: &Store, call: &mut dyn FnMut(&LlmCall)) -> Result<Option<Calls>, StoreError> {
     let Some(files) = store.calls_files()? else {
         return Ok(None);
     };
     let mut out = Calls::default();
     // Traces a newer import recomputed: an older table's rows for them are stale.
-    let mut newer: HashSet<TraceId> = HashSet::new();
+    let mut newer: foldhash::HashSet<TraceId> = Default::default();
     for file in &files {
-        let touched = read_one(file, &newer, &mut out)?;
+        let touched = read_one(file, &newer, &mut out, call)?;
         newer.extend(touched);
     }
     Ok(Some(out))
@@ -134,8 +134,9 @@ pub fn load(store: &Store) -> Result<Option<Calls>, StoreError> {
 
 fn read_one(
     file: &Path,
-    newer: &HashSet<TraceId>,
+    newer: &foldhash::HashSet<TraceId>,
     out: &mut Calls,
+    call: &mut dyn FnMut(&LlmCall),
 ) -> Result<Vec<TraceId>, StoreError> {
     let df = LazyFrame::scan_parquet(
         PlRefPath::new(file.to_string_lossy().as_ref()),
@@ -180,7 +181,7 @@ fn read_one(
             continue;
         };
         let txt = |c: usize| text[c].get(k).map(str::to_string);
-        out.calls.push(LlmCall {
+        call(&LlmCall {
             trace_id: t,
             span_id,
             root_name: txt(0).unwrap_or_default(),

@@ -4,9 +4,11 @@
 use super::calls::LlmCall;
 use crate::ingest::ids::TraceId;
 use crate::pricing::Pricing;
+use crate::pricing::cost::call_cost;
+use crate::pricing::table::ModelPrice;
 use chrono::DateTime;
 use rust_decimal::Decimal;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Dim {
@@ -90,7 +92,7 @@ impl Metrics {
 #[derive(Debug, Clone, Default)]
 struct Acc {
     m: Metrics,
-    traces: HashSet<TraceId>,
+    traces: foldhash::HashSet<TraceId>,
 }
 
 impl Acc {
@@ -213,6 +215,9 @@ fn key_of(d: &Dim, c: &LlmCall, attr_index: &dyn Fn(&str) -> usize) -> Option<St
     }
 }
 
+/// A provider a model was matched with, and the entry it matched.
+type ProviderPrice<'a> = (Option<String>, Option<&'a ModelPrice>);
+
 /// Groups and prices calls as they come, so a report over any number of calls holds
 /// only its groups. `attr_keys` names the attributes loaded into each call's `attrs`,
 /// in order.
@@ -221,9 +226,12 @@ pub struct ReportBuilder<'a> {
     group_by: Vec<Dim>,
     filter: &'a CallFilter,
     attr_keys: &'a [String],
-    groups: BTreeMap<Vec<Option<String>>, Acc>,
+    groups: foldhash::HashMap<Vec<Option<String>>, Acc>,
     total: Acc,
     unpriced: BTreeMap<String, Unpriced>,
+    /// Price entries already matched, by model then provider: matching runs a chain of
+    /// name rules, and a report has millions of calls but few models.
+    matched: HashMap<String, Vec<ProviderPrice<'a>>>,
 }
 
 impl<'a> ReportBuilder<'a> {
@@ -238,10 +246,22 @@ impl<'a> ReportBuilder<'a> {
             group_by,
             filter,
             attr_keys,
-            groups: BTreeMap::new(),
+            groups: Default::default(),
             total: Acc::default(),
             unpriced: BTreeMap::new(),
+            matched: HashMap::new(),
         }
+    }
+
+    fn price_of(&mut self, model: &str, provider: Option<&str>) -> Option<&'a ModelPrice> {
+        let pricing = self.pricing;
+        let known = self.matched.entry(model.to_string()).or_default();
+        if let Some((_, e)) = known.iter().find(|(p, _)| p.as_deref() == provider) {
+            return *e;
+        }
+        let e = pricing.resolve(model, provider).map(|(_, e)| e);
+        known.push((provider.map(String::from), e));
+        e
     }
 
     pub fn add(&mut self, c: &LlmCall) {
@@ -250,16 +270,9 @@ impl<'a> ReportBuilder<'a> {
         }
         let cost = c
             .model()
-            .and_then(|m| {
-                self.pricing.cost(
-                    m,
-                    c.provider.as_deref(),
-                    &c.usage,
-                    c.start,
-                    c.service_tier.as_deref(),
-                )
-            })
-            .map(|(cc, _)| cc.usd);
+            .and_then(|m| self.price_of(m, c.provider.as_deref()))
+            .and_then(|e| call_cost(e, &c.usage, c.start, c.service_tier.as_deref()))
+            .map(|cc| cc.usd);
         if cost.is_none() {
             let name = c.model().unwrap_or("(no model recorded)").to_string();
             let u = self.unpriced.entry(name.clone()).or_insert(Unpriced {
@@ -282,13 +295,16 @@ impl<'a> ReportBuilder<'a> {
     }
 
     pub fn finish(self) -> CostReport {
+        // Groups come out in key order, as a report lists them before any `--sort`.
+        let mut rows: Vec<_> = self
+            .groups
+            .into_iter()
+            .map(|(k, a)| (k, a.done()))
+            .collect();
+        rows.sort_by(|a, b| a.0.cmp(&b.0));
         CostReport {
             group_by: self.group_by,
-            rows: self
-                .groups
-                .into_iter()
-                .map(|(k, a)| (k, a.done()))
-                .collect(),
+            rows,
             total: self.total.done(),
             unpriced_models: self.unpriced.into_values().collect(),
         }
@@ -375,7 +391,7 @@ impl CostReport {
         for (_, m) in &rest {
             acc.merge(&Acc {
                 m: m.clone(),
-                traces: HashSet::new(),
+                traces: Default::default(),
             });
         }
         let mut m = acc.m;

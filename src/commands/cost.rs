@@ -78,17 +78,19 @@ pub fn run(store: &Store, pricing_files: &[PathBuf], args: &CostArgs) -> Result<
     let mut builder = ReportBuilder::new(&pricing, group_by, &filter, &attr_keys);
     let calls = if args.paths.is_empty() {
         // The imports' calls tables, unless the report needs the spans' raw attributes.
-        let view = if attr_keys.is_empty() {
-            calls_view::load(store)?
+        let viewed = if attr_keys.is_empty() {
+            calls_view::load(store, &mut |c| builder.add(c))?
         } else {
             None
         };
-        let calls = match view {
-            Some(calls) => calls,
-            None => calls_from_rows(load_rows_with(store, None, &attr_keys)?),
-        };
-        calls.calls.iter().for_each(|c| builder.add(c));
-        calls
+        match viewed {
+            Some(counts) => counts,
+            None => {
+                let calls = calls_from_rows(load_rows_with(store, None, &attr_keys)?);
+                calls.calls.iter().for_each(|c| builder.add(c));
+                calls
+            }
+        }
     } else {
         calls_from_dumps(&args.paths, &attr_keys, &mut |c| builder.add(c))?
     };
