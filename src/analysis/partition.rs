@@ -11,8 +11,9 @@ use std::hash::BuildHasher;
 use std::io::{BufWriter, Write};
 
 /// Files a spill spreads the rows over: each is read back whole, so a dump of N rows
-/// past the limit needs about N / PARTS rows of memory at a time.
-const PARTS: usize = 64;
+/// past the limit needs about N / PARTS rows of memory at a time (5,500 rows for the
+/// 1.4 million spans of a 2 GB dump).
+const PARTS: usize = 256;
 
 #[derive(Debug, thiserror::Error)]
 #[error("temporary span rows (in {dir}): {message}")]
@@ -101,8 +102,8 @@ impl TracePartitions {
             let dir = tempfile::Builder::new().prefix("traces-rows-").tempdir()?;
             let files = (0..PARTS)
                 .map(|i| {
-                    File::create(dir.path().join(format!("part-{i:02}")))
-                        .map(|f| BufWriter::with_capacity(1 << 16, f))
+                    File::create(dir.path().join(format!("part-{i:03}")))
+                        .map(|f| BufWriter::with_capacity(1 << 14, f))
                 })
                 .collect::<std::io::Result<_>>()?;
             Ok(Spill {
@@ -161,7 +162,7 @@ impl TracePartitions {
 
 impl Spill {
     fn read(&self, part: usize) -> Result<Vec<SpanRow>, SpillError> {
-        let bytes = std::fs::read(self.dir.path().join(format!("part-{part:02}")))
+        let bytes = std::fs::read(self.dir.path().join(format!("part-{part:03}")))
             .map_err(|e| self.error(e))?;
         let mut rows = Vec::new();
         let mut rest = bytes.as_slice();
