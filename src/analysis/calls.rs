@@ -2,6 +2,7 @@
 //! session and user of its trace: what cost and usage reports sum.
 
 use super::attribution::{SpanFacts, Verdict, attribute};
+use super::partition::{SpillError, TracePartitions};
 use crate::ingest::ids::{SpanId, TraceId};
 use crate::semconv::model::{SpanType, Usage};
 use crate::store::{Store, StoreError};
@@ -74,11 +75,9 @@ pub struct Calls {
     pub set_aside_nested: u64,
     /// (kept span, set-aside span): one call recorded by two instrumentations.
     pub duplicate_pairs: Vec<(SpanId, SpanId)>,
-    /// LLM and embedding spans that recorded no usage.
-    pub without_usage: u64,
     /// Traces whose spans name more than one session or user.
     pub conflicts: Vec<String>,
-    /// `without_usage`, per trace that has any.
+    /// LLM and embedding spans that recorded no usage, per trace that has any.
     pub without_usage_by_trace: Vec<(TraceId, u64)>,
 }
 
@@ -86,12 +85,27 @@ impl Calls {
     /// Takes in another set's counts and anomalies, leaving its calls.
     pub fn absorb_counts(&mut self, other: &mut Calls) {
         self.set_aside_nested += other.set_aside_nested;
-        self.without_usage += other.without_usage;
         self.duplicate_pairs.append(&mut other.duplicate_pairs);
         self.conflicts.append(&mut other.conflicts);
         self.without_usage_by_trace
             .append(&mut other.without_usage_by_trace);
     }
+
+    /// LLM and embedding spans that recorded no usage.
+    pub fn without_usage(&self) -> u64 {
+        self.without_usage_by_trace.iter().map(|(_, n)| n).sum()
+    }
+}
+
+/// Attributes the partitions' traces, handing each counting call to `call`; the counts
+/// and anomalies are returned, not the calls.
+pub fn calls_of(rows: TracePartitions, call: &mut dyn FnMut(LlmCall)) -> Result<Calls, SpillError> {
+    let mut out = Calls::default();
+    rows.for_each(calls_from_rows, |mut part| {
+        part.calls.drain(..).for_each(&mut *call);
+        out.absorb_counts(&mut part);
+    })?;
+    Ok(out)
 }
 
 pub fn calls_from_rows(rows: Vec<SpanRow>) -> Calls {
@@ -141,7 +155,7 @@ pub fn calls_from_rows(rows: Vec<SpanRow>) -> Calls {
             .min_by_key(|s| s.start)
             .or_else(|| spans.iter().min_by_key(|s| s.start));
         let first_call = out.calls.len();
-        let without_usage_before = out.without_usage;
+        let mut without_usage = 0;
         let mut duplicates = Vec::new();
         for (i, s) in spans.iter().enumerate() {
             match a.verdicts[i] {
@@ -181,14 +195,13 @@ pub fn calls_from_rows(rows: Vec<SpanRow>) -> Calls {
                 }
                 _ => {
                     if s.span_type.is_model_call() {
-                        out.without_usage += 1;
+                        without_usage += 1;
                     }
                 }
             }
         }
-        if out.without_usage > without_usage_before {
-            out.without_usage_by_trace
-                .push((trace_id, out.without_usage - without_usage_before));
+        if without_usage > 0 {
+            out.without_usage_by_trace.push((trace_id, without_usage));
         }
         // The call that counts takes what only its duplicate recorded (one
         // instrumentation may name the response model or id, the other not).

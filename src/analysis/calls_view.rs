@@ -117,7 +117,7 @@ pub fn save(
 /// Hands each of the store's counted calls to `call`, from its calls tables, one call at
 /// a time; `None` (and no call) when an import has no table (a store written before
 /// they existed): the caller then derives the calls from the spans. The returned counts
-/// have `without_usage` filled in, and no calls.
+/// have `without_usage_by_trace` filled in, and no calls.
 pub fn load(store: &Store, call: &mut dyn FnMut(&LlmCall)) -> Result<Option<Calls>, StoreError> {
     let Some(files) = store.calls_files()? else {
         return Ok(None);
@@ -172,7 +172,6 @@ fn read_one(
             touched.push(t);
             let w = without.get(k).unwrap_or(0).max(0) as u64;
             if w > 0 {
-                out.without_usage += w;
                 out.without_usage_by_trace.push((t, w));
             }
             continue;

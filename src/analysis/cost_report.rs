@@ -311,19 +311,6 @@ impl<'a> ReportBuilder<'a> {
     }
 }
 
-/// Groups and prices the calls.
-pub fn build(
-    calls: &[LlmCall],
-    pricing: &Pricing,
-    group_by: Vec<Dim>,
-    filter: &CallFilter,
-    attr_keys: &[String],
-) -> CostReport {
-    let mut b = ReportBuilder::new(pricing, group_by, filter, attr_keys);
-    calls.iter().for_each(|c| b.add(c));
-    b.finish()
-}
-
 /// The columns a report can be sorted by.
 pub const METRIC_COLUMNS: [&str; 11] = [
     "traces",

@@ -56,6 +56,10 @@ impl Spill {
     }
 }
 
+fn part_path(dir: &std::path::Path, part: usize) -> std::path::PathBuf {
+    dir.join(format!("part-{part:03}"))
+}
+
 fn part_of(t: &TraceId) -> usize {
     // A fixed seed: the same trace always lands in the same file.
     (foldhash::fast::FixedState::with_seed(0x7ace).hash_one(t) % PARTS as u64) as usize
@@ -102,7 +106,7 @@ impl TracePartitions {
             let dir = tempfile::Builder::new().prefix("traces-rows-").tempdir()?;
             let files = (0..PARTS)
                 .map(|i| {
-                    File::create(dir.path().join(format!("part-{i:03}")))
+                    File::create(part_path(dir.path(), i))
                         .map(|f| BufWriter::with_capacity(1 << 14, f))
                 })
                 .collect::<std::io::Result<_>>()?;
@@ -141,12 +145,11 @@ impl TracePartitions {
             reduce(map(self.rows));
             return Ok(());
         };
-        for (i, w) in std::mem::take(&mut spill.files).into_iter().enumerate() {
+        for w in std::mem::take(&mut spill.files) {
             w.into_inner()
                 .map_err(|e| spill.error(e.error()))?
                 .flush()
                 .map_err(|e| spill.error(e))?;
-            debug_assert!(i < PARTS);
         }
         let parts: Vec<usize> = (0..PARTS).collect();
         for chunk in parts.chunks(rayon::current_num_threads().max(1)) {
@@ -162,8 +165,7 @@ impl TracePartitions {
 
 impl Spill {
     fn read(&self, part: usize) -> Result<Vec<SpanRow>, SpillError> {
-        let bytes = std::fs::read(self.dir.path().join(format!("part-{part:03}")))
-            .map_err(|e| self.error(e))?;
+        let bytes = std::fs::read(part_path(self.dir.path(), part)).map_err(|e| self.error(e))?;
         let mut rows = Vec::new();
         let mut rest = bytes.as_slice();
         while !rest.is_empty() {

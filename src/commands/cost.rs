@@ -8,7 +8,9 @@ use crate::cli::CostArgs;
 use anyhow::Result;
 use serde_json::{Value, json};
 use std::path::PathBuf;
-use traces::analysis::calls::{Calls, LlmCall, calls_from_rows, load_rows_with, row_from_raw};
+use traces::analysis::calls::{
+    Calls, LlmCall, calls_from_rows, calls_of, load_rows_with, row_from_raw,
+};
 use traces::analysis::calls_view;
 use traces::analysis::cost_report::{CallFilter, CostReport, Dim, Metrics, ReportBuilder};
 use traces::analysis::partition::TracePartitions;
@@ -170,12 +172,7 @@ fn calls_from_dumps(
         decoded?;
         Ok(rows?)
     })?;
-    let mut out = Calls::default();
-    rows.for_each(calls_from_rows, |mut calls| {
-        calls.calls.iter().for_each(&mut *call);
-        out.absorb_counts(&mut calls);
-    })?;
-    Ok(out)
+    Ok(calls_of(rows, &mut |c| call(&c))?)
 }
 
 fn metric_cells(m: &Metrics) -> Vec<Cell> {
@@ -249,10 +246,10 @@ fn report_unpriced(r: &CostReport, calls: &Calls) {
             group_digits(&u.output_tokens.to_string())
         );
     }
-    if calls.without_usage > 0 {
+    if calls.without_usage() > 0 {
         eprintln!(
             "warning: {} LLM span(s) recorded no token usage and are not counted",
-            calls.without_usage
+            calls.without_usage()
         );
     }
 }

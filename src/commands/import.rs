@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
-use traces::analysis::calls::{Calls, calls_from_rows, load_rows, row_from_normalized};
+use traces::analysis::calls::{Calls, calls_of, load_rows, row_from_normalized};
 use traces::analysis::calls_view;
 use traces::analysis::partition::{SpillError, TracePartitions};
 use traces::ingest::ids::TraceId;
@@ -156,11 +156,9 @@ fn import_calls(store: &Store, rows: &Mutex<Filed>, stats: &ImportStats) -> Resu
             filed.rows.push(r)?;
         }
     }
-    let mut out = Calls::default();
-    filed.rows.for_each(calls_from_rows, |mut c| {
-        out.calls.append(&mut c.calls);
-        out.absorb_counts(&mut c);
-    })?;
+    let mut calls = Vec::new();
+    let mut out = calls_of(filed.rows, &mut |c| calls.push(c))?;
+    out.calls = calls;
     Ok(out)
 }
 
@@ -202,7 +200,7 @@ fn print_summary(
     } else {
         println!("time:    {secs:.2}s");
     }
-    if !calls.calls.is_empty() || calls.without_usage > 0 {
+    if !calls.calls.is_empty() || calls.without_usage() > 0 {
         let sum = |f: fn(&traces::semconv::model::Usage) -> Option<i64>| -> i64 {
             calls.calls.iter().filter_map(|c| f(&c.usage)).sum()
         };
@@ -255,10 +253,10 @@ fn print_summary(
             "spans {kept} and {dup} record the same model call (two instrumentations); counted once"
         ));
     }
-    if calls.without_usage > 0 {
+    if calls.without_usage() > 0 {
         warnings.push(format!(
             "{} LLM span(s) recorded no token usage (unknown, not zero)",
-            calls.without_usage
+            calls.without_usage()
         ));
     }
     for c in &calls.conflicts {

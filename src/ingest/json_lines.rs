@@ -14,7 +14,7 @@ pub fn decode(
     mut r: Box<dyn BufRead + '_>,
     file: &str,
     skip_invalid: bool,
-    skip_attribute: Option<fn(&str) -> bool>,
+    skip_attribute: Option<super::otlp_json::SkipAttribute>,
     sink: &mut dyn FnMut(Record),
 ) -> Result<Vec<Invalid>, IngestError> {
     let mut skipped = Vec::new();

@@ -40,7 +40,7 @@ pub struct DecodeOptions {
     pub progress: Option<Arc<AtomicU64>>,
     /// Attributes a reader has no use for (message content, for a cost report): their
     /// values are skipped unread by the OTLP/JSON decoders, the bulk of a dump's bytes.
-    pub skip_attribute: Option<fn(&str) -> bool>,
+    pub skip_attribute: Option<otlp_json::SkipAttribute>,
 }
 
 /// What one input held.
