@@ -178,24 +178,74 @@ fn rows_sum_to_the_total_in_every_format() {
     );
 }
 
+/// Reports from the store's calls tables equal reports attributed straight from the
+/// dumps, for every SDK's dump at once and every kind of group.
 #[test]
 fn reading_dumps_directly_equals_reading_the_store() {
+    let all = root().join("testdata/llm").display().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store").display().to_string();
+    let out = traces(&["--store", &store, "import", &all]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for by in [
+        &["session", "model"][..],
+        &["trace"],
+        &["user"],
+        &["day", "provider"],
+        &["hour", "service", "name"],
+    ] {
+        let mut report = vec!["cost", "--format", "json"];
+        for b in by {
+            report.extend(["--by", b]);
+        }
+        let mut from_store = vec!["--store", store.as_str()];
+        from_store.extend(&report);
+        let mut direct = vec!["--store", "/nonexistent-store"];
+        direct.extend(&report);
+        direct.push(&all);
+        let viewed = cost_json(&from_store);
+        assert_eq!(viewed, cost_json(&direct), "--by {by:?}");
+        assert!(viewed["total"]["calls"].as_u64().unwrap() > 50, "{viewed}");
+    }
+}
+
+/// The first release wrote trace ids as hex text in its calls tables: such a store
+/// reports from its spans, to the same numbers.
+#[test]
+fn calls_tables_with_text_ids_are_not_misread() {
+    use polars::prelude::*;
     let (_d, store) = store_with(&["catalyst"]);
-    let from_store = cost_json(&[
-        "--store", &store, "cost", "--by", "user", "--format", "json",
-    ]);
-    let dump = root().join("testdata/llm/catalyst").display().to_string();
-    let direct = cost_json(&[
-        "--store",
-        "/nonexistent-store",
-        "cost",
-        "--by",
-        "user",
-        "--format",
-        "json",
-        &dump,
-    ]);
-    assert_eq!(from_store, direct);
+    let report = |store: &str| {
+        cost_json(&[
+            "--store", store, "cost", "--by", "trace", "--format", "json",
+        ])
+    };
+    let before = report(&store);
+    let dir = Path::new(&store).join("calls");
+    let file = std::fs::read_dir(&dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut df = ParquetReader::new(std::fs::File::open(&file).unwrap())
+        .finish()
+        .unwrap();
+    let hex: Vec<Option<String>> = df
+        .column("trace_id")
+        .unwrap()
+        .binary()
+        .unwrap()
+        .iter()
+        .map(|b| b.map(|b| b.iter().map(|x| format!("{x:02x}")).collect()))
+        .collect();
+    df.with_column(Column::new("trace_id".into(), hex)).unwrap();
+    ParquetWriter::new(std::fs::File::create(&file).unwrap())
+        .finish(&mut df)
+        .unwrap();
+    let after = report(&store);
+    assert!(before["rows"].as_array().unwrap().len() >= 3, "{before}");
+    assert_eq!(before, after);
 }
 
 /// Past `TRACES_SPILL_ROWS` rows, a dump's traces are attributed from temporary files a

@@ -5,11 +5,10 @@
 //! again. Reports that need raw attributes (`attr:KEY`, `--where`) still read the spans.
 
 use super::calls::{Calls, LlmCall};
-use crate::ingest::ids::{SpanId, TraceId};
-use crate::semconv::model::{SpanType, Usage};
+use crate::ingest::ids::TraceId;
+use crate::semconv::model::Usage;
 use crate::store::{Store, StoreError};
 use polars::prelude::*;
-use std::path::Path;
 
 const TEXT_COLUMNS: [&str; 11] = [
     "root_name",
@@ -57,16 +56,16 @@ fn tokens_of(u: &Usage) -> [Option<i64>; 5] {
 /// says the import recomputed it and how many of its model calls recorded no usage.
 pub fn to_frame(touched: &[TraceId], calls: &Calls) -> PolarsResult<DataFrame> {
     let n = calls.calls.len() + touched.len();
-    let mut trace_id = Vec::with_capacity(n);
-    let mut span_id: Vec<Option<String>> = Vec::with_capacity(n);
+    let mut trace_id: Vec<&[u8]> = Vec::with_capacity(n);
+    let mut span_id: Vec<Option<&[u8]>> = Vec::with_capacity(n);
     let mut start: Vec<Option<i64>> = Vec::with_capacity(n);
     let mut cost: Vec<Option<f64>> = Vec::with_capacity(n);
     let mut without: Vec<Option<i64>> = Vec::with_capacity(n);
     let mut text: Vec<Vec<Option<&str>>> = vec![Vec::with_capacity(n); TEXT_COLUMNS.len()];
     let mut tokens: Vec<Vec<Option<i64>>> = vec![Vec::with_capacity(n); TOKEN_COLUMNS.len()];
     for c in &calls.calls {
-        trace_id.push(c.trace_id.to_string());
-        span_id.push(Some(c.span_id.to_string()));
+        trace_id.push(&c.trace_id.0);
+        span_id.push(Some(&c.span_id.0));
         start.push(Some(c.start));
         cost.push(c.recorded_cost_usd);
         without.push(None);
@@ -80,7 +79,7 @@ pub fn to_frame(touched: &[TraceId], calls: &Calls) -> PolarsResult<DataFrame> {
     let without_by: std::collections::HashMap<TraceId, u64> =
         calls.without_usage_by_trace.iter().copied().collect();
     for t in touched {
-        trace_id.push(t.to_string());
+        trace_id.push(&t.0);
         span_id.push(None);
         start.push(None);
         cost.push(None);
@@ -114,97 +113,118 @@ pub fn save(
     store.attach_calls(segment, &to_frame(touched, calls)?)
 }
 
-/// Hands each of the store's counted calls to `call`, from its calls tables, one call at
-/// a time; `None` (and no call) when an import has no table (a store written before
-/// they existed): the caller then derives the calls from the spans. The returned counts
-/// have `without_usage_by_trace` filled in, and no calls.
-pub fn load(store: &Store, call: &mut dyn FnMut(&LlmCall)) -> Result<Option<Calls>, StoreError> {
+/// Rows of a table read at a time.
+const ROWS_PER_PART: u32 = 65_536;
+
+/// The store's counted calls, read from its calls tables.
+pub struct CallsTable {
+    /// One row per call, of the asked-for columns (and `trace_id`), in parts of a row
+    /// group or so: a report reads one at a time and reuses its memory.
+    pub calls: Vec<LazyFrame>,
+    /// Traces with model calls that recorded no usage, and how many.
+    pub without_usage_by_trace: Vec<(TraceId, u64)>,
+}
+
+/// Reads the calls tables, newest import first, keeping each trace's rows from the
+/// newest import that recomputed it; `None` when an import has no table (a store
+/// written before they existed): the caller then derives the calls from the spans.
+pub fn read(store: &Store, columns: &[&str]) -> Result<Option<CallsTable>, StoreError> {
     let Some(files) = store.calls_files()? else {
         return Ok(None);
     };
-    let mut out = Calls::default();
-    // Traces a newer import recomputed: an older table's rows for them are stale.
-    let mut newer: foldhash::HashSet<TraceId> = Default::default();
-    for file in &files {
-        let touched = read_one(file, &newer, &mut out, call)?;
-        newer.extend(touched);
-    }
-    Ok(Some(out))
-}
-
-fn read_one(
-    file: &Path,
-    newer: &foldhash::HashSet<TraceId>,
-    out: &mut Calls,
-    call: &mut dyn FnMut(&LlmCall),
-) -> Result<Vec<TraceId>, StoreError> {
-    let df = LazyFrame::scan_parquet(
-        PlRefPath::new(file.to_string_lossy().as_ref()),
-        Default::default(),
-    )?
-    .collect()?;
-    let s = |n: &str| -> PolarsResult<StringChunked> { Ok(df.column(n)?.str()?.clone()) };
-    let i = |n: &str| -> PolarsResult<Int64Chunked> { Ok(df.column(n)?.i64()?.clone()) };
-    let (trace, span, start, without) = (
-        s("trace_id")?,
-        s("span_id")?,
-        i("start_time_unix_nano")?,
-        i("calls_without_usage")?,
+    let mut wanted: Vec<Expr> = vec![col("trace_id")];
+    wanted.extend(
+        columns
+            .iter()
+            .filter(|c| **c != "trace_id")
+            .map(|c| col(*c)),
     );
-    let cost = df.column("recorded_cost_usd")?.f64()?.clone();
-    let text: Vec<StringChunked> = TEXT_COLUMNS
-        .iter()
-        .map(|n| s(n))
-        .collect::<Result<_, _>>()?;
-    let tokens: Vec<Int64Chunked> = TOKEN_COLUMNS
-        .iter()
-        .map(|n| i(n))
-        .collect::<Result<_, _>>()?;
-    let mut touched = Vec::new();
-    for k in 0..df.height() {
-        let Some(Ok(t)) = trace.get(k).map(TraceId::parse) else {
-            continue;
-        };
-        if newer.contains(&t) {
-            continue;
+    let is_call = || col("calls_without_usage").is_null();
+    let scan = |file: &std::path::Path| {
+        LazyFrame::scan_parquet(
+            PlRefPath::new(file.to_string_lossy().as_ref()),
+            Default::default(),
+        )
+    };
+    let mut without_usage_by_trace = Vec::new();
+    let mut touched_by_file: Vec<foldhash::HashSet<TraceId>> = Vec::with_capacity(files.len());
+    for file in &files {
+        let mut markers = scan(file)?.filter(is_call().not());
+        // Tables of the first release held ids as hex text: their calls are derived
+        // from the spans again.
+        if markers.collect_schema()?.get("trace_id") != Some(&DataType::Binary) {
+            return Ok(None);
         }
-        let Some(span) = span.get(k) else {
-            touched.push(t);
-            let w = without.get(k).unwrap_or(0).max(0) as u64;
-            if w > 0 {
-                out.without_usage_by_trace.push((t, w));
+        let markers = markers
+            .select([col("trace_id"), col("calls_without_usage")])
+            .collect()?;
+        let (traces, without) = (
+            markers.column("trace_id")?.binary()?,
+            markers.column("calls_without_usage")?.i64()?,
+        );
+        let mut touched = foldhash::HashSet::default();
+        for (t, w) in traces.iter().zip(without.iter()) {
+            let Some(t) = t.and_then(TraceId::from_bytes) else {
+                continue;
+            };
+            touched.insert(t);
+            let w = w.unwrap_or(0).max(0) as u64;
+            if w > 0 && !touched_by_file.iter().any(|newer| newer.contains(&t)) {
+                without_usage_by_trace.push((t, w));
             }
-            continue;
-        };
-        let Ok(span_id) = SpanId::parse(span) else {
-            continue;
-        };
-        let txt = |c: usize| text[c].get(k).map(str::to_string);
-        call(&LlmCall {
-            trace_id: t,
-            span_id,
-            root_name: txt(0).unwrap_or_default(),
-            service: txt(1),
-            start: start.get(k).unwrap_or(0),
-            span_type: SpanType::parse(text[2].get(k).unwrap_or("llm")),
-            provider: txt(3),
-            request_model: txt(4),
-            response_model: txt(5),
-            session_id: txt(6),
-            user_id: txt(7),
-            usage: Usage {
-                input: tokens[0].get(k),
-                output: tokens[1].get(k),
-                cache_read: tokens[2].get(k),
-                cache_write: tokens[3].get(k),
-                reasoning: tokens[4].get(k),
-            },
-            recorded_cost_usd: cost.get(k),
-            response_id: txt(8),
-            previous_response_id: txt(9),
-            service_tier: txt(10),
-            attrs: Vec::new(),
-        });
+        }
+        touched_by_file.push(touched);
     }
-    Ok(touched)
+    let calls = if files.len() == 1 {
+        let rows = scan(&files[0])?.select([len()]).collect()?;
+        let rows = rows
+            .column("len")?
+            .cast(&DataType::UInt64)?
+            .u64()?
+            .get(0)
+            .unwrap_or(0);
+        (0..rows)
+            .step_by(ROWS_PER_PART as usize)
+            .map(|offset| {
+                Ok(scan(&files[0])?
+                    .slice(offset as i64, ROWS_PER_PART)
+                    .filter(is_call())
+                    .select(wanted.clone()))
+            })
+            .collect::<PolarsResult<_>>()?
+    } else {
+        // Traces a newer import recomputed: an older table's rows for them are stale.
+        let mut newer: foldhash::HashSet<TraceId> = Default::default();
+        let mut frames = Vec::with_capacity(files.len());
+        for (file, touched) in files.iter().zip(touched_by_file) {
+            let df = scan(file)?
+                .filter(is_call())
+                .select(wanted.clone())
+                .collect()?;
+            let fresh: BooleanChunked = df
+                .column("trace_id")?
+                .binary()?
+                .iter()
+                .map(|t| {
+                    t.and_then(TraceId::from_bytes)
+                        .is_some_and(|t| !newer.contains(&t))
+                })
+                .collect();
+            frames.push(df.filter(&fresh)?);
+            newer.extend(touched);
+        }
+        frames
+            .into_iter()
+            .flat_map(|f| {
+                (0..f.height())
+                    .step_by(ROWS_PER_PART as usize)
+                    .map(|offset| f.slice(offset as i64, ROWS_PER_PART as usize).lazy())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    Ok(Some(CallsTable {
+        calls,
+        without_usage_by_trace,
+    }))
 }

@@ -6,6 +6,7 @@ use crate::ingest::ids::TraceId;
 use crate::pricing::Pricing;
 use crate::pricing::cost::call_cost;
 use crate::pricing::table::ModelPrice;
+use crate::semconv::model::Usage;
 use chrono::DateTime;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, HashMap};
@@ -99,24 +100,41 @@ impl Acc {
     fn add(&mut self, c: &LlmCall, cost: Option<Decimal>) {
         self.traces.insert(c.trace_id);
         let m = &mut self.m;
-        m.calls += 1;
-        m.input_tokens += c.usage.input.unwrap_or(0);
-        m.cache_read_tokens += c.usage.cache_read.unwrap_or(0);
-        m.cache_write_tokens += c.usage.cache_write.unwrap_or(0);
-        m.output_tokens += c.usage.output.unwrap_or(0);
-        m.reasoning_tokens += c.usage.reasoning.unwrap_or(0);
+        m.add_call(&c.usage, c.recorded_cost_usd);
         match cost {
             Some(d) => m.cost_usd += d,
             None => m.unpriced_calls += 1,
-        }
-        if let Some(r) = c.recorded_cost_usd {
-            m.recorded_cost_usd = Some(m.recorded_cost_usd.unwrap_or(0.0) + r);
         }
     }
 
     fn merge(&mut self, other: &Acc) {
         self.traces.extend(other.traces.iter().copied());
-        let (m, o) = (&mut self.m, &other.m);
+        self.m.absorb(&other.m);
+    }
+
+    fn done(mut self) -> Metrics {
+        self.m.traces = self.traces.len() as u64;
+        self.m
+    }
+}
+
+impl Metrics {
+    /// Counts one call and its tokens (not its cost).
+    pub fn add_call(&mut self, usage: &Usage, recorded_cost_usd: Option<f64>) {
+        self.calls += 1;
+        self.input_tokens += usage.input.unwrap_or(0);
+        self.cache_read_tokens += usage.cache_read.unwrap_or(0);
+        self.cache_write_tokens += usage.cache_write.unwrap_or(0);
+        self.output_tokens += usage.output.unwrap_or(0);
+        self.reasoning_tokens += usage.reasoning.unwrap_or(0);
+        if let Some(r) = recorded_cost_usd {
+            self.recorded_cost_usd = Some(self.recorded_cost_usd.unwrap_or(0.0) + r);
+        }
+    }
+
+    /// Adds another group's sums, all but its trace count (traces do not add up).
+    pub fn absorb(&mut self, o: &Metrics) {
+        let m = self;
         m.calls += o.calls;
         m.input_tokens += o.input_tokens;
         m.cache_read_tokens += o.cache_read_tokens;
@@ -128,11 +146,6 @@ impl Acc {
         if let Some(r) = o.recorded_cost_usd {
             m.recorded_cost_usd = Some(m.recorded_cost_usd.unwrap_or(0.0) + r);
         }
-    }
-
-    fn done(mut self) -> Metrics {
-        self.m.traces = self.traces.len() as u64;
-        self.m
     }
 }
 
@@ -155,7 +168,7 @@ pub struct CostReport {
 }
 
 /// Which calls a report covers.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct CallFilter {
     pub since: Option<i64>,
     pub until: Option<i64>,
@@ -199,8 +212,16 @@ impl CallFilter {
     }
 }
 
+/// The key of a `day` or `hour` group for a call started at `start_unix_nano`.
+pub fn time_key(d: &Dim, start_unix_nano: i64) -> String {
+    let time = DateTime::from_timestamp_nanos(start_unix_nano);
+    match d {
+        Dim::Hour => time.format("%Y-%m-%dT%H:00Z").to_string(),
+        _ => time.format("%Y-%m-%d").to_string(),
+    }
+}
+
 fn key_of(d: &Dim, c: &LlmCall, attr_index: &dyn Fn(&str) -> usize) -> Option<String> {
-    let time = || DateTime::from_timestamp_nanos(c.start);
     match d {
         Dim::Trace => Some(c.trace_id.to_string()),
         Dim::Session => c.session_id.clone(),
@@ -208,8 +229,7 @@ fn key_of(d: &Dim, c: &LlmCall, attr_index: &dyn Fn(&str) -> usize) -> Option<St
         Dim::Model => c.model().map(String::from),
         Dim::Provider => c.provider.clone(),
         Dim::Service => c.service.clone(),
-        Dim::Day => Some(time().format("%Y-%m-%d").to_string()),
-        Dim::Hour => Some(time().format("%Y-%m-%dT%H:00Z").to_string()),
+        Dim::Day | Dim::Hour => Some(time_key(d, c.start)),
         Dim::Name => Some(c.root_name.clone()),
         Dim::Attr(k) => c.attrs.get(attr_index(k)).cloned().flatten(),
     }
@@ -218,20 +238,71 @@ fn key_of(d: &Dim, c: &LlmCall, attr_index: &dyn Fn(&str) -> usize) -> Option<St
 /// A provider a model was matched with, and the entry it matched.
 type ProviderPrice<'a> = (Option<String>, Option<&'a ModelPrice>);
 
+/// Price entries already matched, by model then provider: matching runs a chain of
+/// name rules, and a report has millions of calls but few models.
+pub struct PriceCache<'a> {
+    pricing: &'a Pricing,
+    matched: HashMap<String, Vec<ProviderPrice<'a>>>,
+}
+
+impl<'a> PriceCache<'a> {
+    pub fn new(pricing: &'a Pricing) -> Self {
+        PriceCache {
+            pricing,
+            matched: HashMap::new(),
+        }
+    }
+
+    pub fn entry(&mut self, model: &str, provider: Option<&str>) -> Option<&'a ModelPrice> {
+        let pricing = self.pricing;
+        let known = match self.matched.get_mut(model) {
+            Some(k) => k,
+            None => self.matched.entry(model.to_string()).or_default(),
+        };
+        if let Some((_, e)) = known.iter().find(|(p, _)| p.as_deref() == provider) {
+            return *e;
+        }
+        let e = pricing.resolve(model, provider).map(|(_, e)| e);
+        known.push((provider.map(String::from), e));
+        e
+    }
+}
+
+/// Calls no price matched, by model: never $0, always named.
+#[derive(Default)]
+pub struct UnpricedModels(BTreeMap<String, Unpriced>);
+
+impl UnpricedModels {
+    pub fn add(&mut self, model: Option<&str>, calls: u64, input_tokens: i64, output_tokens: i64) {
+        let name = model.unwrap_or("(no model recorded)");
+        let u = match self.0.get_mut(name) {
+            Some(u) => u,
+            None => self.0.entry(name.to_string()).or_insert(Unpriced {
+                model: name.to_string(),
+                ..Default::default()
+            }),
+        };
+        u.calls += calls;
+        u.input_tokens += input_tokens;
+        u.output_tokens += output_tokens;
+    }
+
+    pub fn into_vec(self) -> Vec<Unpriced> {
+        self.0.into_values().collect()
+    }
+}
+
 /// Groups and prices calls as they come, so a report over any number of calls holds
 /// only its groups. `attr_keys` names the attributes loaded into each call's `attrs`,
 /// in order.
 pub struct ReportBuilder<'a> {
-    pricing: &'a Pricing,
     group_by: Vec<Dim>,
     filter: &'a CallFilter,
     attr_keys: &'a [String],
     groups: foldhash::HashMap<Vec<Option<String>>, Acc>,
     total: Acc,
-    unpriced: BTreeMap<String, Unpriced>,
-    /// Price entries already matched, by model then provider: matching runs a chain of
-    /// name rules, and a report has millions of calls but few models.
-    matched: HashMap<String, Vec<ProviderPrice<'a>>>,
+    unpriced: UnpricedModels,
+    prices: PriceCache<'a>,
 }
 
 impl<'a> ReportBuilder<'a> {
@@ -242,26 +313,14 @@ impl<'a> ReportBuilder<'a> {
         attr_keys: &'a [String],
     ) -> Self {
         ReportBuilder {
-            pricing,
             group_by,
             filter,
             attr_keys,
             groups: Default::default(),
             total: Acc::default(),
-            unpriced: BTreeMap::new(),
-            matched: HashMap::new(),
+            unpriced: UnpricedModels::default(),
+            prices: PriceCache::new(pricing),
         }
-    }
-
-    fn price_of(&mut self, model: &str, provider: Option<&str>) -> Option<&'a ModelPrice> {
-        let pricing = self.pricing;
-        let known = self.matched.entry(model.to_string()).or_default();
-        if let Some((_, e)) = known.iter().find(|(p, _)| p.as_deref() == provider) {
-            return *e;
-        }
-        let e = pricing.resolve(model, provider).map(|(_, e)| e);
-        known.push((provider.map(String::from), e));
-        e
     }
 
     pub fn add(&mut self, c: &LlmCall) {
@@ -270,18 +329,16 @@ impl<'a> ReportBuilder<'a> {
         }
         let cost = c
             .model()
-            .and_then(|m| self.price_of(m, c.provider.as_deref()))
+            .and_then(|m| self.prices.entry(m, c.provider.as_deref()))
             .and_then(|e| call_cost(e, &c.usage, c.start, c.service_tier.as_deref()))
             .map(|cc| cc.usd);
         if cost.is_none() {
-            let name = c.model().unwrap_or("(no model recorded)").to_string();
-            let u = self.unpriced.entry(name.clone()).or_insert(Unpriced {
-                model: name,
-                ..Default::default()
-            });
-            u.calls += 1;
-            u.input_tokens += c.usage.input.unwrap_or(0);
-            u.output_tokens += c.usage.output.unwrap_or(0);
+            self.unpriced.add(
+                c.model(),
+                1,
+                c.usage.input.unwrap_or(0),
+                c.usage.output.unwrap_or(0),
+            );
         }
         let keys = self.attr_keys;
         let attr_index = |k: &str| keys.iter().position(|x| x == k).unwrap_or(usize::MAX);
@@ -306,7 +363,7 @@ impl<'a> ReportBuilder<'a> {
             group_by: self.group_by,
             rows,
             total: self.total.done(),
-            unpriced_models: self.unpriced.into_values().collect(),
+            unpriced_models: self.unpriced.into_vec(),
         }
     }
 }

@@ -4,6 +4,7 @@
 pub mod attribution;
 pub mod calls;
 pub mod calls_view;
+pub mod cost_columns;
 pub mod cost_report;
 pub mod partition;
 pub mod time_bound;

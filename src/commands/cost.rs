@@ -11,9 +11,9 @@ use std::path::PathBuf;
 use traces::analysis::calls::{
     Calls, LlmCall, calls_from_rows, calls_of, load_rows_with, row_from_raw,
 };
-use traces::analysis::calls_view;
 use traces::analysis::cost_report::{CallFilter, CostReport, Dim, Metrics, ReportBuilder};
 use traces::analysis::partition::TracePartitions;
+use traces::analysis::{calls_view, cost_columns};
 use traces::ingest::{DecodeOptions, Record, decode_input, expand_inputs};
 use traces::pricing::Pricing;
 use traces::render::{Cell, OutputFormat, Table, group_digits, to_stdout};
@@ -77,26 +77,34 @@ pub fn run(store: &Store, pricing_files: &[PathBuf], args: &CostArgs) -> Result<
     let paths: Vec<&std::path::Path> = pricing_files.iter().map(PathBuf::as_path).collect();
     let pricing = Pricing::load(&paths)?;
 
-    let mut builder = ReportBuilder::new(&pricing, group_by, &filter, &attr_keys);
-    let calls = if args.paths.is_empty() {
+    let (mut report, calls) = if args.paths.is_empty() {
         // The imports' calls tables, unless the report needs the spans' raw attributes.
-        let viewed = if attr_keys.is_empty() {
-            calls_view::load(store, &mut |c| builder.add(c))?
+        let table = if attr_keys.is_empty() {
+            calls_view::read(store, &cost_columns::columns_for(&group_by, &filter))?
         } else {
             None
         };
-        match viewed {
-            Some(counts) => counts,
+        match table {
+            Some(t) => {
+                let report = cost_columns::report(&t.calls, &pricing, group_by, &filter)?;
+                let counts = Calls {
+                    without_usage_by_trace: t.without_usage_by_trace,
+                    ..Default::default()
+                };
+                (report, counts)
+            }
             None => {
+                let mut builder = ReportBuilder::new(&pricing, group_by, &filter, &attr_keys);
                 let calls = calls_from_rows(load_rows_with(store, None, &attr_keys)?);
                 calls.calls.iter().for_each(|c| builder.add(c));
-                calls
+                (builder.finish(), calls)
             }
         }
     } else {
-        calls_from_dumps(&args.paths, &attr_keys, &mut |c| builder.add(c))?
+        let mut builder = ReportBuilder::new(&pricing, group_by, &filter, &attr_keys);
+        let calls = calls_from_dumps(&args.paths, &attr_keys, &mut |c| builder.add(c))?;
+        (builder.finish(), calls)
     };
-    let mut report = builder.finish();
     let (descending, column) = super::sort_spec(&args.sort);
     report.sort(column, descending).map_err(UsageError)?;
     if let Some(n) = args.top {

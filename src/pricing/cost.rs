@@ -32,16 +32,53 @@ fn layered(over: &Rates, base: &Rates) -> Rates {
     }
 }
 
-/// `None` when the entry has no input price for that date (it cannot be priced).
-pub fn call_cost(
+/// What a call, or a sum of calls priced alike, is billed for: each count at its rate.
+/// Counts are clamped per call (negative counts, cached or reasoning counts larger than
+/// their whole), so sums of these are what the calls cost one by one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Billable {
+    pub uncached_input: i64,
+    pub cache_read: i64,
+    pub cache_write: i64,
+    /// Output tokens that are not reasoning.
+    pub plain_output: i64,
+    pub reasoning: i64,
+}
+
+impl Billable {
+    pub fn of(usage: &Usage) -> Billable {
+        let input = usage.input.unwrap_or(0).max(0);
+        let cache_read = usage.cache_read.unwrap_or(0).max(0);
+        let cache_write = usage.cache_write.unwrap_or(0).max(0);
+        let output = usage.output.unwrap_or(0).max(0);
+        let reasoning = usage.reasoning.unwrap_or(0).clamp(0, output);
+        Billable {
+            uncached_input: (input - cache_read - cache_write).max(0),
+            cache_read,
+            cache_write,
+            plain_output: output - reasoning,
+            reasoning,
+        }
+    }
+}
+
+/// The rates a call is billed at, and which tier and service tier chose them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    pub rates: Rates,
+    pub tier_above: Option<i64>,
+    pub service_tier: Option<String>,
+}
+
+/// The rates for a call started on `date` whose prompt has `input` tokens; `None` when
+/// the entry has no input price then (it cannot be priced).
+pub fn rates_for(
     entry: &ModelPrice,
-    usage: &Usage,
-    start_unix_nano: i64,
+    date: chrono::NaiveDate,
+    input: i64,
     service_tier: Option<&str>,
-) -> Option<CallCost> {
-    let date = chrono::DateTime::from_timestamp_nanos(start_unix_nano).date_naive();
+) -> Option<Applied> {
     let version = entry.version_at(Some(date))?;
-    let input = usage.input.unwrap_or(0).max(0);
     let mut rates = version.rates.clone();
     let mut tier_above = None;
     // The highest threshold the prompt passes.
@@ -71,27 +108,55 @@ pub fn call_cost(
         };
         applied_service_tier = Some(st);
     }
-    let in_rate = rates.input?;
+    rates.input?;
+    Some(Applied {
+        rates,
+        tier_above,
+        service_tier: applied_service_tier,
+    })
+}
+
+/// USD for `b` at `rates` (which have an input price, as `rates_for` returns them),
+/// exact but not normalized: reports sum many of these and normalize once.
+pub fn cost_at(rates: &Rates, b: &Billable) -> Decimal {
+    let in_rate = rates.input.unwrap_or(Decimal::ZERO);
     let cached_rate = rates.cached_input.unwrap_or(in_rate);
     // Usage does not say whether a cache write was for 5 minutes or an hour; the
     // 5-minute rate is the default of every provider that has both.
     let write_rate = rates.cache_write_5m.unwrap_or(in_rate);
     let out_rate = rates.output.unwrap_or(Decimal::ZERO);
     let reasoning_rate = rates.reasoning.unwrap_or(out_rate);
-    let cache_read = usage.cache_read.unwrap_or(0).max(0);
-    let cache_write = usage.cache_write.unwrap_or(0).max(0);
-    let uncached = (input - cache_read - cache_write).max(0);
-    let output = usage.output.unwrap_or(0).max(0);
-    let reasoning = usage.reasoning.unwrap_or(0).clamp(0, output);
     let d = Decimal::from;
-    let micro_usd = d(uncached) * in_rate
-        + d(cache_read) * cached_rate
-        + d(cache_write) * write_rate
-        + d(output - reasoning) * out_rate
-        + d(reasoning) * reasoning_rate;
+    let micro_usd = d(b.uncached_input) * in_rate
+        + d(b.cache_read) * cached_rate
+        + d(b.cache_write) * write_rate
+        + d(b.plain_output) * out_rate
+        + d(b.reasoning) * reasoning_rate;
+    // Rates are per million tokens: moving the point is exact and needs no division.
+    let mut usd = micro_usd;
+    match usd.scale().checked_add(6) {
+        Some(s) if usd.set_scale(s).is_ok() => usd,
+        _ => micro_usd / Decimal::from(1_000_000),
+    }
+}
+
+/// The UTC day a call started, which picks the prices in force.
+pub fn day_of(start_unix_nano: i64) -> chrono::NaiveDate {
+    chrono::DateTime::from_timestamp_nanos(start_unix_nano).date_naive()
+}
+
+/// `None` when the entry has no input price for that date (it cannot be priced).
+pub fn call_cost(
+    entry: &ModelPrice,
+    usage: &Usage,
+    start_unix_nano: i64,
+    service_tier: Option<&str>,
+) -> Option<CallCost> {
+    let input = usage.input.unwrap_or(0).max(0);
+    let a = rates_for(entry, day_of(start_unix_nano), input, service_tier)?;
     Some(CallCost {
-        usd: (micro_usd / Decimal::from(1_000_000)).normalize(),
-        tier_above,
-        service_tier: applied_service_tier,
+        usd: cost_at(&a.rates, &Billable::of(usage)).normalize(),
+        tier_above: a.tier_above,
+        service_tier: a.service_tier,
     })
 }

@@ -1,0 +1,853 @@
+//! The cost report over a calls table, read as columns: polars scans only the columns
+//! the report needs, with its filters pushed into the scan, and one pass sums the calls
+//! per group and per price class (model, provider, service tier, day, long-context
+//! bracket) without copying a value. Only those sums are priced. Tokens are clamped per
+//! call first, by the function that bills a call alone, so the sums cost what the calls
+//! cost one by one and the report equals the one `ReportBuilder` makes call by call.
+
+use super::cost_report::{
+    CallFilter, CostReport, Dim, Metrics, PriceCache, UnpricedModels, time_key,
+};
+use crate::ingest::ids::TraceId;
+use crate::pricing::Pricing;
+use crate::pricing::cost::{Billable, cost_at, day_of, rates_for};
+use crate::pricing::table::Rates;
+use crate::semconv::model::Usage;
+use polars::prelude::*;
+#[cfg(test)]
+use rust_decimal::Decimal;
+use std::collections::HashMap;
+
+const NANOS_PER_HOUR: i64 = 3_600_000_000_000;
+const NANOS_PER_DAY: i64 = 24 * NANOS_PER_HOUR;
+
+/// The calls-table columns a report needs.
+pub fn columns_for(group_by: &[Dim], filter: &CallFilter) -> Vec<&'static str> {
+    let mut cols = vec![
+        "trace_id",
+        "start_time_unix_nano",
+        "recorded_cost_usd",
+        "provider",
+        "request_model",
+        "response_model",
+        "service_tier",
+        "input_tokens",
+        "output_tokens",
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "reasoning_tokens",
+    ];
+    let mut add = |c: &'static str| {
+        if !cols.contains(&c) {
+            cols.push(c);
+        }
+    };
+    for d in group_by {
+        if let Some(c) = text_column(d) {
+            add(c);
+        }
+    }
+    for (c, wanted) in [
+        ("session_id", &filter.session),
+        ("user_id", &filter.user),
+        ("service", &filter.service),
+    ] {
+        if wanted.is_some() {
+            add(c);
+        }
+    }
+    cols
+}
+
+/// The text column a dimension groups on, if it is one.
+fn text_column(d: &Dim) -> Option<&'static str> {
+    Some(match d {
+        Dim::Session => "session_id",
+        Dim::User => "user_id",
+        Dim::Service => "service",
+        Dim::Name => "root_name",
+        Dim::Provider => "provider",
+        _ => return None,
+    })
+}
+
+/// The filters that are plain comparisons, for the scan; `--model` is a glob, tried
+/// in the pass once per model name.
+fn keeps(filter: &CallFilter) -> Expr {
+    let mut keep = lit(true);
+    let start = || col("start_time_unix_nano");
+    if let Some(s) = filter.since {
+        keep = keep.and(start().gt_eq(lit(s)));
+    }
+    if let Some(u) = filter.until {
+        keep = keep.and(start().lt(lit(u)));
+    }
+    for (column, value) in [
+        ("service", &filter.service),
+        ("session_id", &filter.session),
+        ("user_id", &filter.user),
+    ] {
+        if let Some(v) = value {
+            keep = keep.and(col(column).eq(lit(v.as_str())));
+        }
+    }
+    if let Some(t) = &filter.trace {
+        keep = keep.and(match TraceId::parse(t) {
+            Ok(id) => col("trace_id").eq(lit(Scalar::new(
+                DataType::Binary,
+                AnyValue::BinaryOwned(id.0.to_vec()),
+            ))),
+            Err(_) => lit(false),
+        });
+    }
+    keep
+}
+
+/// The start of the day or hour (`unit`) that contains `t`, all in ns since the epoch.
+fn floor_to(t: i64, unit: i64) -> i64 {
+    t - t.rem_euclid(unit)
+}
+
+/// Every long-context threshold of the pricing table: calls past the same ones are
+/// priced at the same tier of any model.
+fn thresholds(pricing: &Pricing) -> Vec<i64> {
+    let mut t: Vec<i64> = pricing
+        .entries()
+        .iter()
+        .flat_map(|e| e.prices.iter())
+        .flat_map(|v| v.tiers.iter().map(|t| t.above_input_tokens))
+        .collect();
+    t.sort_unstable();
+    t.dedup();
+    t
+}
+
+/// Calls that are priced alike: same entry, same day's prices, same service tier, and
+/// past the same long-context thresholds.
+struct Class {
+    model: Option<String>,
+    provider: Option<String>,
+    service_tier: Option<String>,
+    day: i64,
+    /// The prompt size of one of its calls: all pass the same thresholds.
+    prompt: i64,
+}
+
+/// Sums of the calls of one group in one price class.
+#[derive(Default)]
+struct Cell {
+    group: u32,
+    class: u32,
+    /// Calls and tokens; the cost is the billable counts', priced at the end.
+    sums: Metrics,
+    billable: Billable,
+}
+
+fn add_billable(a: &mut Billable, b: &Billable) {
+    a.uncached_input += b.uncached_input;
+    a.cache_read += b.cache_read;
+    a.cache_write += b.cache_write;
+    a.plain_output += b.plain_output;
+    a.reasoning += b.reasoning;
+}
+
+/// One value of a group key, borrowed from the columns.
+#[derive(Clone, Copy)]
+enum Part<'a> {
+    Text(Option<&'a str>),
+    Trace(TraceId),
+    Instant(i64),
+}
+
+impl Part<'_> {
+    /// Appends an unambiguous encoding, to look the group up without allocating.
+    fn encode(&self, buf: &mut Vec<u8>) {
+        match self {
+            Part::Text(None) => buf.push(0),
+            Part::Text(Some(s)) => {
+                buf.push(1);
+                buf.extend_from_slice(&(s.len() as u64).to_le_bytes());
+                buf.extend_from_slice(s.as_bytes());
+            }
+            Part::Trace(t) => buf.extend_from_slice(&t.0),
+            Part::Instant(n) => buf.extend_from_slice(&n.to_le_bytes()),
+        }
+    }
+
+    fn text(&self, d: &Dim) -> Option<String> {
+        match self {
+            Part::Text(s) => s.map(String::from),
+            Part::Trace(t) => Some(t.to_string()),
+            Part::Instant(n) => Some(time_key(d, *n)),
+        }
+    }
+}
+
+type Values<'a, T> = Box<dyn Iterator<Item = Option<T>> + 'a>;
+
+/// The calls of a frame, row by row, each value borrowed from its column.
+struct Rows<'a> {
+    trace: Values<'a, &'a [u8]>,
+    request_model: Values<'a, &'a str>,
+    response_model: Values<'a, &'a str>,
+    provider: Values<'a, &'a str>,
+    service_tier: Values<'a, &'a str>,
+    start: Values<'a, i64>,
+    tokens: [Values<'a, i64>; 5],
+    recorded: Values<'a, f64>,
+    /// The text column of each dimension grouped by, if it is one.
+    dims: Vec<Option<Values<'a, &'a str>>>,
+}
+
+struct Row<'a> {
+    trace: Option<&'a [u8]>,
+    request_model: Option<&'a str>,
+    response_model: Option<&'a str>,
+    provider: Option<&'a str>,
+    service_tier: Option<&'a str>,
+    start: Option<i64>,
+    usage: Usage,
+    recorded: Option<f64>,
+}
+
+impl<'a> Rows<'a> {
+    fn new(df: &'a DataFrame, group_by: &[Dim]) -> PolarsResult<Rows<'a>> {
+        let text = |n: &str| -> PolarsResult<Values<'a, &'a str>> {
+            Ok(Box::new(df.column(n)?.str()?.iter()))
+        };
+        let int = |n: &str| -> PolarsResult<Values<'a, i64>> {
+            Ok(Box::new(df.column(n)?.i64()?.iter()))
+        };
+        Ok(Rows {
+            trace: Box::new(df.column("trace_id")?.binary()?.iter()),
+            request_model: text("request_model")?,
+            response_model: text("response_model")?,
+            provider: text("provider")?,
+            service_tier: text("service_tier")?,
+            start: int("start_time_unix_nano")?,
+            tokens: [
+                int("input_tokens")?,
+                int("output_tokens")?,
+                int("cache_read_tokens")?,
+                int("cache_write_tokens")?,
+                int("reasoning_tokens")?,
+            ],
+            recorded: Box::new(df.column("recorded_cost_usd")?.f64()?.iter()),
+            dims: group_by
+                .iter()
+                .map(|d| text_column(d).map(text).transpose())
+                .collect::<PolarsResult<_>>()?,
+        })
+    }
+
+    /// The next row, with the dimensions' text values in `dims` (`None` for those that
+    /// are not text columns).
+    fn next(&mut self, dims: &mut Vec<Option<&'a str>>) -> Option<Row<'a>> {
+        let trace = self.trace.next()?;
+        let [input, output, cache_read, cache_write, reasoning] =
+            self.tokens.each_mut().map(|t| t.next().flatten());
+        dims.clear();
+        dims.extend(
+            self.dims
+                .iter_mut()
+                .map(|d| d.as_mut().and_then(|d| d.next().flatten())),
+        );
+        Some(Row {
+            trace,
+            request_model: self.request_model.next().flatten(),
+            response_model: self.response_model.next().flatten(),
+            provider: self.provider.next().flatten(),
+            service_tier: self.service_tier.next().flatten(),
+            start: self.start.next().flatten(),
+            usage: Usage {
+                input,
+                output,
+                cache_read,
+                cache_write,
+                reasoning,
+            },
+            recorded: self.recorded.next().flatten(),
+        })
+    }
+}
+
+/// The calls summed per group and price class.
+struct Summed {
+    /// Each group's key, by group number.
+    keys: Vec<Vec<Option<String>>>,
+    traces_per_group: Vec<u64>,
+    classes: Vec<Class>,
+    cells: Vec<Cell>,
+    total_traces: u64,
+}
+
+/// Sums calls a batch of rows at a time. Unless told to keep `every_pair`, it relies
+/// on each trace's calls being adjacent, and says so as soon as a trace comes back.
+struct Summer<'f> {
+    group_by: &'f [Dim],
+    filter: &'f CallFilter,
+    thresholds: &'f [i64],
+    every_pair: bool,
+    group_ids: KeyIds,
+    keys: Vec<Vec<Option<String>>>,
+    traces_per_group: Vec<u64>,
+    class_ids: KeyIds,
+    classes: Vec<Class>,
+    cell_ids: foldhash::HashMap<(u32, u32), u32>,
+    cells: Vec<Cell>,
+    pairs: foldhash::HashSet<(u32, TraceId)>,
+    all_traces: foldhash::HashSet<TraceId>,
+    model_kept: HashMap<String, bool>,
+    // Neighbouring calls mostly share their trace, group and price class: the last of
+    // each is compared before any hashing.
+    trace: Option<TraceId>,
+    trace_groups: Vec<u32>,
+    last_cell: Option<((u32, u32), u32)>,
+}
+
+#[derive(Debug)]
+struct TraceCameBack;
+
+/// Numbers encoded keys in the order they are first seen. Neighbouring calls mostly
+/// share their keys, so the last key is compared before any hashing.
+#[derive(Default)]
+struct KeyIds {
+    ids: foldhash::HashMap<Vec<u8>, u32>,
+    last_key: Vec<u8>,
+    last: Option<u32>,
+}
+
+impl KeyIds {
+    /// The key's number, and whether it was first seen now.
+    fn id(&mut self, key: &[u8]) -> (u32, bool) {
+        if let Some(id) = self.last
+            && key == self.last_key.as_slice()
+        {
+            return (id, false);
+        }
+        let next = self.ids.len() as u32;
+        let (id, new) = match self.ids.get(key) {
+            Some(id) => (*id, false),
+            None => {
+                self.ids.insert(key.to_vec(), next);
+                (next, true)
+            }
+        };
+        self.last_key.clear();
+        self.last_key.extend_from_slice(key);
+        self.last = Some(id);
+        (id, new)
+    }
+}
+
+impl<'f> Summer<'f> {
+    fn new(
+        group_by: &'f [Dim],
+        filter: &'f CallFilter,
+        thresholds: &'f [i64],
+        every_pair: bool,
+    ) -> Self {
+        Summer {
+            group_by,
+            filter,
+            thresholds,
+            every_pair,
+            group_ids: KeyIds::default(),
+            keys: Vec::new(),
+            traces_per_group: Vec::new(),
+            class_ids: KeyIds::default(),
+            classes: Vec::new(),
+            cell_ids: Default::default(),
+            cells: Vec::new(),
+            pairs: Default::default(),
+            all_traces: Default::default(),
+            model_kept: HashMap::new(),
+            trace: None,
+            trace_groups: Vec::new(),
+            last_cell: None,
+        }
+    }
+
+    fn keeps_model(&mut self, model: Option<&str>) -> bool {
+        let Some(glob) = &self.filter.model else {
+            return true;
+        };
+        let Some(m) = model else {
+            return false;
+        };
+        if let Some(k) = self.model_kept.get(m) {
+            return *k;
+        }
+        let k = glob.is_match(m.to_ascii_lowercase());
+        self.model_kept.insert(m.to_string(), k);
+        k
+    }
+
+    fn add(&mut self, mut rows: Rows<'_>) -> Result<(), TraceCameBack> {
+        let mut buf = Vec::with_capacity(64);
+        let mut parts: Vec<Part> = Vec::with_capacity(self.group_by.len());
+        let mut dim_texts: Vec<Option<&str>> = Vec::with_capacity(self.group_by.len());
+        while let Some(row) = rows.next(&mut dim_texts) {
+            let Some(t) = row.trace.and_then(TraceId::from_bytes) else {
+                continue;
+            };
+            let model = row.response_model.or(row.request_model);
+            if !self.keeps_model(model) {
+                continue;
+            }
+            let begun = row.start.unwrap_or(0);
+            parts.clear();
+            for (d, text) in self.group_by.iter().zip(&dim_texts) {
+                parts.push(match (d, text_column(d)) {
+                    (_, Some(_)) => Part::Text(*text),
+                    (Dim::Trace, _) => Part::Trace(t),
+                    (Dim::Model, _) => Part::Text(model),
+                    (Dim::Hour, _) => Part::Instant(floor_to(begun, NANOS_PER_HOUR)),
+                    _ => Part::Instant(floor_to(begun, NANOS_PER_DAY)),
+                });
+            }
+            buf.clear();
+            parts.iter().for_each(|p| p.encode(&mut buf));
+            let group = self.group_of(&buf, &parts);
+            self.count_trace(t, group)?;
+
+            let usage = row.usage;
+            let prompt = usage.input.unwrap_or(0).max(0);
+            let day = floor_to(begun, NANOS_PER_DAY);
+            let bracket = self.thresholds.iter().filter(|t| prompt > **t).count();
+            buf.clear();
+            for p in [
+                Part::Text(model),
+                Part::Text(row.provider),
+                Part::Text(row.service_tier),
+                Part::Instant(day),
+                Part::Instant(bracket as i64),
+            ] {
+                p.encode(&mut buf);
+            }
+            let class = self.class_of(&buf, || Class {
+                model: model.map(String::from),
+                provider: row.provider.map(String::from),
+                service_tier: row.service_tier.map(String::from),
+                day,
+                prompt,
+            });
+            let cell = self.cell_of(group, class);
+            let c = &mut self.cells[cell as usize];
+            c.sums.add_call(&usage, row.recorded);
+            add_billable(&mut c.billable, &Billable::of(&usage));
+        }
+        Ok(())
+    }
+
+    fn group_of(&mut self, key: &[u8], parts: &[Part]) -> u32 {
+        let (g, new) = self.group_ids.id(key);
+        if new {
+            self.keys.push(
+                parts
+                    .iter()
+                    .zip(self.group_by)
+                    .map(|(p, d)| p.text(d))
+                    .collect(),
+            );
+            self.traces_per_group.push(0);
+        }
+        g
+    }
+
+    fn count_trace(&mut self, t: TraceId, group: u32) -> Result<(), TraceCameBack> {
+        if self.trace != Some(t) {
+            self.trace = Some(t);
+            self.trace_groups.clear();
+            if !self.all_traces.insert(t) && !self.every_pair {
+                return Err(TraceCameBack);
+            }
+        }
+        if !self.trace_groups.contains(&group) {
+            self.trace_groups.push(group);
+            if !self.every_pair || self.pairs.insert((group, t)) {
+                self.traces_per_group[group as usize] += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn class_of(&mut self, key: &[u8], class: impl FnOnce() -> Class) -> u32 {
+        let (c, new) = self.class_ids.id(key);
+        if new {
+            self.classes.push(class());
+        }
+        c
+    }
+
+    fn cell_of(&mut self, group: u32, class: u32) -> u32 {
+        if let Some((k, c)) = self.last_cell
+            && k == (group, class)
+        {
+            return c;
+        }
+        let cells = &mut self.cells;
+        let c = *self.cell_ids.entry((group, class)).or_insert_with(|| {
+            cells.push(Cell {
+                group,
+                class,
+                ..Default::default()
+            });
+            cells.len() as u32 - 1
+        });
+        self.last_cell = Some(((group, class), c));
+        c
+    }
+
+    fn finish(self) -> Summed {
+        Summed {
+            keys: self.keys,
+            traces_per_group: self.traces_per_group,
+            classes: self.classes,
+            cells: self.cells,
+            total_traces: self.all_traces.len() as u64,
+        }
+    }
+}
+
+/// Sums the calls of `parts`, collected one at a time so their memory is reused, the
+/// next one decoded on another thread while this one is summed.
+fn sum_parts(
+    parts: &[LazyFrame],
+    group_by: &[Dim],
+    filter: &CallFilter,
+    thresholds: &[i64],
+) -> PolarsResult<Summed> {
+    let mut summer = Summer::new(group_by, filter, thresholds, false);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<PolarsResult<DataFrame>>(1);
+    let came_back = std::thread::scope(|scope| -> PolarsResult<bool> {
+        scope.spawn(move || {
+            for part in parts {
+                let df = part.clone().filter(keeps(filter)).collect();
+                let failed = df.is_err();
+                if tx.send(df).is_err() || failed {
+                    return;
+                }
+            }
+        });
+        for df in rx {
+            let df = df?;
+            if summer.add(Rows::new(&df, group_by)?).is_err() {
+                // Dropping the receiver stops the reader at its next part.
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    })?;
+    if !came_back {
+        return Ok(summer.finish());
+    }
+    // A trace comes back only in a table not written by an import; the pass starts
+    // over and keeps every (group, trace) pair.
+    let mut summer = Summer::new(group_by, filter, thresholds, true);
+    for part in parts {
+        let df = part.clone().filter(keeps(filter)).collect()?;
+        summer
+            .add(Rows::new(&df, group_by)?)
+            .expect("a pass that keeps every pair does not stop");
+    }
+    Ok(summer.finish())
+}
+
+/// The report over `calls` (a frame of `columns_for`'s columns). The filter's
+/// attribute equalities are not known here: reports with those read the spans.
+pub fn report(
+    calls: &[LazyFrame],
+    pricing: &Pricing,
+    group_by: Vec<Dim>,
+    filter: &CallFilter,
+) -> PolarsResult<CostReport> {
+    if group_by.iter().any(|d| matches!(d, Dim::Attr(_))) {
+        polars_bail!(InvalidOperation: "attributes are not in calls tables");
+    }
+    let summed = sum_parts(calls, &group_by, filter, &thresholds(pricing))?;
+    let Summed {
+        keys,
+        traces_per_group,
+        classes,
+        cells,
+        total_traces,
+    } = summed;
+
+    // Rates once per class; a class without them is unpriced.
+    let mut prices = PriceCache::new(pricing);
+    let rates: Vec<Option<Rates>> = classes
+        .iter()
+        .map(|c| {
+            let entry = prices.entry(c.model.as_deref()?, c.provider.as_deref())?;
+            rates_for(entry, day_of(c.day), c.prompt, c.service_tier.as_deref()).map(|a| a.rates)
+        })
+        .collect();
+    let mut metrics: Vec<Metrics> = traces_per_group
+        .iter()
+        .map(|t| Metrics {
+            traces: *t,
+            ..Default::default()
+        })
+        .collect();
+    let mut unpriced = UnpricedModels::default();
+    for mut c in cells {
+        match &rates[c.class as usize] {
+            Some(r) => c.sums.cost_usd = cost_at(r, &c.billable),
+            None => {
+                c.sums.unpriced_calls = c.sums.calls;
+                let model = classes[c.class as usize].model.as_deref();
+                unpriced.add(
+                    model,
+                    c.sums.calls,
+                    c.sums.input_tokens,
+                    c.sums.output_tokens,
+                );
+            }
+        }
+        metrics[c.group as usize].absorb(&c.sums);
+    }
+
+    let mut total = Metrics::default();
+    for m in &mut metrics {
+        m.cost_usd = m.cost_usd.normalize();
+        total.absorb(m);
+    }
+    total.traces = total_traces;
+    total.cost_usd = total.cost_usd.normalize();
+    let mut rows: Vec<(Vec<Option<String>>, Metrics)> = keys.into_iter().zip(metrics).collect();
+    rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    Ok(CostReport {
+        group_by,
+        rows,
+        total,
+        unpriced_models: unpriced.into_vec(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::calls::{Calls, LlmCall};
+    use crate::analysis::calls_view::to_frame;
+    use crate::analysis::cost_report::ReportBuilder;
+    use crate::ingest::ids::SpanId;
+    use crate::semconv::model::SpanType;
+    use proptest::prelude::*;
+
+    /// Priced with a price change (gpt-4o on 2024-10-02), with a long-context tier
+    /// (gemini-2.5-pro past 200k), with service tiers, and not priced at all.
+    const MODELS: [Option<&str>; 6] = [
+        None,
+        Some("gpt-4o"),
+        Some("gemini-2.5-pro"),
+        Some("claude-sonnet-4-5"),
+        Some("GPT-4o-mini"),
+        Some("no-such-model"),
+    ];
+    /// 2024-10-01T00:00:00Z.
+    const START: i64 = 1_727_740_800_000_000_000;
+
+    fn tokens() -> impl Strategy<Value = Option<i64>> {
+        prop_oneof![
+            Just(None),
+            (-3i64..50).prop_map(Some),
+            (0i64..400_000).prop_map(Some),
+        ]
+    }
+
+    prop_compose! {
+        fn call()(
+            trace in 0u8..12,
+            span in any::<u8>(),
+            session in prop::option::of(0u8..4),
+            user in prop::option::of(0u8..3),
+            model in 0..MODELS.len(),
+            request_only in any::<bool>(),
+            provider in prop::option::of(prop::sample::select(vec!["openai", "gemini", "anthropic"])),
+            service in prop::option::of(0u8..2),
+            tier in prop::option::of(prop::sample::select(vec!["flex", "Priority", "default"])),
+            tokens in [tokens(), tokens(), tokens(), tokens(), tokens()],
+            minutes in 0i64..(4 * 24 * 60),
+            recorded in prop::option::of(0i64..4096),
+        ) -> LlmCall {
+            let model = MODELS[model].map(String::from);
+            LlmCall {
+                trace_id: TraceId([trace; 16]),
+                span_id: SpanId([span; 8]),
+                root_name: format!("root {}", trace % 3),
+                service: service.map(|s| format!("service {s}")),
+                start: START + minutes * 60_000_000_000,
+                span_type: SpanType::parse("llm"),
+                provider: provider.map(String::from),
+                request_model: model.clone(),
+                response_model: if request_only { None } else { model },
+                session_id: session.map(|s| format!("session {s}")),
+                user_id: user.map(|u| format!("user {u}")),
+                usage: Usage {
+                    input: tokens[0],
+                    output: tokens[1],
+                    cache_read: tokens[2],
+                    cache_write: tokens[3],
+                    reasoning: tokens[4],
+                },
+                // Sixty-fourths of a dollar add up exactly in any order.
+                recorded_cost_usd: recorded.map(|r| r as f64 / 64.0),
+                response_id: None,
+                previous_response_id: None,
+                service_tier: tier.map(String::from),
+                attrs: Vec::new(),
+            }
+        }
+    }
+
+    fn dims() -> impl Strategy<Value = Vec<Dim>> {
+        let dim = prop::sample::select(vec![
+            Dim::Trace,
+            Dim::Session,
+            Dim::User,
+            Dim::Model,
+            Dim::Provider,
+            Dim::Service,
+            Dim::Day,
+            Dim::Hour,
+            Dim::Name,
+        ]);
+        prop::collection::vec(dim, 0..3)
+    }
+
+    prop_compose! {
+        fn filter()(
+            since in prop::option::of(0i64..3),
+            until in prop::option::of(1i64..4),
+            model in prop::option::of(prop::sample::select(vec!["gpt-4o*", "*pro", "no-*"])),
+            session in prop::option::of(0u8..4),
+            user in prop::option::of(0u8..3),
+            service in prop::option::of(0u8..2),
+            trace in prop::option::of(0u8..12),
+        ) -> CallFilter {
+            let day = |d: i64| START + d * NANOS_PER_DAY;
+            CallFilter {
+                since: since.map(day),
+                until: until.map(day),
+                model: model.map(|g| globset::Glob::new(g).unwrap().compile_matcher()),
+                service: service.map(|s| format!("service {s}")),
+                session: session.map(|s| format!("session {s}")),
+                user: user.map(|u| format!("user {u}")),
+                trace: trace.map(|t| TraceId([t; 16]).to_string().to_uppercase()),
+                where_attrs: Vec::new(),
+            }
+        }
+    }
+
+    /// The report from the calls table equals the one made call by call, whatever the
+    /// order of the calls and however the table is cut into parts.
+    fn same_report(calls: Vec<LlmCall>, group_by: Vec<Dim>, filter: CallFilter, part: usize) {
+        let pricing = Pricing::load(&[]).unwrap();
+        let mut builder = ReportBuilder::new(&pricing, group_by.clone(), &filter, &[]);
+        calls.iter().for_each(|c| builder.add(c));
+        let expected = builder.finish();
+
+        let calls = Calls {
+            calls,
+            ..Default::default()
+        };
+        let df = to_frame(&[], &calls).unwrap();
+        let parts: Vec<LazyFrame> = (0..df.height())
+            .step_by(part)
+            .map(|o| df.slice(o as i64, part).lazy())
+            .collect();
+        let got = report(&parts, &pricing, group_by, &filter).unwrap();
+        assert_eq!(got.rows, expected.rows);
+        assert_eq!(got.total, expected.total);
+        assert_eq!(got.unpriced_models, expected.unpriced_models);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn equals_the_report_made_call_by_call(
+            calls in prop::collection::vec(call(), 0..60),
+            group_by in dims(),
+            filter in filter(),
+            part in 1usize..40,
+            by_trace in any::<bool>(),
+        ) {
+            let mut calls = calls;
+            // Tables written by an import hold each trace's calls together: the fast
+            // path; any other order takes the one that keeps every pair.
+            if by_trace {
+                calls.sort_by_key(|c| c.trace_id);
+            }
+            same_report(calls, group_by, filter, part);
+        }
+    }
+
+    #[test]
+    fn tiers_and_clamps_are_priced_per_call() {
+        let base = |input, cache_read, output, reasoning| LlmCall {
+            trace_id: TraceId([1; 16]),
+            span_id: SpanId([1; 8]),
+            root_name: "chat".into(),
+            service: None,
+            start: START,
+            span_type: SpanType::parse("llm"),
+            provider: Some("gemini".into()),
+            request_model: Some("gemini-2.5-pro".into()),
+            response_model: None,
+            session_id: None,
+            user_id: None,
+            usage: Usage {
+                input: Some(input),
+                output: Some(output),
+                cache_read: Some(cache_read),
+                cache_write: None,
+                reasoning: Some(reasoning),
+            },
+            recorded_cost_usd: None,
+            response_id: None,
+            previous_response_id: None,
+            service_tier: None,
+            attrs: Vec::new(),
+        };
+        // One call past the 200k tier and one below it, a cache read larger than its
+        // prompt, reasoning larger than its output: summing first would price them all
+        // wrongly.
+        let calls = vec![
+            base(250_000, 0, 1_000, 0),
+            base(150_000, 0, 1_000, 0),
+            base(10, 500, 20, 0),
+            base(100, 0, 10, 40),
+        ];
+        let pricing = Pricing::load(&[]).unwrap();
+        let filter = CallFilter::default();
+        let table = to_frame(
+            &[],
+            &Calls {
+                calls: calls.clone(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let got = report(&[table.lazy()], &pricing, vec![], &filter).unwrap();
+        let (_, entry) = pricing.resolve("gemini-2.5-pro", Some("gemini")).unwrap();
+        let one_by_one: Decimal = calls
+            .iter()
+            .map(|c| {
+                crate::pricing::cost::call_cost(entry, &c.usage, c.start, None)
+                    .unwrap()
+                    .usd
+            })
+            .sum();
+        assert_eq!(got.total.cost_usd, one_by_one);
+        assert_eq!(got.total.calls, 4);
+        // 250k input at $2.50/M, 1k output at $15/M; 150k at $1.25/M, 1k at $10/M;
+        // 500 cached at $0.125/M (no uncached input), 20 output at $10/M; 100 input
+        // at $1.25/M, 10 output all reasoning (clamped) at the output price.
+        let expected = Decimal::new(625_000_000 + 15_000_000 + 187_500_000 + 10_000_000, 9)
+            + Decimal::new(62_500 + 200_000, 9)
+            + Decimal::new(125_000 + 100_000, 9);
+        assert_eq!(got.total.cost_usd, expected);
+    }
+}
