@@ -72,40 +72,79 @@ pub fn run(store: &Store, args: &ImportArgs) -> Result<()> {
     }));
     let mut summaries: Vec<InputSummary> = Vec::new();
     let mut not_dumps: Vec<String> = Vec::new();
-    for input in &inputs {
-        let name = input.display_name();
-        import.set_source(&name);
-        let mut n = 0u64;
-        let result = ingest::decode_input(input, &opts, &mut |r| {
-            import.push(r);
-            n += 1;
-            if n.is_multiple_of(4096)
-                && let Some(b) = &bar
-            {
-                b.set_position(counter.load(Ordering::Relaxed));
+    // Decoding (on every core, a block of lines at a time) runs on its own thread, so
+    // that this one's serial work, deduplicating and filing spans, overlaps with it.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Decoded>(2);
+    let skip_invalid = args.skip_invalid;
+    std::thread::scope(|scope| -> Result<()> {
+        let (inputs, opts) = (&inputs, &opts);
+        scope.spawn(move || {
+            for input in inputs {
+                let mut batch = Vec::with_capacity(BATCH);
+                let result = ingest::decode_input(input, opts, &mut |r| {
+                    batch.push(r);
+                    if batch.len() >= BATCH {
+                        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                        // Fails only once this thread's reader has stopped on an
+                        // error; the input ends there anyway.
+                        let _ = tx.send(Decoded::Records(full));
+                    }
+                });
+                let go_on = result
+                    .as_ref()
+                    .err()
+                    .is_none_or(|e| skipped_input(input, e, skip_invalid));
+                if tx.send(Decoded::Records(batch)).is_err()
+                    || tx.send(Decoded::Finished(result)).is_err()
+                    || !go_on
+                {
+                    return;
+                }
             }
         });
-        match result {
-            Ok(s) => summaries.push(s),
-            // A file that cannot be read at all is one more skipped input.
-            Err(ingest::IngestError::UnknownFormat(_))
-                if matches!(input, ingest::Input::DirEntry(_)) =>
-            {
-                not_dumps.push(name)
-            }
-            Err(ingest::IngestError::Invalid(inv) | ingest::IngestError::UnknownFormat(inv))
-                if args.skip_invalid =>
-            {
-                summaries.push(InputSummary {
+        let mut n = 0u64;
+        for input in inputs {
+            let name = input.display_name();
+            import.set_source(&name);
+            let result = loop {
+                match rx.recv() {
+                    Ok(Decoded::Records(records)) => {
+                        for r in records {
+                            import.push(r);
+                            n += 1;
+                            if n.is_multiple_of(4096)
+                                && let Some(b) = &bar
+                            {
+                                b.set_position(counter.load(Ordering::Relaxed));
+                            }
+                        }
+                    }
+                    Ok(Decoded::Finished(result)) => break result,
+                    Err(_) => anyhow::bail!("{name}: the decoding thread stopped"),
+                }
+            };
+            match result {
+                Ok(s) => summaries.push(s),
+                Err(e) if !skipped_input(input, &e, skip_invalid) => return Err(e.into()),
+                // A file that cannot be read at all is one more skipped input.
+                Err(ingest::IngestError::UnknownFormat(_))
+                    if matches!(input, ingest::Input::DirEntry(_)) =>
+                {
+                    not_dumps.push(name)
+                }
+                Err(
+                    ingest::IngestError::Invalid(inv) | ingest::IngestError::UnknownFormat(inv),
+                ) => summaries.push(InputSummary {
                     name,
                     format: "unreadable".into(),
                     skipped: vec![inv],
                     ..Default::default()
-                })
+                }),
+                Err(e) => return Err(e.into()),
             }
-            Err(e) => return Err(e.into()),
         }
-    }
+        Ok(())
+    })?;
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
@@ -131,6 +170,26 @@ pub fn run(store: &Store, args: &ImportArgs) -> Result<()> {
         total_bytes,
     );
     Ok(())
+}
+
+/// Records decoded from the current input, in batches, then how that input ended.
+enum Decoded {
+    Records(Vec<ingest::raw::Record>),
+    Finished(Result<InputSummary, ingest::IngestError>),
+}
+
+const BATCH: usize = 4096;
+
+/// Whether an import goes on past an input that failed: a directory's file that is not a
+/// dump, or any unreadable input under `--skip-invalid`.
+fn skipped_input(input: &ingest::Input, e: &ingest::IngestError, skip_invalid: bool) -> bool {
+    match e {
+        ingest::IngestError::UnknownFormat(_) if matches!(input, ingest::Input::DirEntry(_)) => {
+            true
+        }
+        ingest::IngestError::Invalid(_) | ingest::IngestError::UnknownFormat(_) => skip_invalid,
+        _ => false,
+    }
 }
 
 #[derive(Default)]

@@ -63,8 +63,11 @@ impl Serialize for Attrs<'_> {
 
 fn to_text(v: &impl Serialize, out: &mut String) {
     // Serializing these types into memory cannot fail: every value has a JSON form.
-    let bytes = serde_json::to_vec(v).unwrap_or_default();
-    out.push_str(std::str::from_utf8(&bytes).unwrap_or_default());
+    // Message content is most of a dump's bytes: sonic-rs escapes strings with SIMD.
+    match out.is_empty() {
+        true => *out = sonic_rs::to_string(v).unwrap_or_default(),
+        false => out.push_str(&sonic_rs::to_string(v).unwrap_or_default()),
+    }
 }
 
 pub fn attributes_json(attrs: &[KeyValue]) -> String {
@@ -185,6 +188,41 @@ pub fn attributes_from_json(text: &str) -> Result<Vec<KeyValue>, serde_json::Err
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn any_value() -> impl Strategy<Value = AnyValue> {
+        let leaf = prop_oneof![
+            Just(AnyValue::Empty),
+            any::<String>().prop_map(AnyValue::String),
+            "[\\x00-\\x1f\"\\\\a-z\u{7f}-\u{10ffff}]{0,12}".prop_map(AnyValue::String),
+            any::<bool>().prop_map(AnyValue::Bool),
+            any::<i64>().prop_map(AnyValue::Int),
+            any::<f64>().prop_map(AnyValue::Double),
+            prop::collection::vec(any::<u8>(), 0..8).prop_map(AnyValue::Bytes),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(AnyValue::Array),
+                prop::collection::vec((any::<String>(), inner), 0..4).prop_map(|kvs| {
+                    AnyValue::KvList(kvs.into_iter().map(|(k, v)| KeyValue::new(&k, v)).collect())
+                }),
+            ]
+        })
+    }
+
+    proptest! {
+        /// The SIMD serializer writes what serde_json writes, byte for byte.
+        #[test]
+        fn attribute_text_is_serde_json_text(
+            kvs in prop::collection::vec((any::<String>(), any_value()), 0..6)
+        ) {
+            let attrs: Vec<KeyValue> = kvs.into_iter().map(|(k, v)| KeyValue::new(&k, v)).collect();
+            prop_assert_eq!(
+                attributes_json(&attrs),
+                serde_json::to_string(&Attrs(&attrs)).unwrap()
+            );
+        }
+    }
 
     #[test]
     fn round_trip_is_lossless() {

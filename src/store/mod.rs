@@ -17,6 +17,9 @@ use polars::prelude::*;
 use rayon::prelude::*;
 use segment::{BackgroundWriter, SegmentWriter, StoreIoError};
 use std::collections::HashSet;
+
+/// Sets of ids, looked up once or more per span: foldhash costs a fraction of SipHash.
+type FastSet<T> = foldhash::HashSet<T>;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -188,7 +191,7 @@ impl Store {
         let lock = self.lock()?;
         let manifest = self.manifest()?;
         self.remove_uncommitted(&manifest)?;
-        let mut seen_spans = HashSet::new();
+        let mut seen_spans = FastSet::default();
         if let Some(lf) = self.scan(self.files(&manifest, false))? {
             let df = lf.select([col("trace_id"), col("span_id")]).collect()?;
             let t = df.column("trace_id")?.str()?;
@@ -201,7 +204,7 @@ impl Store {
                 }
             }
         }
-        let mut seen_logs = HashSet::new();
+        let mut seen_logs = FastSet::default();
         if let Some(lf) = self.scan(self.files(&manifest, true))? {
             let df = lf.select([col("log_id")]).collect()?;
             for id in df.column("log_id")?.str()?.iter().flatten() {
@@ -232,8 +235,8 @@ impl Store {
             existing_traces,
             source: Arc::from(""),
             stats: ImportStats::default(),
-            traces: HashSet::new(),
-            new_traces: HashSet::new(),
+            traces: FastSet::default(),
+            new_traces: FastSet::default(),
             parents_wanted: Vec::new(),
             log_spans_wanted: Vec::new(),
             failed: None,
@@ -302,18 +305,18 @@ pub struct Import {
     _lock: fs::File,
     manifest: Manifest,
     id: u64,
-    seen_spans: HashSet<(TraceId, SpanId)>,
-    seen_logs: HashSet<u128>,
+    seen_spans: FastSet<(TraceId, SpanId)>,
+    seen_logs: FastSet<u128>,
     spans: SpanColumns,
     pending: Vec<(RawSpan, Arc<str>)>,
     logs: LogColumns,
     span_writer: Option<BackgroundWriter>,
     log_writer: Option<SegmentWriter>,
-    existing_traces: HashSet<TraceId>,
+    existing_traces: FastSet<TraceId>,
     source: Arc<str>,
     stats: ImportStats,
-    traces: HashSet<TraceId>,
-    new_traces: HashSet<TraceId>,
+    traces: FastSet<TraceId>,
+    new_traces: FastSet<TraceId>,
     parents_wanted: Vec<(TraceId, SpanId)>,
     log_spans_wanted: Vec<(TraceId, SpanId)>,
     failed: Option<StoreError>,
