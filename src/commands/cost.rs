@@ -14,7 +14,7 @@ use traces::analysis::calls::{
 use traces::analysis::cost_report::{CallFilter, CostReport, Dim, Metrics, ReportBuilder};
 use traces::analysis::partition::TracePartitions;
 use traces::analysis::{calls_view, cost_columns};
-use traces::ingest::{DecodeOptions, Record, decode_input, expand_inputs};
+use traces::ingest::{DecodeOptions, Record, decode_input_prepared, expand_inputs};
 use traces::pricing::Pricing;
 use traces::render::{Cell, OutputFormat, Table, group_digits, to_stdout};
 use traces::semconv::content_only;
@@ -120,66 +120,35 @@ pub fn run(store: &Store, pricing_files: &[PathBuf], args: &CostArgs) -> Result<
 }
 
 /// Reads dumps without importing them: decode, normalize, attribute, in memory. Message
-/// content is skipped unread, spans are normalized in parallel batches and dropped, and
-/// their small rows are attributed a partition of traces at a time, each counting call
-/// handed to `call`; the counts and anomalies are returned, not the calls.
+/// content is skipped unread, each span is normalized into its small row on the core
+/// that decoded it, and the rows are attributed a partition of traces at a time, each
+/// counting call handed to `call`; the counts and anomalies are returned, not the calls.
 fn calls_from_dumps(
     paths: &[PathBuf],
     attr_keys: &[String],
     call: &mut dyn FnMut(&LlmCall),
 ) -> Result<Calls> {
-    use rayon::prelude::*;
-    use traces::ingest::raw::RawSpan;
-    const BATCH: usize = 2048;
     // A report asking for a content attribute itself must read it.
     let opts = DecodeOptions {
         skip_attribute: (!attr_keys.iter().any(|k| content_only(k))).then_some(content_only),
         ..Default::default()
     };
-    // Two stages that overlap: this thread decodes (on every core, a block at a time),
-    // a second one normalizes batches of spans and files their rows, so neither waits
-    // for the other's serial steps.
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<RawSpan>>(1);
-    let rows = std::thread::scope(|scope| -> Result<TracePartitions> {
-        let filer = scope.spawn(move || {
-            let mut rows = TracePartitions::default();
-            for batch in rx {
-                let prepared: Vec<_> = batch
-                    .par_iter()
-                    .map(|s| row_from_raw(s, attr_keys))
-                    .collect();
-                drop(batch);
-                for r in prepared {
-                    rows.push(r)?;
-                }
+    let mut rows = TracePartitions::default();
+    let mut filing = Ok(());
+    let prepare = |r: Record| match r {
+        Record::Span(s) => Some(row_from_raw(&s, attr_keys)),
+        Record::Log(_) => None,
+    };
+    for input in expand_inputs(paths)? {
+        decode_input_prepared(&input, &opts, &prepare, &mut |row| {
+            if let Some(row) = row
+                && filing.is_ok()
+            {
+                filing = rows.push(row);
             }
-            Ok::<_, traces::analysis::partition::SpillError>(rows)
-        });
-        let mut batch = Vec::with_capacity(BATCH);
-        let decoded = (|| -> Result<()> {
-            for input in expand_inputs(paths)? {
-                decode_input(&input, &opts, &mut |r| {
-                    if let Record::Span(s) = r {
-                        batch.push(s);
-                        if batch.len() >= BATCH {
-                            // Fails only once the filer has stopped on an error, which
-                            // its join reports.
-                            let _ =
-                                tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
-                        }
-                    }
-                })?;
-            }
-            Ok(())
-        })();
-        let _ = tx.send(batch);
-        drop(tx);
-        let rows = filer
-            .join()
-            .map_err(|_| anyhow::anyhow!("the span filing thread stopped"))?;
-        decoded?;
-        Ok(rows?)
-    })?;
+        })?;
+        std::mem::replace(&mut filing, Ok(()))?;
+    }
     Ok(calls_of(rows, &mut |c| call(&c))?)
 }
 

@@ -10,68 +10,140 @@ use std::io::{BufRead, Read};
 
 const BLOCK: u64 = 8 << 20;
 
-pub fn decode(
-    mut r: Box<dyn BufRead + '_>,
+/// Decodes every line, passes each record through `prepare` on the same core, and hands
+/// the results to `sink` in input order.
+pub fn decode<T: Send>(
+    r: Box<dyn BufRead + '_>,
     file: &str,
     skip_invalid: bool,
     skip_attribute: Option<super::otlp_json::SkipAttribute>,
-    sink: &mut dyn FnMut(Record),
+    prepare: &(dyn Fn(Record) -> T + Sync),
+    sink: &mut dyn FnMut(T),
+) -> Result<Vec<Invalid>, IngestError> {
+    let opts = (skip_invalid, skip_attribute);
+    decode_in_blocks(BLOCK, r, file, opts, prepare, sink)
+}
+
+fn decode_in_blocks<T: Send>(
+    block_size: u64,
+    mut r: Box<dyn BufRead + '_>,
+    file: &str,
+    (skip_invalid, skip_attribute): (bool, Option<super::otlp_json::SkipAttribute>),
+    prepare: &(dyn Fn(Record) -> T + Sync),
+    sink: &mut dyn FnMut(T),
 ) -> Result<Vec<Invalid>, IngestError> {
     let mut skipped = Vec::new();
-    let mut first_line = 1u64;
-    let mut buf = Vec::with_capacity(BLOCK as usize + 4096);
-    loop {
-        buf.clear();
-        let read_err = |e: std::io::Error, line| {
+    let mut next_line = 1u64;
+    let (mut block, mut next_block) = (Vec::new(), Vec::new());
+    read_block(&mut r, &mut block, block_size, file, next_line)?;
+    let mut decoded: Vec<Result<Vec<T>, Invalid>> = Vec::new();
+    // Three stages overlap: while the cores decode one block, this thread hands on the
+    // results of the block before and reads the block after.
+    while !block.is_empty() || !decoded.is_empty() {
+        let lines = split_lines(&block, &mut next_line);
+        let reading_from = next_line;
+        let (this_block, read) = std::thread::scope(|scope| {
+            let decoding = scope.spawn(|| {
+                lines
+                    .par_iter()
+                    .map(|&(no, line)| {
+                        super::otlp_json::skipping_attributes(skip_attribute, || {
+                            decode_line(line, no, file)
+                        })
+                        .map(|records| records.into_iter().map(prepare).collect())
+                    })
+                    .collect::<Vec<_>>()
+            });
+            let handed = hand_on(
+                std::mem::take(&mut decoded),
+                skip_invalid,
+                &mut skipped,
+                sink,
+            );
+            let read = handed.and_then(|()| {
+                if block.is_empty() {
+                    next_block.clear();
+                    Ok(())
+                } else {
+                    read_block(&mut r, &mut next_block, block_size, file, reading_from)
+                }
+            });
+            (decoding.join(), read)
+        });
+        read?;
+        decoded = this_block.map_err(|_| {
             IngestError::invalid(
                 file,
-                Location::Line { line, column: 0 },
-                format!("cannot read: {e}"),
+                Location::File,
+                "a decoding thread stopped".to_string(),
             )
-        };
-        r.by_ref()
-            .take(BLOCK)
-            .read_to_end(&mut buf)
-            .map_err(|e| read_err(e, first_line))?;
-        if buf.is_empty() {
-            break;
-        }
-        if buf.last() != Some(&b'\n') {
-            r.read_until(b'\n', &mut buf)
-                .map_err(|e| read_err(e, first_line))?;
-        }
-        let mut lines: Vec<(u64, &[u8])> = Vec::new();
-        let mut start = 0;
-        let mut line_no = first_line;
-        for end in memchr::memchr_iter(b'\n', &buf).chain(std::iter::once(buf.len())) {
-            if start > buf.len() {
-                break;
-            }
-            let line = &buf[start..end];
-            if !line.iter().all(u8::is_ascii_whitespace) {
-                lines.push((line_no, line));
-            }
-            line_no += 1;
-            start = end + 1;
-        }
-        first_line = line_no - 1;
-        let decoded: Vec<Result<Vec<Record>, Invalid>> = lines
-            .par_iter()
-            .map(|&(no, line)| {
-                super::otlp_json::skipping_attributes(skip_attribute, || {
-                    decode_line(line, no, file)
-                })
-            })
-            .collect();
-        for d in decoded {
-            match d {
-                Ok(records) => records.into_iter().for_each(&mut *sink),
-                Err(inv) if skip_invalid => skipped.push(inv),
-                Err(inv) => return Err(IngestError::Invalid(inv)),
-            }
-        }
+        })?;
+        std::mem::swap(&mut block, &mut next_block);
     }
     Ok(skipped)
+}
+
+/// Reads about `size` bytes and then to the end of that line.
+fn read_block(
+    r: &mut Box<dyn BufRead + '_>,
+    buf: &mut Vec<u8>,
+    size: u64,
+    file: &str,
+    line: u64,
+) -> Result<(), IngestError> {
+    buf.clear();
+    let read_err = |e: std::io::Error| {
+        IngestError::invalid(
+            file,
+            Location::Line { line, column: 0 },
+            format!("cannot read: {e}"),
+        )
+    };
+    r.by_ref().take(size).read_to_end(buf).map_err(read_err)?;
+    if !buf.is_empty() && buf.last() != Some(&b'\n') {
+        r.read_until(b'\n', buf).map_err(read_err)?;
+    }
+    Ok(())
+}
+
+/// The non-blank lines of a block with their numbers, counting on from `next_line`.
+fn split_lines<'a>(buf: &'a [u8], next_line: &mut u64) -> Vec<(u64, &'a [u8])> {
+    let mut lines = Vec::new();
+    let mut start = 0;
+    let mut line_no = *next_line;
+    if buf.is_empty() {
+        return lines;
+    }
+    for end in memchr::memchr_iter(b'\n', buf).chain(std::iter::once(buf.len())) {
+        if start > buf.len() {
+            break;
+        }
+        let line = &buf[start..end];
+        if !line.iter().all(u8::is_ascii_whitespace) {
+            lines.push((line_no, line));
+        }
+        line_no += 1;
+        start = end + 1;
+    }
+    *next_line = line_no - 1;
+    lines
+}
+
+/// Hands a block's records on in order; an invalid line stops there unless skipped.
+fn hand_on<T>(
+    decoded: Vec<Result<Vec<T>, Invalid>>,
+    skip_invalid: bool,
+    skipped: &mut Vec<Invalid>,
+    sink: &mut dyn FnMut(T),
+) -> Result<(), IngestError> {
+    for d in decoded {
+        match d {
+            Ok(records) => records.into_iter().for_each(&mut *sink),
+            Err(inv) if skip_invalid => skipped.push(inv),
+            Err(inv) => return Err(IngestError::Invalid(inv)),
+        }
+    }
+    Ok(())
 }
 
 /// Decodes one line into its records, or says where in the line it went wrong.
@@ -153,6 +225,58 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// Blocks of a few lines each: every line keeps its number across blocks, records
+    /// keep their order, and a bad line stops the input or is skipped.
+    #[test]
+    fn lines_are_numbered_and_ordered_across_blocks() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/otel");
+        let text = std::fs::read_to_string(dir.join("collector-traces-only.jsonl")).unwrap();
+        let good: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        let mut input = String::new();
+        for i in 0..12 {
+            input.push_str(good[i % good.len()]);
+            input.push('\n');
+            if i == 3 {
+                input.push('\n');
+            }
+        }
+        let bad_at = 10; // after 9 good lines and one blank one
+        let mut with_bad: Vec<&str> = input.lines().collect();
+        with_bad.insert(bad_at - 1, "{\"resourceSpans\": [");
+        let with_bad = with_bad.join("\n");
+        let run = |text: &str, block: u64, skip: bool| {
+            let mut out = Vec::new();
+            let r: Box<dyn BufRead> = Box::new(std::io::Cursor::new(text.as_bytes().to_vec()));
+            let result =
+                decode_in_blocks(block, r, "f", (skip, None), &|r| r, &mut |r| out.push(r));
+            (result, out)
+        };
+        let (whole, expected) = run(&input, 1 << 30, false);
+        assert!(whole.unwrap().is_empty());
+        assert!(expected.len() > 12, "{}", expected.len());
+        for block in [1, 100, 700] {
+            let (r, got) = run(&input, block, false);
+            assert!(r.unwrap().is_empty());
+            assert_eq!(got, expected, "block {block}");
+            match run(&with_bad, block, false).0 {
+                Err(IngestError::Invalid(inv)) => {
+                    assert!(
+                        matches!(inv.location, Location::Line { line, .. } if line == bad_at as u64),
+                        "{inv:?}"
+                    )
+                }
+                other => panic!("block {block}: {other:?}"),
+            }
+            let (r, got) = run(&with_bad, block, true);
+            let skipped = r.unwrap();
+            assert_eq!(skipped.len(), 1);
+            assert!(
+                matches!(skipped[0].location, Location::Line { line, .. } if line == bad_at as u64)
+            );
+            assert_eq!(got, expected, "block {block}");
         }
     }
 

@@ -63,12 +63,34 @@ pub fn decode_input(
     decode_reader(&input.display_name(), input.open()?, opts, sink)
 }
 
+/// Like `decode_input`, each record first passed through `prepare`. Where records are
+/// decoded in parallel (JSON lines), `prepare` runs there too, on every core, on records
+/// still in cache; `sink` gets the results in input order.
+pub fn decode_input_prepared<T: Send>(
+    input: &Input,
+    opts: &DecodeOptions,
+    prepare: &(dyn Fn(Record) -> T + Sync),
+    sink: &mut dyn FnMut(T),
+) -> Result<InputSummary, IngestError> {
+    decode_reader_prepared(&input.display_name(), input.open()?, opts, prepare, sink)
+}
+
 /// Decodes bytes from any reader; `name` is how errors and the summary refer to it.
 pub fn decode_reader(
     name: &str,
     raw: Box<dyn Read + '_>,
     opts: &DecodeOptions,
     sink: &mut dyn FnMut(Record),
+) -> Result<InputSummary, IngestError> {
+    decode_reader_prepared(name, raw, opts, &|r| r, sink)
+}
+
+fn decode_reader_prepared<T: Send>(
+    name: &str,
+    raw: Box<dyn Read + '_>,
+    opts: &DecodeOptions,
+    prepare: &(dyn Fn(Record) -> T + Sync),
+    sink: &mut dyn FnMut(T),
 ) -> Result<InputSummary, IngestError> {
     let name = name.to_string();
     let raw: Box<dyn Read + '_> = match &opts.progress {
@@ -117,13 +139,16 @@ pub fn decode_reader(
         Some(c) => format!("{} ({c})", format.describe(&prefix)),
         None => format.describe(&prefix),
     };
-    let mut counting = |r: Record| {
-        match &r {
-            Record::Span(_) => summary.spans += 1,
-            Record::Log(_) => summary.logs += 1,
+    // Spans and log records are told apart before `prepare` turns them into `T`.
+    let prepare_counted = |r: Record| (matches!(r, Record::Span(_)), prepare(r));
+    let mut counted = |(span, t): (bool, T)| {
+        match span {
+            true => summary.spans += 1,
+            false => summary.logs += 1,
         }
-        sink(r)
+        sink(t)
     };
+    let mut counting = |r: Record| counted(prepare_counted(r));
     let reader: Box<dyn BufRead + '_> = Box::new(std::io::Cursor::new(prefix).chain(reader));
     let skipped = match format {
         Format::Auto | Format::Jsonl => json_lines::decode(
@@ -131,7 +156,8 @@ pub fn decode_reader(
             &name,
             opts.skip_invalid,
             opts.skip_attribute,
-            &mut counting,
+            &prepare_counted,
+            &mut counted,
         )?,
         Format::Json => otlp_json::skipping_attributes(opts.skip_attribute, || {
             json_stream::decode(reader, &name, opts.skip_invalid, &mut counting)
