@@ -116,11 +116,18 @@ pub fn save(
 /// Rows of a table read at a time.
 const ROWS_PER_PART: u32 = 65_536;
 
+/// Consecutive rows of a calls table.
+pub struct CallsPart {
+    pub frame: LazyFrame,
+    /// How many calls it holds, or about: to share the work out evenly.
+    pub calls: u64,
+}
+
 /// The store's counted calls, read from its calls tables.
 pub struct CallsTable {
     /// One row per call, of the asked-for columns (and `trace_id`), in parts of a row
     /// group or so: a report reads one at a time and reuses its memory.
-    pub calls: Vec<LazyFrame>,
+    pub calls: Vec<CallsPart>,
     /// Traces with model calls that recorded no usage, and how many.
     pub without_usage_by_trace: Vec<(TraceId, u64)>,
 }
@@ -183,13 +190,18 @@ pub fn read(store: &Store, columns: &[&str]) -> Result<Option<CallsTable>, Store
             .u64()?
             .get(0)
             .unwrap_or(0);
+        // An import writes a table's calls first and its markers last.
+        let call_rows = rows.saturating_sub(touched_by_file[0].len() as u64);
         (0..rows)
             .step_by(ROWS_PER_PART as usize)
             .map(|offset| {
-                Ok(scan(&files[0])?
-                    .slice(offset as i64, ROWS_PER_PART)
-                    .filter(is_call())
-                    .select(wanted.clone()))
+                Ok(CallsPart {
+                    frame: scan(&files[0])?
+                        .slice(offset as i64, ROWS_PER_PART)
+                        .filter(is_call())
+                        .select(wanted.clone()),
+                    calls: call_rows.saturating_sub(offset).min(ROWS_PER_PART as u64),
+                })
             })
             .collect::<PolarsResult<_>>()?
     } else {
@@ -218,7 +230,13 @@ pub fn read(store: &Store, columns: &[&str]) -> Result<Option<CallsTable>, Store
             .flat_map(|f| {
                 (0..f.height())
                     .step_by(ROWS_PER_PART as usize)
-                    .map(|offset| f.slice(offset as i64, ROWS_PER_PART as usize).lazy())
+                    .map(|offset| {
+                        let part = f.slice(offset as i64, ROWS_PER_PART as usize);
+                        CallsPart {
+                            calls: part.height() as u64,
+                            frame: part.lazy(),
+                        }
+                    })
                     .collect::<Vec<_>>()
             })
             .collect()

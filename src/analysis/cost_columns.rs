@@ -5,6 +5,7 @@
 //! call first, by the function that bills a call alone, so the sums cost what the calls
 //! cost one by one and the report equals the one `ReportBuilder` makes call by call.
 
+use super::calls_view::CallsPart;
 use super::cost_report::{
     CallFilter, CostReport, Dim, Metrics, PriceCache, UnpricedModels, time_key,
 };
@@ -273,12 +274,17 @@ impl<'a> Rows<'a> {
 
 /// The calls summed per group and price class.
 struct Summed {
-    /// Each group's key, by group number.
+    /// Each group's key, by group number, as text and encoded.
     keys: Vec<Vec<Option<String>>>,
+    encoded_keys: Vec<Vec<u8>>,
     traces_per_group: Vec<u64>,
     classes: Vec<Class>,
     cells: Vec<Cell>,
-    total_traces: u64,
+    traces: foldhash::HashSet<TraceId>,
+    /// The first and the last trace, with their groups: the one trace two halves of a
+    /// table may share.
+    first: Option<(TraceId, Vec<u32>)>,
+    last: Option<(TraceId, Vec<u32>)>,
 }
 
 /// Sums calls a batch of rows at a time. Unless told to keep `every_pair`, it relies
@@ -302,6 +308,7 @@ struct Summer<'f> {
     // each is compared before any hashing.
     trace: Option<TraceId>,
     trace_groups: Vec<u32>,
+    first: Option<(TraceId, Vec<u32>)>,
     last_cell: Option<((u32, u32), u32)>,
 }
 
@@ -313,6 +320,7 @@ struct TraceCameBack;
 #[derive(Default)]
 struct KeyIds {
     ids: foldhash::HashMap<Vec<u8>, u32>,
+    by_id: Vec<Vec<u8>>,
     last_key: Vec<u8>,
     last: Option<u32>,
 }
@@ -330,6 +338,7 @@ impl KeyIds {
             Some(id) => (*id, false),
             None => {
                 self.ids.insert(key.to_vec(), next);
+                self.by_id.push(key.to_vec());
                 (next, true)
             }
         };
@@ -364,6 +373,7 @@ impl<'f> Summer<'f> {
             model_kept: HashMap::new(),
             trace: None,
             trace_groups: Vec::new(),
+            first: None,
             last_cell: None,
         }
     }
@@ -457,6 +467,11 @@ impl<'f> Summer<'f> {
 
     fn count_trace(&mut self, t: TraceId, group: u32) -> Result<(), TraceCameBack> {
         if self.trace != Some(t) {
+            if let Some(previous) = self.trace
+                && self.first.is_none()
+            {
+                self.first = Some((previous, self.trace_groups.clone()));
+            }
             self.trace = Some(t);
             self.trace_groups.clear();
             if !self.all_traces.insert(t) && !self.every_pair {
@@ -500,90 +515,95 @@ impl<'f> Summer<'f> {
     }
 
     fn finish(self) -> Summed {
+        let last = self.trace.map(|t| (t, self.trace_groups));
         Summed {
             keys: self.keys,
+            encoded_keys: self.group_ids.by_id,
             traces_per_group: self.traces_per_group,
             classes: self.classes,
             cells: self.cells,
-            total_traces: self.all_traces.len() as u64,
+            traces: self.all_traces,
+            first: self.first.or_else(|| last.clone()),
+            last,
         }
     }
 }
 
-/// Sums the calls of `parts`, collected one at a time so their memory is reused, the
-/// next one decoded on another thread while this one is summed.
+/// Sums the calls of `parts`, collected one at a time so their memory is reused;
+/// `None` when a trace comes back and `every_pair` is not kept.
 fn sum_parts(
-    parts: &[LazyFrame],
+    parts: &[CallsPart],
     group_by: &[Dim],
     filter: &CallFilter,
     thresholds: &[i64],
-) -> PolarsResult<Summed> {
-    let mut summer = Summer::new(group_by, filter, thresholds, false);
-    let (tx, rx) = std::sync::mpsc::sync_channel::<PolarsResult<DataFrame>>(1);
-    let came_back = std::thread::scope(|scope| -> PolarsResult<bool> {
-        scope.spawn(move || {
-            for part in parts {
-                let df = part.clone().filter(keeps(filter)).collect();
-                let failed = df.is_err();
-                if tx.send(df).is_err() || failed {
-                    return;
-                }
-            }
-        });
-        for df in rx {
-            let df = df?;
-            if summer.add(Rows::new(&df, group_by)?).is_err() {
-                // Dropping the receiver stops the reader at its next part.
-                return Ok(true);
-            }
-        }
-        Ok(false)
-    })?;
-    if !came_back {
-        return Ok(summer.finish());
-    }
-    // A trace comes back only in a table not written by an import; the pass starts
-    // over and keeps every (group, trace) pair.
-    let mut summer = Summer::new(group_by, filter, thresholds, true);
+    every_pair: bool,
+) -> PolarsResult<Option<Summed>> {
+    let mut summer = Summer::new(group_by, filter, thresholds, every_pair);
     for part in parts {
-        let df = part.clone().filter(keeps(filter)).collect()?;
-        summer
-            .add(Rows::new(&df, group_by)?)
-            .expect("a pass that keeps every pair does not stop");
+        let df = part.frame.clone().filter(keeps(filter)).collect()?;
+        if summer.add(Rows::new(&df, group_by)?).is_err() {
+            return Ok(None);
+        }
     }
-    Ok(summer.finish())
+    Ok(Some(summer.finish()))
 }
 
-/// The report over `calls` (a frame of `columns_for`'s columns). The filter's
-/// attribute equalities are not known here: reports with those read the spans.
-pub fn report(
-    calls: &[LazyFrame],
-    pricing: &Pricing,
-    group_by: Vec<Dim>,
+/// Sums the first and the second half of the calls on two threads. `None` when a trace
+/// comes back, within a half or across them.
+fn sum_halves(
+    parts: &[CallsPart],
+    group_by: &[Dim],
     filter: &CallFilter,
-) -> PolarsResult<CostReport> {
-    if group_by.iter().any(|d| matches!(d, Dim::Attr(_))) {
-        polars_bail!(InvalidOperation: "attributes are not in calls tables");
-    }
-    let summed = sum_parts(calls, &group_by, filter, &thresholds(pricing))?;
-    let Summed {
-        keys,
-        traces_per_group,
-        classes,
-        cells,
-        total_traces,
-    } = summed;
+    thresholds: &[i64],
+    pricing: &Pricing,
+) -> PolarsResult<Option<Priced>> {
+    let all: u64 = parts.iter().map(|p| p.calls).sum();
+    let mut before = 0;
+    let middle = parts
+        .iter()
+        .position(|p| {
+            before += p.calls;
+            before * 2 >= all
+        })
+        .map_or(parts.len() / 2, |i| i + 1)
+        .clamp(1, parts.len() - 1);
+    let (a, b) = parts.split_at(middle);
+    let (a, b) = std::thread::scope(|scope| {
+        let first = scope.spawn(|| sum_parts(a, group_by, filter, thresholds, false));
+        let second = sum_parts(b, group_by, filter, thresholds, false);
+        (first.join(), second)
+    });
+    let a = a.map_err(|_| polars_err!(ComputeError: "a summing thread stopped"))?;
+    let (Some(a), Some(b)) = (a?, b?) else {
+        return Ok(None);
+    };
+    Ok(price(a, pricing).merge(price(b, pricing)))
+}
 
-    // Rates once per class; a class without them is unpriced.
+/// A table's groups with their priced sums.
+struct Priced {
+    keys: Vec<Vec<Option<String>>>,
+    encoded_keys: Vec<Vec<u8>>,
+    metrics: Vec<Metrics>,
+    unpriced: UnpricedModels,
+    traces: foldhash::HashSet<TraceId>,
+    first: Option<(TraceId, Vec<u32>)>,
+    last: Option<(TraceId, Vec<u32>)>,
+}
+
+/// Prices each cell at its class's rates; a class without them is unpriced.
+fn price(summed: Summed, pricing: &Pricing) -> Priced {
     let mut prices = PriceCache::new(pricing);
-    let rates: Vec<Option<Rates>> = classes
+    let rates: Vec<Option<Rates>> = summed
+        .classes
         .iter()
         .map(|c| {
             let entry = prices.entry(c.model.as_deref()?, c.provider.as_deref())?;
             rates_for(entry, day_of(c.day), c.prompt, c.service_tier.as_deref()).map(|a| a.rates)
         })
         .collect();
-    let mut metrics: Vec<Metrics> = traces_per_group
+    let mut metrics: Vec<Metrics> = summed
+        .traces_per_group
         .iter()
         .map(|t| Metrics {
             traces: *t,
@@ -591,12 +611,12 @@ pub fn report(
         })
         .collect();
     let mut unpriced = UnpricedModels::default();
-    for mut c in cells {
+    for mut c in summed.cells {
         match &rates[c.class as usize] {
             Some(r) => c.sums.cost_usd = cost_at(r, &c.billable),
             None => {
                 c.sums.unpriced_calls = c.sums.calls;
-                let model = classes[c.class as usize].model.as_deref();
+                let model = summed.classes[c.class as usize].model.as_deref();
                 unpriced.add(
                     model,
                     c.sums.calls,
@@ -607,6 +627,122 @@ pub fn report(
         }
         metrics[c.group as usize].absorb(&c.sums);
     }
+    Priced {
+        keys: summed.keys,
+        encoded_keys: summed.encoded_keys,
+        metrics,
+        unpriced,
+        traces: summed.traces,
+        first: summed.first,
+        last: summed.last,
+    }
+}
+
+impl Priced {
+    /// Adds the groups of the table's next half. Only the trace at the seam may be in
+    /// both: it counts once in each group it has on both sides. `None` if any other
+    /// trace is in both.
+    fn merge(mut self, other: Priced) -> Option<Priced> {
+        let seam = match (&self.last, &other.first) {
+            (Some((a, ga)), Some((b, gb))) if a == b => Some((*a, ga.clone(), gb.clone())),
+            _ => None,
+        };
+        let seam_trace = seam.as_ref().map(|(t, _, _)| *t);
+        if other
+            .traces
+            .iter()
+            .any(|t| Some(*t) != seam_trace && self.traces.contains(t))
+        {
+            return None;
+        }
+        let mut index: foldhash::HashMap<Vec<u8>, usize> = self
+            .encoded_keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.clone(), i))
+            .collect();
+        let mut moved = Vec::with_capacity(other.keys.len());
+        for ((key, encoded), m) in other
+            .keys
+            .into_iter()
+            .zip(other.encoded_keys)
+            .zip(other.metrics)
+        {
+            let i = match index.get(&encoded) {
+                Some(&i) => {
+                    let mine = &mut self.metrics[i];
+                    mine.absorb(&m);
+                    mine.traces += m.traces;
+                    i
+                }
+                None => {
+                    let i = self.keys.len();
+                    index.insert(encoded.clone(), i);
+                    self.keys.push(key);
+                    self.encoded_keys.push(encoded);
+                    self.metrics.push(m);
+                    i
+                }
+            };
+            moved.push(i);
+        }
+        if let Some((_, mine, theirs)) = &seam {
+            for g in theirs {
+                let i = moved[*g as usize];
+                if mine.iter().any(|m| *m as usize == i) {
+                    self.metrics[i].traces -= 1;
+                }
+            }
+        }
+        self.unpriced.absorb(other.unpriced);
+        self.traces.extend(other.traces);
+        self.last = other.last.map(|(t, groups)| {
+            (
+                t,
+                groups.iter().map(|g| moved[*g as usize] as u32).collect(),
+            )
+        });
+        Some(self)
+    }
+}
+
+/// The report over `calls` (a frame of `columns_for`'s columns). The filter's
+/// attribute equalities are not known here: reports with those read the spans.
+pub fn report(
+    calls: &[CallsPart],
+    pricing: &Pricing,
+    group_by: Vec<Dim>,
+    filter: &CallFilter,
+) -> PolarsResult<CostReport> {
+    if group_by.iter().any(|d| matches!(d, Dim::Attr(_))) {
+        polars_bail!(InvalidOperation: "attributes are not in calls tables");
+    }
+    let thresholds = thresholds(pricing);
+    let halves = match calls.len() {
+        0 | 1 => None,
+        _ => sum_halves(calls, &group_by, filter, &thresholds, pricing)?,
+    };
+    let priced = match halves {
+        Some(p) => p,
+        None => match sum_parts(calls, &group_by, filter, &thresholds, false)? {
+            Some(s) => price(s, pricing),
+            // A trace comes back only in a table not written by an import; the pass
+            // starts over and keeps every (group, trace) pair.
+            None => price(
+                sum_parts(calls, &group_by, filter, &thresholds, true)?
+                    .expect("a pass that keeps every pair does not stop"),
+                pricing,
+            ),
+        },
+    };
+    let Priced {
+        keys,
+        mut metrics,
+        unpriced,
+        traces,
+        ..
+    } = priced;
+    let total_traces = traces.len() as u64;
 
     let mut total = Metrics::default();
     for m in &mut metrics {
@@ -634,6 +770,7 @@ mod tests {
     use crate::ingest::ids::SpanId;
     use crate::semconv::model::SpanType;
     use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
 
     /// Priced with a price change (gpt-4o on 2024-10-02), with a long-context tier
     /// (gemini-2.5-pro past 200k), with service tiers, and not priced at all.
@@ -753,9 +890,15 @@ mod tests {
             ..Default::default()
         };
         let df = to_frame(&[], &calls).unwrap();
-        let parts: Vec<LazyFrame> = (0..df.height())
+        let parts: Vec<CallsPart> = (0..df.height())
             .step_by(part)
-            .map(|o| df.slice(o as i64, part).lazy())
+            .map(|o| {
+                let p = df.slice(o as i64, part);
+                CallsPart {
+                    calls: p.height() as u64,
+                    frame: p.lazy(),
+                }
+            })
             .collect();
         let got = report(&parts, &pricing, group_by, &filter).unwrap();
         assert_eq!(got.rows, expected.rows);
@@ -781,6 +924,31 @@ mod tests {
                 calls.sort_by_key(|c| c.trace_id);
             }
             same_report(calls, group_by, filter, part);
+        }
+    }
+
+    /// Traces split across the two halves of a table: at the seam they count once,
+    /// anywhere else the report is made again in one pass.
+    #[test]
+    fn traces_in_both_halves_count_once() {
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let mut one = |trace: u8, session: u8| {
+            let mut c = call().new_tree(&mut runner).unwrap().current();
+            c.trace_id = TraceId([trace; 16]);
+            c.session_id = Some(format!("session {session}"));
+            c
+        };
+        for order in [[1, 2, 1, 3], [1, 1, 2, 2], [1, 2, 2, 1], [3, 1, 1, 1]] {
+            let calls: Vec<LlmCall> = order.iter().map(|t| one(*t, 0)).collect();
+            for part in 1..=3 {
+                same_report(
+                    calls.clone(),
+                    vec![Dim::Session],
+                    CallFilter::default(),
+                    part,
+                );
+                same_report(calls.clone(), vec![], CallFilter::default(), part);
+            }
         }
     }
 
@@ -830,7 +998,11 @@ mod tests {
             },
         )
         .unwrap();
-        let got = report(&[table.lazy()], &pricing, vec![], &filter).unwrap();
+        let part = CallsPart {
+            calls: table.height() as u64,
+            frame: table.lazy(),
+        };
+        let got = report(&[part], &pricing, vec![], &filter).unwrap();
         let (_, entry) = pricing.resolve("gemini-2.5-pro", Some("gemini")).unwrap();
         let one_by_one: Decimal = calls
             .iter()

@@ -287,6 +287,12 @@ impl UnpricedModels {
         u.output_tokens += output_tokens;
     }
 
+    pub fn absorb(&mut self, other: UnpricedModels) {
+        for u in other.0.into_values() {
+            self.add(Some(&u.model), u.calls, u.input_tokens, u.output_tokens);
+        }
+    }
+
     pub fn into_vec(self) -> Vec<Unpriced> {
         self.0.into_values().collect()
     }
