@@ -751,8 +751,7 @@ pub fn report(
     }
     total.traces = total_traces;
     total.cost_usd = total.cost_usd.normalize();
-    let mut rows: Vec<(Vec<Option<String>>, Metrics)> = keys.into_iter().zip(metrics).collect();
-    rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let rows: Vec<(Vec<Option<String>>, Metrics)> = keys.into_iter().zip(metrics).collect();
     Ok(CostReport {
         group_by,
         rows,
@@ -900,7 +899,10 @@ mod tests {
                 }
             })
             .collect();
-        let got = report(&parts, &pricing, group_by, &filter).unwrap();
+        let mut got = report(&parts, &pricing, group_by, &filter).unwrap();
+        let mut expected = expected;
+        got.rows.sort_by(|a, b| a.0.cmp(&b.0));
+        expected.rows.sort_by(|a, b| a.0.cmp(&b.0));
         assert_eq!(got.rows, expected.rows);
         assert_eq!(got.total, expected.total);
         assert_eq!(got.unpriced_models, expected.unpriced_models);

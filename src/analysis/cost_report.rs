@@ -161,7 +161,8 @@ pub struct Unpriced {
 #[derive(Debug, Clone, Default)]
 pub struct CostReport {
     pub group_by: Vec<Dim>,
-    /// Group keys (one per dimension; `None` where the calls did not say) and sums.
+    /// Group keys (one per dimension; `None` where the calls did not say) and sums, in
+    /// no set order until `sort` orders them.
     pub rows: Vec<(Vec<Option<String>>, Metrics)>,
     pub total: Metrics,
     pub unpriced_models: Vec<Unpriced>,
@@ -358,13 +359,11 @@ impl<'a> ReportBuilder<'a> {
     }
 
     pub fn finish(self) -> CostReport {
-        // Groups come out in key order, as a report lists them before any `--sort`.
-        let mut rows: Vec<_> = self
+        let rows: Vec<_> = self
             .groups
             .into_iter()
             .map(|(k, a)| (k, a.done()))
             .collect();
-        rows.sort_by(|a, b| a.0.cmp(&b.0));
         CostReport {
             group_by: self.group_by,
             rows,
@@ -419,7 +418,8 @@ impl CostReport {
                 _ => m.cost_usd,
             }
         };
-        self.rows.sort_by(|(ka, a), (kb, b)| {
+        // Ties are broken by the group key, unique to a row: the order is total.
+        self.rows.sort_unstable_by(|(ka, a), (kb, b)| {
             let o = match dim {
                 Some(i) => ka[i].cmp(&kb[i]),
                 None => metric(a).cmp(&metric(b)),
