@@ -274,9 +274,9 @@ impl<'a> Rows<'a> {
 
 /// The calls summed per group and price class.
 struct Summed {
-    /// Each group's key, by group number, as text and encoded.
+    /// Each group's key as text, by group number, and the numbers by encoded key.
     keys: Vec<Vec<Option<String>>>,
-    encoded_keys: Vec<Vec<u8>>,
+    group_ids: foldhash::HashMap<Vec<u8>, u32>,
     traces_per_group: Vec<u64>,
     classes: Vec<Class>,
     cells: Vec<Cell>,
@@ -320,7 +320,6 @@ struct TraceCameBack;
 #[derive(Default)]
 struct KeyIds {
     ids: foldhash::HashMap<Vec<u8>, u32>,
-    by_id: Vec<Vec<u8>>,
     last_key: Vec<u8>,
     last: Option<u32>,
 }
@@ -338,7 +337,6 @@ impl KeyIds {
             Some(id) => (*id, false),
             None => {
                 self.ids.insert(key.to_vec(), next);
-                self.by_id.push(key.to_vec());
                 (next, true)
             }
         };
@@ -518,7 +516,7 @@ impl<'f> Summer<'f> {
         let last = self.trace.map(|t| (t, self.trace_groups));
         Summed {
             keys: self.keys,
-            encoded_keys: self.group_ids.by_id,
+            group_ids: self.group_ids.ids,
             traces_per_group: self.traces_per_group,
             classes: self.classes,
             cells: self.cells,
@@ -583,7 +581,7 @@ fn sum_halves(
 /// A table's groups with their priced sums.
 struct Priced {
     keys: Vec<Vec<Option<String>>>,
-    encoded_keys: Vec<Vec<u8>>,
+    group_ids: foldhash::HashMap<Vec<u8>, u32>,
     metrics: Vec<Metrics>,
     unpriced: UnpricedModels,
     traces: foldhash::HashSet<TraceId>,
@@ -629,7 +627,7 @@ fn price(summed: Summed, pricing: &Pricing) -> Priced {
     }
     Priced {
         keys: summed.keys,
-        encoded_keys: summed.encoded_keys,
+        group_ids: summed.group_ids,
         metrics,
         unpriced,
         traces: summed.traces,
@@ -655,36 +653,27 @@ impl Priced {
         {
             return None;
         }
-        let mut index: foldhash::HashMap<Vec<u8>, usize> = self
-            .encoded_keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| (k.clone(), i))
-            .collect();
-        let mut moved = Vec::with_capacity(other.keys.len());
-        for ((key, encoded), m) in other
-            .keys
-            .into_iter()
-            .zip(other.encoded_keys)
-            .zip(other.metrics)
-        {
-            let i = match index.get(&encoded) {
+        let (mut keys, mut metrics) = (other.keys, other.metrics);
+        // Where each of the other half's groups goes, by its group number.
+        let mut moved = vec![0usize; keys.len()];
+        for (encoded, theirs) in other.group_ids {
+            let theirs = theirs as usize;
+            let m = std::mem::take(&mut metrics[theirs]);
+            moved[theirs] = match self.group_ids.get(&encoded) {
                 Some(&i) => {
-                    let mine = &mut self.metrics[i];
+                    let mine = &mut self.metrics[i as usize];
                     mine.absorb(&m);
                     mine.traces += m.traces;
-                    i
+                    i as usize
                 }
                 None => {
                     let i = self.keys.len();
-                    index.insert(encoded.clone(), i);
-                    self.keys.push(key);
-                    self.encoded_keys.push(encoded);
+                    self.group_ids.insert(encoded, i as u32);
+                    self.keys.push(std::mem::take(&mut keys[theirs]));
                     self.metrics.push(m);
                     i
                 }
             };
-            moved.push(i);
         }
         if let Some((_, mine, theirs)) = &seam {
             for g in theirs {
@@ -718,22 +707,21 @@ pub fn report(
         polars_bail!(InvalidOperation: "attributes are not in calls tables");
     }
     let thresholds = thresholds(pricing);
-    let halves = match calls.len() {
-        0 | 1 => None,
+    let fast = match calls.len() {
+        0 | 1 => {
+            sum_parts(calls, &group_by, filter, &thresholds, false)?.map(|s| price(s, pricing))
+        }
         _ => sum_halves(calls, &group_by, filter, &thresholds, pricing)?,
     };
-    let priced = match halves {
+    let priced = match fast {
         Some(p) => p,
-        None => match sum_parts(calls, &group_by, filter, &thresholds, false)? {
-            Some(s) => price(s, pricing),
-            // A trace comes back only in a table not written by an import; the pass
-            // starts over and keeps every (group, trace) pair.
-            None => price(
-                sum_parts(calls, &group_by, filter, &thresholds, true)?
-                    .expect("a pass that keeps every pair does not stop"),
-                pricing,
-            ),
-        },
+        // A trace comes back only in a table not written by an import; the pass starts
+        // over and keeps every (group, trace) pair.
+        None => price(
+            sum_parts(calls, &group_by, filter, &thresholds, true)?
+                .expect("a pass that keeps every pair does not stop"),
+            pricing,
+        ),
     };
     let Priced {
         keys,
