@@ -4,25 +4,14 @@
 use rust_decimal::Decimal;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 use std::str::FromStr;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::common::{root, text, traces_command};
 
 fn traces(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_traces"))
-        .args(args)
-        .env_remove("TRACES_STORE")
-        .env_remove("TRACES_PRICING")
-        .output()
-        .unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    traces_command().args(args).output().unwrap()
 }
 
 fn store_with(sdks: &[&str]) -> (tempfile::TempDir, String) {
@@ -267,9 +256,8 @@ fn a_dump_spilled_to_partitions_reports_the_same() {
         &all,
     ];
     let in_memory = cost_json(&args);
-    let out = Command::new(env!("CARGO_BIN_EXE_traces"))
+    let out = traces_command()
         .args(args)
-        .env_remove("TRACES_PRICING")
         .env("TRACES_SPILL_ROWS", "7")
         .output()
         .unwrap();

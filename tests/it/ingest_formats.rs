@@ -3,15 +3,10 @@
 
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use traces::ingest::raw::{AnyValue, RawLog, RawSpan, Record, SpanKind, StatusCode, attr};
 use traces::ingest::{DecodeOptions, Input, decode_all};
 
-fn testdata(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata")
-        .join(rel)
-}
+use crate::common::testdata;
 
 fn decode(rel: &str) -> (Vec<RawSpan>, Vec<RawLog>, String) {
     let (records, summary) = decode_all(&Input::File(testdata(rel)), &DecodeOptions::default())

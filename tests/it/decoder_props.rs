@@ -1,8 +1,9 @@
 //! Whatever the bytes, every decoder answers with records or an error, never a panic.
 
 use proptest::prelude::*;
-use std::path::Path;
 use traces::ingest::{DecodeOptions, Format, decode_reader};
+
+use crate::common::testdata;
 
 const FORMATS: [Format; 6] = [
     Format::Auto,
@@ -31,12 +32,7 @@ fn run_all(bytes: &[u8]) {
 }
 
 fn sample(name: &str) -> Vec<u8> {
-    std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("testdata/otel")
-            .join(name),
-    )
-    .unwrap()
+    std::fs::read(testdata("otel").join(name)).unwrap()
 }
 
 proptest! {

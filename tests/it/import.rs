@@ -2,20 +2,15 @@
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
-fn testdata(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata")
-        .join(rel)
-}
+use crate::common::{testdata, text, traces_command};
 
 fn traces(store: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_traces"))
+    traces_command()
         .arg("--store")
         .arg(store)
         .args(args)
-        .env_remove("TRACES_STORE")
         .output()
         .unwrap()
 }
@@ -35,10 +30,6 @@ fn store_with(files: &[&str]) -> (tempfile::TempDir, PathBuf) {
     let out = import(&store, &paths);
     assert!(out.status.success(), "{}", text(&out.stderr));
     (dir, store)
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 fn list_json(store: &Path, extra: &[&str]) -> Vec<Value> {
@@ -162,7 +153,7 @@ fn directories_and_stdin() {
     assert!(text(&out.stdout).contains("new, "), "{}", text(&out.stdout));
 
     let store2 = dir.path().join("store2");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_traces"))
+    let mut child = traces_command()
         .args(["--store", store2.to_str().unwrap(), "import", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -277,7 +268,7 @@ fn concurrent_imports_keep_both() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
     let spawn = |f: &str| {
-        Command::new(env!("CARGO_BIN_EXE_traces"))
+        traces_command()
             .args([
                 "--store",
                 store.to_str().unwrap(),

@@ -4,17 +4,14 @@
 
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use traces::analysis::calls::{Calls, LlmCall, calls_from_rows, load_rows};
 use traces::ingest::raw::{RawLog, RawSpan, Record};
 use traces::ingest::{DecodeOptions, decode_all, expand_inputs};
 use traces::semconv::model::Part;
 use traces::store::Store;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::common::{root, traces_command};
 
 fn truth(sdk: &str) -> Value {
     let p = root().join(format!("testdata/expected/llm/{sdk}/truth.json"));
@@ -25,7 +22,7 @@ fn truth(sdk: &str) -> Value {
 fn imported(sdk: &str) -> (tempfile::TempDir, Calls, String) {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
-    let out = Command::new(env!("CARGO_BIN_EXE_traces"))
+    let out = traces_command()
         .args(["--store", store.to_str().unwrap(), "import"])
         .arg(root().join("testdata/llm").join(sdk))
         .output()
@@ -390,7 +387,7 @@ fn content_of_every_dialect() {
 fn nested_records_of_one_call_count_once() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
-    let out = Command::new(env!("CARGO_BIN_EXE_traces"))
+    let out = traces_command()
         .args(["--store", store.to_str().unwrap(), "import"])
         .arg(root().join("testdata/cloudwatch/raw_otel_strands_bedrock_spans.json"))
         .arg(root().join("testdata/sideseat/traces-vercel-head.jsonl.gz"))

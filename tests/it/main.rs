@@ -1,0 +1,9 @@
+//! The integration tests, as one binary: each linked test binary carries all of polars,
+//! so one binary instead of five saves minutes of linking and gigabytes of disk.
+
+mod common;
+mod cost;
+mod decoder_props;
+mod dialects;
+mod import;
+mod ingest_formats;
