@@ -4,7 +4,8 @@
 //! a report from the store reads a few small columns instead of attributing every span
 //! again. Reports that need raw attributes (`attr:KEY`, `--where`) still read the spans.
 
-use super::calls::{Calls, LlmCall};
+use super::calls::{Calls, LlmCall, calls_from_rows};
+use super::partition::{SpillError, TracePartitions};
 use crate::ingest::ids::TraceId;
 use crate::semconv::model::Usage;
 use crate::store::{Store, StoreError};
@@ -55,7 +56,25 @@ fn tokens_of(u: &Usage) -> [Option<i64>; 5] {
 /// One row per counted call, then one marker row (no span id) per touched trace, which
 /// says the import recomputed it and how many of its model calls recorded no usage.
 pub fn to_frame(touched: &[TraceId], calls: &Calls) -> PolarsResult<DataFrame> {
-    let n = calls.calls.len() + touched.len();
+    frame(
+        &calls.calls,
+        &markers(touched, &calls.without_usage_by_trace),
+    )
+}
+
+/// The marker rows' contents: every touched trace, with its calls without usage.
+fn markers(touched: &[TraceId], without_usage_by_trace: &[(TraceId, u64)]) -> Vec<(TraceId, u64)> {
+    let without_by: std::collections::HashMap<TraceId, u64> =
+        without_usage_by_trace.iter().copied().collect();
+    touched
+        .iter()
+        .map(|t| (*t, without_by.get(t).copied().unwrap_or(0)))
+        .collect()
+}
+
+/// Rows of a calls table: these calls, then these markers.
+fn frame(calls: &[LlmCall], markers: &[(TraceId, u64)]) -> PolarsResult<DataFrame> {
+    let n = calls.len() + markers.len();
     let mut trace_id: Vec<&[u8]> = Vec::with_capacity(n);
     let mut span_id: Vec<Option<&[u8]>> = Vec::with_capacity(n);
     let mut start: Vec<Option<i64>> = Vec::with_capacity(n);
@@ -63,7 +82,7 @@ pub fn to_frame(touched: &[TraceId], calls: &Calls) -> PolarsResult<DataFrame> {
     let mut without: Vec<Option<i64>> = Vec::with_capacity(n);
     let mut text: Vec<Vec<Option<&str>>> = vec![Vec::with_capacity(n); TEXT_COLUMNS.len()];
     let mut tokens: Vec<Vec<Option<i64>>> = vec![Vec::with_capacity(n); TOKEN_COLUMNS.len()];
-    for c in &calls.calls {
+    for c in calls {
         trace_id.push(&c.trace_id.0);
         span_id.push(Some(&c.span_id.0));
         start.push(Some(c.start));
@@ -76,14 +95,12 @@ pub fn to_frame(touched: &[TraceId], calls: &Calls) -> PolarsResult<DataFrame> {
             col.push(v);
         }
     }
-    let without_by: std::collections::HashMap<TraceId, u64> =
-        calls.without_usage_by_trace.iter().copied().collect();
-    for t in touched {
+    for (t, w) in markers {
         trace_id.push(&t.0);
         span_id.push(None);
         start.push(None);
         cost.push(None);
-        without.push(Some(without_by.get(t).copied().unwrap_or(0) as i64));
+        without.push(Some(*w as i64));
         text.iter_mut().for_each(|c| c.push(None));
         tokens.iter_mut().for_each(|c| c.push(None));
     }
@@ -103,14 +120,86 @@ pub fn to_frame(touched: &[TraceId], calls: &Calls) -> PolarsResult<DataFrame> {
     DataFrame::new(n, cols)
 }
 
-/// Writes an import's calls table into the store.
-pub fn save(
+/// What an import's summary says of the calls it attributed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CallTotals {
+    pub calls: u64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+}
+
+impl CallTotals {
+    fn add(&mut self, calls: &[LlmCall]) {
+        self.calls += calls.len() as u64;
+        for c in calls {
+            self.input_tokens += c.usage.input.unwrap_or(0);
+            self.output_tokens += c.usage.output.unwrap_or(0);
+        }
+    }
+}
+
+/// An import's calls, attributed and written.
+pub struct Saved {
+    /// The counts and anomalies, without the calls themselves.
+    pub calls: Calls,
+    pub totals: CallTotals,
+    /// Why the table could not be written; reports then derive the calls from the spans.
+    pub table_error: Option<StoreError>,
+}
+
+/// Attributes the rows of every trace an import touched and writes its calls table
+/// (when `segment` is given) a set of traces at a time: the sets' calls become rows on
+/// every core while the table is compressed on its own thread, and no call is held
+/// after it is written.
+pub fn attribute_and_save(
     store: &Store,
-    segment: u64,
+    segment: Option<u64>,
     touched: &[TraceId],
-    calls: &Calls,
-) -> Result<(), StoreError> {
-    store.attach_calls(segment, &to_frame(touched, calls)?)
+    rows: TracePartitions,
+) -> Result<Saved, SpillError> {
+    let mut table_error = None;
+    let mut table =
+        segment.and_then(|s| store.begin_calls(s).map_err(|e| table_error = Some(e)).ok());
+    let mut out = Calls::default();
+    let mut totals = CallTotals::default();
+    let writing = table.is_some();
+    rows.for_each(
+        |rows| {
+            let mut part = calls_from_rows(rows);
+            let df = writing.then(|| frame(&part.calls, &[]));
+            let mut t = CallTotals::default();
+            t.add(&part.calls);
+            part.calls = Vec::new();
+            (part, t, df)
+        },
+        |(mut part, t, df)| {
+            out.absorb_counts(&mut part);
+            totals.calls += t.calls;
+            totals.input_tokens += t.input_tokens;
+            totals.output_tokens += t.output_tokens;
+            if let (Some(w), Some(df)) = (table.as_mut(), df)
+                && let Err(e) = df.map_err(StoreError::from).and_then(|df| w.write(df))
+            {
+                table_error = Some(e);
+                table = None;
+            }
+        },
+    )?;
+    if let Some(mut w) = table {
+        let markers = markers(touched, &out.without_usage_by_trace);
+        let r = frame(&[], &markers)
+            .map_err(StoreError::from)
+            .and_then(|df| w.write(df))
+            .and_then(|()| w.attach());
+        if let Err(e) = r {
+            table_error = Some(e);
+        }
+    }
+    Ok(Saved {
+        calls: out,
+        totals,
+        table_error,
+    })
 }
 
 /// Rows of a table read at a time.

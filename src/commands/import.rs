@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
-use traces::analysis::calls::{Calls, calls_of, load_rows, row_from_normalized};
-use traces::analysis::calls_view;
+use traces::analysis::calls::{load_rows, row_from_normalized};
+use traces::analysis::calls_view::{self, Saved};
 use traces::analysis::partition::{SpillError, TracePartitions};
 use traces::ingest::ids::TraceId;
 use traces::ingest::{self, DecodeOptions, InputSummary, Invalid, expand_inputs};
@@ -150,13 +150,11 @@ pub fn run(store: &Store, args: &ImportArgs) -> Result<()> {
     }
     let sources = summaries.iter().map(|s| s.name.clone()).collect();
     let stats = import.commit(sources)?;
-    let calls = import_calls(store, &rows, &stats)?;
-    if let Some(segment) = stats.segment {
+    let saved = import_calls(store, &rows, &stats)?;
+    if let Some(e) = &saved.table_error {
         // The spans are committed: without this table, reports derive the calls from
         // the spans, slower but the same.
-        if let Err(e) = calls_view::save(store, segment, &stats.trace_ids, &calls) {
-            eprintln!("warning: reports will attribute spans on every run: {e}");
-        }
+        eprintln!("warning: reports will attribute spans on every run: {e}");
     }
     for n in &not_dumps {
         eprintln!("warning: {n}: skipped, not a trace dump");
@@ -165,7 +163,7 @@ pub fn run(store: &Store, args: &ImportArgs) -> Result<()> {
         store,
         &summaries,
         &stats,
-        &calls,
+        &saved,
         started.elapsed().as_secs_f64(),
         total_bytes,
     );
@@ -198,9 +196,10 @@ struct Filed {
     error: Option<SpillError>,
 }
 
-/// The counted calls of every trace the import touched, over all their spans: the new
-/// traces' rows as the import filed them, the others' read back from the store.
-fn import_calls(store: &Store, rows: &Mutex<Filed>, stats: &ImportStats) -> Result<Calls> {
+/// The counted calls of every trace the import touched, over all their spans (the new
+/// traces' rows as the import filed them, the others' read back from the store), saved
+/// as the import's calls table.
+fn import_calls(store: &Store, rows: &Mutex<Filed>, stats: &ImportStats) -> Result<Saved> {
     let mut filed = std::mem::take(
         &mut *rows
             .lock()
@@ -215,17 +214,19 @@ fn import_calls(store: &Store, rows: &Mutex<Filed>, stats: &ImportStats) -> Resu
             filed.rows.push(r)?;
         }
     }
-    let mut calls = Vec::new();
-    let mut out = calls_of(filed.rows, &mut |c| calls.push(c))?;
-    out.calls = calls;
-    Ok(out)
+    Ok(calls_view::attribute_and_save(
+        store,
+        stats.segment,
+        &stats.trace_ids,
+        filed.rows,
+    )?)
 }
 
 fn print_summary(
     store: &Store,
     inputs: &[InputSummary],
     s: &ImportStats,
-    calls: &Calls,
+    saved: &Saved,
     secs: f64,
     bytes: u64,
 ) {
@@ -259,15 +260,13 @@ fn print_summary(
     } else {
         println!("time:    {secs:.2}s");
     }
-    if !calls.calls.is_empty() || calls.without_usage() > 0 {
-        let sum = |f: fn(&traces::semconv::model::Usage) -> Option<i64>| -> i64 {
-            calls.calls.iter().filter_map(|c| f(&c.usage)).sum()
-        };
+    let (calls, totals) = (&saved.calls, &saved.totals);
+    if totals.calls > 0 || calls.without_usage() > 0 {
         println!(
             "usage:   {} model calls with usage in these traces: {} input, {} output tokens",
-            calls.calls.len(),
-            group_digits(&sum(|u| u.input).to_string()),
-            group_digits(&sum(|u| u.output).to_string()),
+            totals.calls,
+            group_digits(&totals.input_tokens.to_string()),
+            group_digits(&totals.output_tokens.to_string()),
         );
         if calls.set_aside_nested > 0 || !calls.duplicate_pairs.is_empty() {
             println!(

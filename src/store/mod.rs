@@ -112,36 +112,25 @@ impl Store {
         Ok(Some(out))
     }
 
-    /// Adds an import's calls table to the store: written aside, then named in the
-    /// manifest, under the import lock.
-    pub fn attach_calls(&self, segment: u64, df: &DataFrame) -> Result<(), StoreError> {
+    /// Starts an import's calls table: written aside, under the import lock, and named
+    /// in the manifest by `CallsTableWriter::attach`.
+    pub fn begin_calls(&self, segment: u64) -> Result<CallsTableWriter<'_>, StoreError> {
         fs::create_dir_all(self.root.join("calls")).map_err(|e| self.io(e))?;
-        let _lock = self.lock()?;
-        let mut manifest = self.manifest()?;
-        let rel = format!("calls/segment-{segment:06}.parquet");
-        let Some(entry) = manifest.segments.iter_mut().find(|s| s.id == segment) else {
-            return Ok(());
-        };
-        let mut w = SegmentWriter::create(
+        let lock = self.lock()?;
+        let writer = SegmentWriter::create(
             self.root
                 .join("tmp")
                 .join(format!("calls-{segment:06}.parquet")),
         )
         .map_err(|e| self.io(e))?;
-        // Row groups of a bounded size are decoded in parallel when read.
-        const ROWS_PER_GROUP: usize = 65_536;
-        for offset in (0..df.height()).step_by(ROWS_PER_GROUP) {
-            w.write(&df.slice(offset as i64, ROWS_PER_GROUP))
-                .map_err(|e| StoreError::Write(format!("cannot write calls: {e}")))?;
-        }
-        if !w.finish(&self.root.join(&rel))? {
-            return Ok(());
-        }
-        sync_dir(&self.root.join("calls")).map_err(|e| self.io(e))?;
-        entry.calls_file = Some(rel);
-        manifest
-            .save(&self.manifest_path(), &self.root.join("tmp"))
-            .map_err(|e| self.io(e))
+        Ok(CallsTableWriter {
+            store: self,
+            segment,
+            _lock: lock,
+            writer: BackgroundWriter::spawn(writer),
+            pending: Vec::new(),
+            pending_rows: 0,
+        })
     }
 
     fn lock(&self) -> Result<fs::File, StoreError> {
@@ -266,6 +255,75 @@ impl Store {
             }
         }
         Ok(())
+    }
+}
+
+/// An import's calls table being written. Dropped without `attach`, it leaves nothing.
+pub struct CallsTableWriter<'a> {
+    store: &'a Store,
+    segment: u64,
+    _lock: fs::File,
+    writer: BackgroundWriter,
+    pending: Vec<DataFrame>,
+    pending_rows: usize,
+}
+
+impl CallsTableWriter<'_> {
+    /// Row groups of a bounded size are decoded in parallel when read.
+    const ROWS_PER_GROUP: usize = 65_536;
+
+    /// Appends rows; they are written a full row group at a time.
+    pub fn write(&mut self, df: DataFrame) -> Result<(), StoreError> {
+        self.pending_rows += df.height();
+        self.pending.push(df);
+        while self.pending_rows >= Self::ROWS_PER_GROUP {
+            let all = self.take_pending()?;
+            self.writer.write(all.slice(0, Self::ROWS_PER_GROUP));
+            let rest = all.slice(Self::ROWS_PER_GROUP as i64, usize::MAX);
+            self.pending_rows = rest.height();
+            self.pending.push(rest);
+        }
+        Ok(())
+    }
+
+    /// The pending rows as one frame of one chunk: each chunk would be a row group.
+    fn take_pending(&mut self) -> Result<DataFrame, StoreError> {
+        let mut frames = std::mem::take(&mut self.pending).into_iter();
+        let Some(mut all) = frames.next() else {
+            return Ok(DataFrame::empty());
+        };
+        for f in frames {
+            all.vstack_mut_owned(f)?;
+        }
+        self.pending_rows = 0;
+        all.rechunk_mut_par();
+        Ok(all)
+    }
+
+    /// Finishes the table and names it in the manifest.
+    pub fn attach(mut self) -> Result<(), StoreError> {
+        let rest = self.take_pending()?;
+        if rest.height() > 0 {
+            self.writer.write(rest);
+        }
+        let store = self.store;
+        let w = self
+            .writer
+            .finish()
+            .map_err(|e| StoreError::Write(format!("cannot write calls: {e}")))?;
+        let mut manifest = store.manifest()?;
+        let rel = format!("calls/segment-{:06}.parquet", self.segment);
+        let Some(entry) = manifest.segments.iter_mut().find(|s| s.id == self.segment) else {
+            return Ok(());
+        };
+        if !w.finish(&store.root.join(&rel))? {
+            return Ok(());
+        }
+        sync_dir(&store.root.join("calls")).map_err(|e| store.io(e))?;
+        entry.calls_file = Some(rel);
+        manifest
+            .save(&store.manifest_path(), &store.root.join("tmp"))
+            .map_err(|e| store.io(e))
     }
 }
 
@@ -487,5 +545,56 @@ impl Import {
             .map_err(|e| self.store.io(e))?;
         stats.segment = Some(self.id);
         Ok(stats)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::{DecodeOptions, Input, decode_all};
+
+    #[test]
+    fn calls_tables_are_written_in_whole_row_groups_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::at(dir.path().join("store"));
+        let dump = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/otel/collector.jsonl");
+        let (records, _) = decode_all(&Input::File(dump), &DecodeOptions::default()).unwrap();
+        let mut import = store.begin_import().unwrap();
+        records.into_iter().for_each(|r| import.push(r));
+        let segment = import.commit(vec![]).unwrap().segment.unwrap();
+
+        // Pieces of uneven sizes, as sets of traces finish: 150,001 rows in all.
+        let sizes = [1usize, 7_000, 65_535, 2, 60_000, 17_463];
+        let mut table = store.begin_calls(segment).unwrap();
+        let mut next = 0i64;
+        for n in sizes {
+            let rows: Vec<i64> = (next..next + n as i64).collect();
+            next += n as i64;
+            table
+                .write(DataFrame::new(n, vec![Column::new("row".into(), rows)]).unwrap())
+                .unwrap();
+        }
+        table.attach().unwrap();
+
+        let files = store.calls_files().unwrap().unwrap();
+        assert_eq!(files.len(), 1);
+        let mut reader = ParquetReader::new(fs::File::open(&files[0]).unwrap());
+        let groups: Vec<usize> = reader
+            .get_metadata()
+            .unwrap()
+            .row_groups
+            .iter()
+            .map(|g| g.num_rows())
+            .collect();
+        assert_eq!(groups, vec![65_536, 65_536, 18_929]);
+        let df = reader.finish().unwrap();
+        let back: Vec<i64> = df
+            .column("row")
+            .unwrap()
+            .i64()
+            .unwrap()
+            .into_no_null_iter()
+            .collect();
+        assert_eq!(back, (0..next).collect::<Vec<_>>());
     }
 }

@@ -37,8 +37,12 @@ impl SegmentWriter {
             return Ok(());
         }
         if let Some(file) = self.file.take() {
+            // Level 1: a store 4% larger than at the default level 3, and an import of
+            // 2 GB about a second faster (compression ran on the import's critical path).
             let w = ParquetWriter::new(file)
-                .with_compression(ParquetCompression::Zstd(None))
+                .with_compression(ParquetCompression::Zstd(
+                    polars::polars_utils::compression::ZstdLevel::try_new(1).ok(),
+                ))
                 .with_statistics(StatisticsOptions::full())
                 .batched(df.schema())?;
             self.writer = Some(w);

@@ -268,6 +268,21 @@ fn a_dump_spilled_to_partitions_reports_the_same() {
         "{in_memory}"
     );
     assert_eq!(in_memory, spilled);
+
+    // An import spilling its rows writes its calls table a partition at a time.
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store").display().to_string();
+    let out = traces_command()
+        .args(["--store", &store, "import", &all])
+        .env("TRACES_SPILL_ROWS", "7")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let tables = std::fs::read_dir(dir.path().join("store/calls")).unwrap();
+    assert_eq!(tables.count(), 1);
+    let mut from_store = args;
+    from_store[1] = &store;
+    assert_eq!(in_memory, cost_json(&from_store[..from_store.len() - 1]));
 }
 
 #[test]
