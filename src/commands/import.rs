@@ -63,9 +63,7 @@ pub fn run(store: &Store, args: &ImportArgs) -> Result<()> {
         }
         if let Ok(mut f) = filer.lock()
             && f.error.is_none()
-            && let Err(e) = f
-                .rows
-                .push(row_from_normalized(span, normalized.clone(), &[]))
+            && let Err(e) = f.rows.push(row_from_normalized(span, normalized, &[]))
         {
             f.error = Some(e);
         }

@@ -78,16 +78,34 @@ fn hex_val(b: u8) -> u8 {
     }
 }
 
-fn write_hex(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
-    // Every span's ids are written out when stored: a table beats `{:02x}` per byte.
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut buf = [0u8; 32];
-    for (i, b) in bytes.iter().take(16).enumerate() {
-        buf[2 * i] = DIGITS[(b >> 4) as usize];
-        buf[2 * i + 1] = DIGITS[(b & 15) as usize];
+/// An id as lowercase hex, on the stack: every span's ids are written out when stored.
+pub struct Hex {
+    buf: [u8; 32],
+    len: usize,
+}
+
+impl Hex {
+    pub fn of(bytes: &[u8]) -> Hex {
+        // A table beats `{:02x}` per byte.
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut buf = [0u8; 32];
+        for (i, b) in bytes.iter().take(16).enumerate() {
+            buf[2 * i] = DIGITS[(b >> 4) as usize];
+            buf[2 * i + 1] = DIGITS[(b & 15) as usize];
+        }
+        Hex {
+            buf,
+            len: 2 * bytes.len().min(16),
+        }
     }
-    let n = 2 * bytes.len().min(16);
-    f.write_str(std::str::from_utf8(&buf[..n]).unwrap_or_default())
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
+    }
+}
+
+fn write_hex(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
+    f.write_str(Hex::of(bytes).as_str())
 }
 
 impl TraceId {

@@ -3,6 +3,7 @@
 //! the files as they are; raw attributes, events and links are lossless JSON text.
 
 use super::encode::{attributes_json, events_json, links_json, value_json};
+use crate::ingest::ids::Hex;
 use crate::ingest::raw::{RawLog, RawSpan, Resource, Scope};
 use crate::semconv::model::Normalized;
 use polars::prelude::*;
@@ -28,28 +29,53 @@ impl SharedText {
     }
 }
 
+/// A text column built in place: each value is copied once, into the column's own
+/// buffers, with no `String` per value on the way.
+struct Text(StringChunkedBuilder);
+
+impl Default for Text {
+    fn default() -> Self {
+        Text(StringChunkedBuilder::new(PlSmallStr::EMPTY, 0))
+    }
+}
+
+impl Text {
+    fn push(&mut self, v: &str) {
+        self.0.append_value(v);
+    }
+
+    fn push_opt(&mut self, v: Option<&str>) {
+        self.0.append_option(v);
+    }
+
+    fn column(self, name: &str) -> Column {
+        self.0.finish().with_name(name.into()).into_column()
+    }
+}
+
 #[derive(Default)]
 pub struct SpanColumns {
-    trace_id: Vec<String>,
-    span_id: Vec<String>,
-    parent_span_id: Vec<Option<String>>,
-    trace_state: Vec<String>,
-    name: Vec<String>,
-    kind: Vec<&'static str>,
+    rows: usize,
+    trace_id: Text,
+    span_id: Text,
+    parent_span_id: Text,
+    trace_state: Text,
+    name: Text,
+    kind: Text,
     start: Vec<i64>,
     end: Vec<i64>,
-    status_code: Vec<&'static str>,
-    status_message: Vec<String>,
+    status_code: Text,
+    status_message: Text,
     flags: Vec<i64>,
-    service_name: Vec<Option<String>>,
-    scope_name: Vec<String>,
-    scope_version: Vec<String>,
-    attributes: Vec<String>,
-    events: Vec<String>,
-    links: Vec<String>,
-    resource_attributes: Vec<String>,
-    scope_attributes: Vec<String>,
-    source: Vec<Arc<str>>,
+    service_name: Text,
+    scope_name: Text,
+    scope_version: Text,
+    attributes: Text,
+    events: Text,
+    links: Text,
+    resource_attributes: Text,
+    scope_attributes: Text,
+    source: Text,
     norm: NormColumns,
     shared: SharedText,
 }
@@ -58,74 +84,76 @@ pub struct SpanColumns {
 /// say: missing usage is unknown, not zero.
 #[derive(Default)]
 struct NormColumns {
-    span_type: Vec<&'static str>,
-    operation: Vec<Option<String>>,
-    provider: Vec<Option<String>>,
-    request_model: Vec<Option<String>>,
-    response_model: Vec<Option<String>>,
-    session_id: Vec<Option<String>>,
-    user_id: Vec<Option<String>>,
+    span_type: Text,
+    operation: Text,
+    provider: Text,
+    request_model: Text,
+    response_model: Text,
+    session_id: Text,
+    user_id: Text,
     input_tokens: Vec<Option<i64>>,
     output_tokens: Vec<Option<i64>>,
     cache_read_tokens: Vec<Option<i64>>,
     cache_write_tokens: Vec<Option<i64>>,
     reasoning_tokens: Vec<Option<i64>>,
-    usage_source: Vec<Option<String>>,
+    usage_source: Text,
     recorded_cost_usd: Vec<Option<f64>>,
-    response_id: Vec<Option<String>>,
-    previous_response_id: Vec<Option<String>>,
-    service_tier: Vec<Option<String>>,
-    finish_reasons: Vec<Option<String>>,
-    error_type: Vec<Option<String>>,
+    response_id: Text,
+    previous_response_id: Text,
+    service_tier: Text,
+    finish_reasons: Text,
+    error_type: Text,
 }
 
 impl NormColumns {
-    fn push(&mut self, n: Normalized) {
+    fn push(&mut self, n: &Normalized) {
         self.span_type.push(n.span_type.as_str());
-        self.operation.push(n.operation);
-        self.provider.push(n.provider);
-        self.request_model.push(n.request_model);
-        self.response_model.push(n.response_model);
-        self.session_id.push(n.session_id);
-        self.user_id.push(n.user_id);
+        self.operation.push_opt(n.operation.as_deref());
+        self.provider.push_opt(n.provider.as_deref());
+        self.request_model.push_opt(n.request_model.as_deref());
+        self.response_model.push_opt(n.response_model.as_deref());
+        self.session_id.push_opt(n.session_id.as_deref());
+        self.user_id.push_opt(n.user_id.as_deref());
         self.input_tokens.push(n.usage.input);
         self.output_tokens.push(n.usage.output);
         self.cache_read_tokens.push(n.usage.cache_read);
         self.cache_write_tokens.push(n.usage.cache_write);
         self.reasoning_tokens.push(n.usage.reasoning);
-        self.usage_source.push(n.usage_source);
+        self.usage_source.push_opt(n.usage_source.as_deref());
         self.recorded_cost_usd.push(n.recorded_cost_usd);
-        self.response_id.push(n.response_id);
-        self.previous_response_id.push(n.previous_response_id);
-        self.service_tier.push(n.service_tier);
-        self.finish_reasons.push(
+        self.response_id.push_opt(n.response_id.as_deref());
+        self.previous_response_id
+            .push_opt(n.previous_response_id.as_deref());
+        self.service_tier.push_opt(n.service_tier.as_deref());
+        self.finish_reasons.push_opt(
             (!n.finish_reasons.is_empty())
-                .then(|| serde_json::to_string(&n.finish_reasons).unwrap_or_default()),
+                .then(|| serde_json::to_string(&n.finish_reasons).unwrap_or_default())
+                .as_deref(),
         );
-        self.error_type.push(n.error_type);
+        self.error_type.push_opt(n.error_type.as_deref());
     }
 
     fn into_columns(self, cols: &mut Vec<Column>) {
         cols.extend([
-            Column::new("span_type".into(), self.span_type),
-            Column::new("operation".into(), self.operation),
-            Column::new("provider".into(), self.provider),
-            Column::new("request_model".into(), self.request_model),
-            Column::new("response_model".into(), self.response_model),
-            Column::new("session_id".into(), self.session_id),
-            Column::new("user_id".into(), self.user_id),
+            self.span_type.column("span_type"),
+            self.operation.column("operation"),
+            self.provider.column("provider"),
+            self.request_model.column("request_model"),
+            self.response_model.column("response_model"),
+            self.session_id.column("session_id"),
+            self.user_id.column("user_id"),
             Column::new("input_tokens".into(), self.input_tokens),
             Column::new("output_tokens".into(), self.output_tokens),
             Column::new("cache_read_tokens".into(), self.cache_read_tokens),
             Column::new("cache_write_tokens".into(), self.cache_write_tokens),
             Column::new("reasoning_tokens".into(), self.reasoning_tokens),
-            Column::new("usage_source".into(), self.usage_source),
+            self.usage_source.column("usage_source"),
             Column::new("recorded_cost_usd".into(), self.recorded_cost_usd),
-            Column::new("response_id".into(), self.response_id),
-            Column::new("previous_response_id".into(), self.previous_response_id),
-            Column::new("service_tier".into(), self.service_tier),
-            Column::new("finish_reasons".into(), self.finish_reasons),
-            Column::new("error_type".into(), self.error_type),
+            self.response_id.column("response_id"),
+            self.previous_response_id.column("previous_response_id"),
+            self.service_tier.column("service_tier"),
+            self.finish_reasons.column("finish_reasons"),
+            self.error_type.column("error_type"),
         ]);
     }
 }
@@ -140,10 +168,6 @@ pub struct PreparedSpan {
 }
 
 impl PreparedSpan {
-    pub fn normalized(&self) -> &Normalized {
-        &self.norm
-    }
-
     pub fn new(s: &RawSpan) -> PreparedSpan {
         PreparedSpan {
             attributes: attributes_json(&s.attributes),
@@ -156,93 +180,94 @@ impl PreparedSpan {
 
 impl SpanColumns {
     pub fn len(&self) -> usize {
-        self.trace_id.len()
+        self.rows
     }
 
     pub fn is_empty(&self) -> bool {
-        self.trace_id.is_empty()
+        self.rows == 0
     }
 
-    pub fn push(&mut self, s: &RawSpan, prepared: PreparedSpan, source: &Arc<str>) {
-        self.trace_id.push(s.trace_id.to_string());
-        self.span_id.push(s.span_id.to_string());
-        self.parent_span_id
-            .push(s.parent_span_id.map(|p| p.to_string()));
-        self.trace_state.push(s.trace_state.clone());
-        self.name.push(s.name.clone());
+    /// Appends a span and hands back its normalized view, which the columns copied.
+    pub fn push(&mut self, s: &RawSpan, prepared: PreparedSpan, source: &str) -> Normalized {
+        self.rows += 1;
+        self.trace_id.push(Hex::of(&s.trace_id.0).as_str());
+        self.span_id.push(Hex::of(&s.span_id.0).as_str());
+        match s.parent_span_id {
+            Some(p) => self.parent_span_id.push(Hex::of(&p.0).as_str()),
+            None => self.parent_span_id.push_opt(None),
+        }
+        self.trace_state.push(&s.trace_state);
+        self.name.push(&s.name);
         self.kind.push(s.kind.as_str());
         self.start.push(s.start_time_unix_nano);
         self.end.push(s.end_time_unix_nano);
         self.status_code.push(s.status_code.as_str());
-        self.status_message.push(s.status_message.clone());
+        self.status_message.push(&s.status_message);
         self.flags.push(s.flags as i64);
-        self.service_name
-            .push(s.resource.service_name().map(str::to_string));
-        self.scope_name.push(s.scope.name.clone());
-        self.scope_version.push(s.scope.version.clone());
-        self.attributes.push(prepared.attributes);
-        self.events.push(prepared.events);
-        self.links.push(prepared.links);
-        self.norm.push(prepared.norm);
+        self.service_name.push_opt(s.resource.service_name());
+        self.scope_name.push(&s.scope.name);
+        self.scope_version.push(&s.scope.version);
+        self.attributes.push(&prepared.attributes);
+        self.events.push(&prepared.events);
+        self.links.push(&prepared.links);
+        self.norm.push(&prepared.norm);
         let (res, scope) = self.shared.get(&s.resource, &s.scope);
-        self.resource_attributes.push(res.to_string());
-        self.scope_attributes.push(scope.to_string());
-        self.source.push(source.clone());
+        self.resource_attributes.push(res);
+        self.scope_attributes.push(scope);
+        self.source.push(source);
+        prepared.norm
     }
 
     /// Hands the rows over as a DataFrame and starts empty again.
     pub fn take(&mut self) -> PolarsResult<DataFrame> {
         let t = std::mem::take(self);
         self.shared = t.shared;
-        let n = t.trace_id.len();
         let mut cols: Vec<Column> = vec![
-            Column::new("trace_id".into(), t.trace_id),
-            Column::new("span_id".into(), t.span_id),
-            Column::new("parent_span_id".into(), t.parent_span_id),
-            Column::new("trace_state".into(), t.trace_state),
-            Column::new("name".into(), t.name),
-            Column::new("kind".into(), t.kind),
+            t.trace_id.column("trace_id"),
+            t.span_id.column("span_id"),
+            t.parent_span_id.column("parent_span_id"),
+            t.trace_state.column("trace_state"),
+            t.name.column("name"),
+            t.kind.column("kind"),
             Column::new("start_time_unix_nano".into(), t.start),
             Column::new("end_time_unix_nano".into(), t.end),
-            Column::new("status_code".into(), t.status_code),
-            Column::new("status_message".into(), t.status_message),
+            t.status_code.column("status_code"),
+            t.status_message.column("status_message"),
             Column::new("flags".into(), t.flags),
-            Column::new("service_name".into(), t.service_name),
-            Column::new("scope_name".into(), t.scope_name),
-            Column::new("scope_version".into(), t.scope_version),
-            Column::new("attributes".into(), t.attributes),
-            Column::new("events".into(), t.events),
-            Column::new("links".into(), t.links),
-            Column::new("resource_attributes".into(), t.resource_attributes),
-            Column::new("scope_attributes".into(), t.scope_attributes),
-            Column::new(
-                "source".into(),
-                t.source.iter().map(|s| s.as_ref()).collect::<Vec<&str>>(),
-            ),
+            t.service_name.column("service_name"),
+            t.scope_name.column("scope_name"),
+            t.scope_version.column("scope_version"),
+            t.attributes.column("attributes"),
+            t.events.column("events"),
+            t.links.column("links"),
+            t.resource_attributes.column("resource_attributes"),
+            t.scope_attributes.column("scope_attributes"),
+            t.source.column("source"),
         ];
         t.norm.into_columns(&mut cols);
-        DataFrame::new(n, cols)
+        DataFrame::new(t.rows, cols)
     }
 }
 
 #[derive(Default)]
 pub struct LogColumns {
-    log_id: Vec<String>,
-    trace_id: Vec<Option<String>>,
-    span_id: Vec<Option<String>>,
+    rows: usize,
+    log_id: Text,
+    trace_id: Text,
+    span_id: Text,
     time: Vec<i64>,
     observed: Vec<i64>,
     severity_number: Vec<i64>,
-    severity_text: Vec<String>,
-    event_name: Vec<Option<String>>,
-    body: Vec<String>,
-    attributes: Vec<String>,
+    severity_text: Text,
+    event_name: Text,
+    body: Text,
+    attributes: Text,
     flags: Vec<i64>,
-    service_name: Vec<Option<String>>,
-    scope_name: Vec<String>,
-    scope_version: Vec<String>,
-    resource_attributes: Vec<String>,
-    source: Vec<Arc<str>>,
+    service_name: Text,
+    scope_name: Text,
+    scope_version: Text,
+    resource_attributes: Text,
+    source: Text,
     shared: SharedText,
 }
 
@@ -270,11 +295,11 @@ pub fn log_id(l: &RawLog, body: &str, attributes: &str) -> u128 {
 
 impl LogColumns {
     pub fn len(&self) -> usize {
-        self.log_id.len()
+        self.rows
     }
 
     pub fn is_empty(&self) -> bool {
-        self.log_id.is_empty()
+        self.rows == 0
     }
 
     /// Encodes a record's body and attributes, which its identity is made of.
@@ -282,61 +307,55 @@ impl LogColumns {
         (value_json(&l.body), attributes_json(&l.attributes))
     }
 
-    pub fn push(
-        &mut self,
-        l: &RawLog,
-        id: String,
-        body: String,
-        attributes: String,
-        source: &Arc<str>,
-    ) {
-        self.log_id.push(id);
-        self.trace_id.push(l.trace_id.map(|t| t.to_string()));
-        self.span_id.push(l.span_id.map(|s| s.to_string()));
+    pub fn push(&mut self, l: &RawLog, id: u128, body: &str, attributes: &str, source: &str) {
+        self.rows += 1;
+        self.log_id.push(&format!("{id:032x}"));
+        match l.trace_id {
+            Some(t) => self.trace_id.push(Hex::of(&t.0).as_str()),
+            None => self.trace_id.push_opt(None),
+        }
+        match l.span_id {
+            Some(s) => self.span_id.push(Hex::of(&s.0).as_str()),
+            None => self.span_id.push_opt(None),
+        }
         self.time.push(l.time_unix_nano);
         self.observed.push(l.observed_time_unix_nano);
         self.severity_number.push(l.severity_number as i64);
-        self.severity_text.push(l.severity_text.clone());
-        self.event_name
-            .push(l.effective_event_name().map(str::to_string));
+        self.severity_text.push(&l.severity_text);
+        self.event_name.push_opt(l.effective_event_name());
         self.body.push(body);
         self.attributes.push(attributes);
         self.flags.push(l.flags as i64);
-        self.service_name
-            .push(l.resource.service_name().map(str::to_string));
-        self.scope_name.push(l.scope.name.clone());
-        self.scope_version.push(l.scope.version.clone());
+        self.service_name.push_opt(l.resource.service_name());
+        self.scope_name.push(&l.scope.name);
+        self.scope_version.push(&l.scope.version);
         let (res, _) = self.shared.get(&l.resource, &l.scope);
-        self.resource_attributes.push(res.to_string());
-        self.source.push(source.clone());
+        self.resource_attributes.push(res);
+        self.source.push(source);
     }
 
     pub fn take(&mut self) -> PolarsResult<DataFrame> {
         let t = std::mem::take(self);
         self.shared = t.shared;
-        let n = t.log_id.len();
         DataFrame::new(
-            n,
+            t.rows,
             vec![
-                Column::new("log_id".into(), t.log_id),
-                Column::new("trace_id".into(), t.trace_id),
-                Column::new("span_id".into(), t.span_id),
+                t.log_id.column("log_id"),
+                t.trace_id.column("trace_id"),
+                t.span_id.column("span_id"),
                 Column::new("time_unix_nano".into(), t.time),
                 Column::new("observed_time_unix_nano".into(), t.observed),
                 Column::new("severity_number".into(), t.severity_number),
-                Column::new("severity_text".into(), t.severity_text),
-                Column::new("event_name".into(), t.event_name),
-                Column::new("body".into(), t.body),
-                Column::new("attributes".into(), t.attributes),
+                t.severity_text.column("severity_text"),
+                t.event_name.column("event_name"),
+                t.body.column("body"),
+                t.attributes.column("attributes"),
                 Column::new("flags".into(), t.flags),
-                Column::new("service_name".into(), t.service_name),
-                Column::new("scope_name".into(), t.scope_name),
-                Column::new("scope_version".into(), t.scope_version),
-                Column::new("resource_attributes".into(), t.resource_attributes),
-                Column::new(
-                    "source".into(),
-                    t.source.iter().map(|s| s.as_ref()).collect::<Vec<&str>>(),
-                ),
+                t.service_name.column("service_name"),
+                t.scope_name.column("scope_name"),
+                t.scope_version.column("scope_version"),
+                t.resource_attributes.column("resource_attributes"),
+                t.source.column("source"),
             ],
         )
     }

@@ -355,7 +355,7 @@ pub struct ImportStats {
 
 /// Sees every span an import adds, normalized, with whether its trace already had
 /// spans in the store: what follows an import needs them without reading them back.
-pub type SpanHook = Box<dyn FnMut(&RawSpan, &crate::semconv::model::Normalized, bool) + Send>;
+pub type SpanHook = Box<dyn FnMut(&RawSpan, crate::semconv::model::Normalized, bool) + Send>;
 
 /// One import in progress. Dropped without `commit`, it leaves the store as it was.
 pub struct Import {
@@ -427,8 +427,7 @@ impl Import {
                     (Some(t), Some(s)) => self.log_spans_wanted.push((t, s)),
                     _ => self.stats.logs_without_span += 1,
                 }
-                self.logs
-                    .push(&l, format!("{id:032x}"), body, attributes, &self.source);
+                self.logs.push(&l, id, &body, &attributes, &self.source);
                 if self.logs.len() >= ROW_GROUP {
                     self.flush_logs();
                 }
@@ -444,14 +443,10 @@ impl Import {
             .map(|(s, _)| PreparedSpan::new(s))
             .collect();
         for ((s, source), p) in pending.iter().zip(prepared) {
+            let normalized = self.spans.push(s, p, source);
             if let Some(hook) = &mut self.on_span {
-                hook(
-                    s,
-                    p.normalized(),
-                    self.existing_traces.contains(&s.trace_id),
-                );
+                hook(s, normalized, self.existing_traces.contains(&s.trace_id));
             }
-            self.spans.push(s, p, source);
         }
         let Some(w) = self.span_writer.as_mut() else {
             return;
