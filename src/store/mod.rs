@@ -448,6 +448,9 @@ impl Import {
                 hook(s, normalized, self.existing_traces.contains(&s.trace_id));
             }
         }
+        // The spans' memory was allocated by the decoding threads, which free it faster
+        // than this thread can (mimalloc frees across threads through atomic lists).
+        rayon::spawn(move || drop(pending));
         let Some(w) = self.span_writer.as_mut() else {
             return;
         };
