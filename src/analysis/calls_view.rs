@@ -129,12 +129,18 @@ pub struct CallTotals {
 }
 
 impl CallTotals {
-    fn add(&mut self, calls: &[LlmCall]) {
-        self.calls += calls.len() as u64;
-        for c in calls {
-            self.input_tokens += c.usage.input.unwrap_or(0);
-            self.output_tokens += c.usage.output.unwrap_or(0);
+    fn of(calls: &[LlmCall]) -> Self {
+        CallTotals {
+            calls: calls.len() as u64,
+            input_tokens: calls.iter().filter_map(|c| c.usage.input).sum(),
+            output_tokens: calls.iter().filter_map(|c| c.usage.output).sum(),
         }
+    }
+
+    fn absorb(&mut self, other: CallTotals) {
+        self.calls += other.calls;
+        self.input_tokens += other.input_tokens;
+        self.output_tokens += other.output_tokens;
     }
 }
 
@@ -167,16 +173,13 @@ pub fn attribute_and_save(
         |rows| {
             let mut part = calls_from_rows(rows);
             let df = writing.then(|| frame(&part.calls, &[]));
-            let mut t = CallTotals::default();
-            t.add(&part.calls);
+            let t = CallTotals::of(&part.calls);
             part.calls = Vec::new();
             (part, t, df)
         },
         |(mut part, t, df)| {
             out.absorb_counts(&mut part);
-            totals.calls += t.calls;
-            totals.input_tokens += t.input_tokens;
-            totals.output_tokens += t.output_tokens;
+            totals.absorb(t);
             if let (Some(w), Some(df)) = (table.as_mut(), df)
                 && let Err(e) = df.map_err(StoreError::from).and_then(|df| w.write(df))
             {

@@ -603,3 +603,30 @@ fn calls_tables_follow_traces_split_across_imports() {
     std::fs::write(&manifest, m.to_string()).unwrap();
     assert_eq!(viewed, cost_json(&from_store));
 }
+
+/// The import's summary counts the calls it wrote to its calls table: the same calls and
+/// tokens as a report over the store says.
+#[test]
+fn import_summary_totals_match_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store").display().to_string();
+    let all = root().join("testdata/llm").display().to_string();
+    let out = traces(&["--store", &store, "import", &all]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let summary = text(&out.stdout);
+    let line = summary
+        .lines()
+        .find(|l| l.starts_with("usage:"))
+        .unwrap_or_else(|| panic!("no usage line in {summary}"));
+    let numbers: Vec<u64> = line
+        .split(|c: char| !c.is_ascii_digit() && c != ',')
+        .filter_map(|w| w.replace(',', "").parse().ok())
+        .collect();
+    let total = &cost_json(&["--store", &store, "cost", "--format", "json"])["total"];
+    let want: Vec<u64> = ["calls", "input_tokens", "output_tokens"]
+        .iter()
+        .map(|k| total[k].as_u64().unwrap())
+        .collect();
+    assert!(want[0] > 50, "{total}");
+    assert_eq!(numbers, want, "{line}");
+}
