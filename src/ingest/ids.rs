@@ -38,10 +38,7 @@ fn decode_id<const N: usize>(text: &str, what: &'static str) -> Result<[u8; N], 
         .or_else(|| t.strip_prefix("0X"))
         .unwrap_or(t);
     let mut out = [0u8; N];
-    if hex.len() == 2 * N && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        for (i, pair) in hex.as_bytes().chunks_exact(2).enumerate() {
-            out[i] = (hex_val(pair[0]) << 4) | hex_val(pair[1]);
-        }
+    if hex.len() == 2 * N && decode_hex(hex.as_bytes(), &mut out) {
         return Ok(out);
     }
     let padded = N.div_ceil(3) * 4;
@@ -70,12 +67,34 @@ fn decode_id<const N: usize>(text: &str, what: &'static str) -> Result<[u8; N], 
     Err(err())
 }
 
-fn hex_val(b: u8) -> u8 {
-    match b {
-        b'0'..=b'9' => b - b'0',
-        b'a'..=b'f' => b - b'a' + 10,
-        _ => b - b'A' + 10,
+/// Each byte's value as a hex digit, or `INVALID`.
+const INVALID: u8 = 0xff;
+const HEX_VALUE: [u8; 256] = {
+    let mut t = [INVALID; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
     }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
+/// Decodes and validates in one pass: every span has two or three ids to decode.
+fn decode_hex(hex: &[u8], out: &mut [u8]) -> bool {
+    let mut bad = 0u8;
+    for (o, pair) in out.iter_mut().zip(hex.chunks_exact(2)) {
+        let (hi, lo) = (HEX_VALUE[pair[0] as usize], HEX_VALUE[pair[1] as usize]);
+        bad |= hi | lo;
+        *o = (hi << 4) | (lo & 15);
+    }
+    // A valid digit is below 16; INVALID sets the high bits.
+    bad < 16
 }
 
 /// An id as lowercase hex, on the stack: every span's ids are written out when stored.
@@ -164,6 +183,22 @@ impl fmt::Debug for SpanId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_round_trips_and_any_other_digit_is_refused() {
+        let bytes: [u8; 16] = std::array::from_fn(|i| (i as u8).wrapping_mul(37) ^ 0xa5);
+        let lower = TraceId(bytes).to_string();
+        assert_eq!(TraceId::parse(&lower), Ok(TraceId(bytes)));
+        assert_eq!(TraceId::parse(&lower.to_uppercase()), Ok(TraceId(bytes)));
+        for pos in 0..32 {
+            for bad in [b'g', b'G', b'/', b':', b'@', b'`', b' ', 0xc3] {
+                let mut t = lower.clone().into_bytes();
+                t[pos] = bad;
+                let t = String::from_utf8_lossy(&t).into_owned();
+                assert!(TraceId::parse(&t).is_err(), "{t:?} was accepted");
+            }
+        }
+    }
 
     #[test]
     fn hex_and_base64_agree() {
