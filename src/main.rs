@@ -1,6 +1,12 @@
 mod cli;
 mod commands;
 
+use clap::Parser;
+use std::process::ExitCode;
+use traces::analysis::time_bound::TimeBoundError;
+use traces::ingest::IngestError;
+use traces::pricing::table::PricingError;
+
 // Decoding allocates a string per attribute value; glibc's allocator spent a fifth of
 // the time of a report in malloc and free, mimalloc much less.
 #[global_allocator]
@@ -19,12 +25,6 @@ fn keep_freed_pages() {
     // SAFETY: setting an option is a plain store in mimalloc's option table.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) }
 }
-
-use clap::Parser;
-use std::process::ExitCode;
-use traces::analysis::time_bound::TimeBoundError;
-use traces::ingest::IngestError;
-use traces::pricing::table::PricingError;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();

@@ -67,8 +67,10 @@ fn decode_id<const N: usize>(text: &str, what: &'static str) -> Result<[u8; N], 
     Err(err())
 }
 
-/// Each byte's value as a hex digit, or `INVALID`.
+/// Marks a byte that is not a hex digit: above any digit's value.
 const INVALID: u8 = 0xff;
+
+/// Each byte's value as a hex digit, or `INVALID`.
 const HEX_VALUE: [u8; 256] = {
     let mut t = [INVALID; 256];
     let mut i = 0;

@@ -17,12 +17,12 @@ use polars::prelude::*;
 use rayon::prelude::*;
 use segment::{BackgroundWriter, SegmentWriter, StoreIoError};
 use std::collections::HashSet;
-
-/// Sets of ids, looked up once or more per span: foldhash costs a fraction of SipHash.
-type FastSet<T> = foldhash::HashSet<T>;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+/// Sets of ids, looked up once or more per span: foldhash costs a fraction of SipHash.
+type FastSet<T> = foldhash::HashSet<T>;
 
 /// Rows per Parquet row group: large enough for good compression, small enough that an
 /// import of any size holds only this many rows in memory.
