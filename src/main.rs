@@ -3,6 +3,7 @@ mod commands;
 
 use clap::Parser;
 use std::process::ExitCode;
+use traces::analysis::cost_report::{ReportError, SumOverflow};
 use traces::analysis::time_bound::TimeBoundError;
 use traces::ingest::IngestError;
 use traces::pricing::table::PricingError;
@@ -63,6 +64,12 @@ fn exit_code(e: &anyhow::Error) -> u8 {
         };
     }
     if e.downcast_ref::<TimeBoundError>().is_some() || e.downcast_ref::<PricingError>().is_some() {
+        return 2;
+    }
+    // Sums only overflow on impossible counts in the input.
+    if e.downcast_ref::<SumOverflow>().is_some()
+        || matches!(e.downcast_ref(), Some(ReportError::Overflow(_)))
+    {
         return 2;
     }
     // Option values that clap accepted but that did not parse (sort keys, formats).

@@ -379,12 +379,6 @@ fn pick_attrs(json: &str, keys: &[String]) -> Vec<Option<String>> {
         .collect()
 }
 
-/// A span decoded straight from a dump, as reports read it: normalized here rather
-/// than read back from the store.
-pub fn row_from_raw(s: &crate::ingest::raw::RawSpan, attr_keys: &[String]) -> SpanRow {
-    row_from_normalized(s, crate::semconv::normalize(s), attr_keys)
-}
-
 /// A span and its normalized view, as reports read it.
 pub fn row_from_normalized(
     s: &crate::ingest::raw::RawSpan,

@@ -120,20 +120,22 @@ fn frame(calls: &[LlmCall], markers: &[(TraceId, u64)]) -> PolarsResult<DataFram
     DataFrame::new(n, cols)
 }
 
-/// What an import's summary says of the calls it attributed.
+/// What an import's summary says of the calls it attributed. Sums of i64 counts over
+/// at most 2^64 calls cannot pass i128: the summary is exact whatever the input says.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CallTotals {
     pub calls: u64,
-    pub input_tokens: i64,
-    pub output_tokens: i64,
+    pub input_tokens: i128,
+    pub output_tokens: i128,
 }
 
 impl CallTotals {
     fn of(calls: &[LlmCall]) -> Self {
+        let sum = |f: fn(&LlmCall) -> Option<i64>| calls.iter().filter_map(f).map(i128::from).sum();
         CallTotals {
             calls: calls.len() as u64,
-            input_tokens: calls.iter().filter_map(|c| c.usage.input).sum(),
-            output_tokens: calls.iter().filter_map(|c| c.usage.output).sum(),
+            input_tokens: sum(|c| c.usage.input),
+            output_tokens: sum(|c| c.usage.output),
         }
     }
 

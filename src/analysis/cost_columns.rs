@@ -7,7 +7,7 @@
 
 use super::calls_view::CallsPart;
 use super::cost_report::{
-    CallFilter, CostReport, Dim, Metrics, PriceCache, UnpricedModels, time_key,
+    CallFilter, CostReport, Dim, Metrics, PriceCache, ReportError, UnpricedModels, time_key,
 };
 use crate::ingest::ids::TraceId;
 use crate::pricing::Pricing;
@@ -142,14 +142,6 @@ struct Cell {
     /// Calls and tokens; the cost is the billable counts', priced at the end.
     sums: Metrics,
     billable: Billable,
-}
-
-fn add_billable(a: &mut Billable, b: &Billable) {
-    a.uncached_input += b.uncached_input;
-    a.cache_read += b.cache_read;
-    a.cache_write += b.cache_write;
-    a.plain_output += b.plain_output;
-    a.reasoning += b.reasoning;
 }
 
 /// One value of a group key, borrowed from the columns.
@@ -443,7 +435,7 @@ impl<'f> Summer<'f> {
             let cell = self.cell_of(group, class);
             let c = &mut self.cells[cell as usize];
             c.sums.add_call(&usage, row.recorded);
-            add_billable(&mut c.billable, &Billable::of(&usage));
+            c.billable.add(&Billable::of(&usage));
         }
         Ok(())
     }
@@ -611,7 +603,12 @@ fn price(summed: Summed, pricing: &Pricing) -> Priced {
     let mut unpriced = UnpricedModels::default();
     for mut c in summed.cells {
         match &rates[c.class as usize] {
-            Some(r) => c.sums.cost_usd = cost_at(r, &c.billable),
+            Some(r) => match cost_at(r, &c.billable) {
+                Some(usd) => c.sums.cost_usd = usd,
+                None => {
+                    c.sums.overflow.get_or_insert("cost_usd");
+                }
+            },
             None => {
                 c.sums.unpriced_calls = c.sums.calls;
                 let model = summed.classes[c.class as usize].model.as_deref();
@@ -702,9 +699,9 @@ pub fn report(
     pricing: &Pricing,
     group_by: Vec<Dim>,
     filter: &CallFilter,
-) -> PolarsResult<CostReport> {
+) -> Result<CostReport, ReportError> {
     if group_by.iter().any(|d| matches!(d, Dim::Attr(_))) {
-        polars_bail!(InvalidOperation: "attributes are not in calls tables");
+        return Err(polars_err!(InvalidOperation: "attributes are not in calls tables").into());
     }
     let thresholds = thresholds(pricing);
     let fast = match calls.len() {
@@ -745,7 +742,8 @@ pub fn report(
         rows,
         total,
         unpriced_models: unpriced.into_vec(),
-    })
+    }
+    .check_sums()?)
 }
 
 #[cfg(test)]
@@ -870,7 +868,7 @@ mod tests {
         let pricing = Pricing::load(&[]).unwrap();
         let mut builder = ReportBuilder::new(&pricing, group_by.clone(), &filter, &[]);
         calls.iter().for_each(|c| builder.add(c));
-        let expected = builder.finish();
+        let expected = builder.finish().unwrap();
 
         let calls = Calls {
             calls,
@@ -1000,15 +998,17 @@ mod tests {
                 crate::pricing::cost::call_cost(entry, &c.usage, c.start, None)
                     .unwrap()
                     .usd
+                    .unwrap()
             })
             .sum();
         assert_eq!(got.total.cost_usd, one_by_one);
         assert_eq!(got.total.calls, 4);
         // 250k input at $2.50/M, 1k output at $15/M; 150k at $1.25/M, 1k at $10/M;
-        // 500 cached at $0.125/M (no uncached input), 20 output at $10/M; 100 input
-        // at $1.25/M, 10 output all reasoning (clamped) at the output price.
+        // 500 cached of a 10-token prompt: clamped to the 10 the prompt has, at
+        // $0.125/M, 20 output at $10/M; 100 input at $1.25/M, 10 output all reasoning
+        // (clamped) at the output price.
         let expected = Decimal::new(625_000_000 + 15_000_000 + 187_500_000 + 10_000_000, 9)
-            + Decimal::new(62_500 + 200_000, 9)
+            + Decimal::new(1_250 + 200_000, 9)
             + Decimal::new(125_000 + 100_000, 9);
         assert_eq!(got.total.cost_usd, expected);
     }

@@ -82,11 +82,100 @@ pub struct Metrics {
     pub cost_usd: Decimal,
     pub recorded_cost_usd: Option<f64>,
     pub unpriced_calls: u64,
+    /// The first field whose sum passed what it can hold: such a group has no figure
+    /// to show, and the report is refused (`check_sums`) rather than wrapped.
+    pub overflow: Option<&'static str>,
+}
+
+/// A report whose sums cannot be held: only impossible counts in the input get there.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{field} of {group} exceeds what a report can hold (2^63 - 1 tokens, or ~7.9e28 dollars): the input has impossible usage numbers; narrow the report (--since, --trace) to find them"
+)]
+pub struct SumOverflow {
+    pub field: &'static str,
+    pub group: String,
+}
+
+/// Why a report from the calls tables could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error(transparent)]
+    Polars(#[from] polars::error::PolarsError),
+    #[error(transparent)]
+    Overflow(#[from] SumOverflow),
+}
+
+fn add_checked(sum: &mut i64, v: i64, field: &'static str, overflow: &mut Option<&'static str>) {
+    match sum.checked_add(v) {
+        Some(s) => *sum = s,
+        None => {
+            overflow.get_or_insert(field);
+        }
+    }
 }
 
 impl Metrics {
     pub fn total_tokens(&self) -> i64 {
-        self.input_tokens + self.output_tokens
+        // `add_tokens` refuses a group whose total would not fit.
+        self.input_tokens.saturating_add(self.output_tokens)
+    }
+
+    fn add_tokens(&mut self, t: [i64; 5]) {
+        let o = &mut self.overflow;
+        add_checked(&mut self.input_tokens, t[0], "input_tokens", o);
+        add_checked(&mut self.cache_read_tokens, t[1], "cache_read_tokens", o);
+        add_checked(&mut self.cache_write_tokens, t[2], "cache_write_tokens", o);
+        add_checked(&mut self.output_tokens, t[3], "output_tokens", o);
+        add_checked(&mut self.reasoning_tokens, t[4], "reasoning_tokens", o);
+        if self.input_tokens.checked_add(self.output_tokens).is_none() {
+            o.get_or_insert("total_tokens");
+        }
+    }
+
+    /// Adds dollars, noting rather than panicking when the sum passes `Decimal`'s range.
+    pub fn add_cost(&mut self, usd: Decimal) {
+        match self.cost_usd.checked_add(usd) {
+            Some(s) => self.cost_usd = s,
+            None => {
+                self.overflow.get_or_insert("cost_usd");
+            }
+        }
+    }
+
+    /// Counts one call and its tokens (not its cost).
+    pub fn add_call(&mut self, usage: &Usage, recorded_cost_usd: Option<f64>) {
+        self.calls += 1;
+        self.add_tokens([
+            usage.input.unwrap_or(0),
+            usage.cache_read.unwrap_or(0),
+            usage.cache_write.unwrap_or(0),
+            usage.output.unwrap_or(0),
+            usage.reasoning.unwrap_or(0),
+        ]);
+        if let Some(r) = recorded_cost_usd {
+            self.recorded_cost_usd = Some(self.recorded_cost_usd.unwrap_or(0.0) + r);
+        }
+    }
+
+    /// Adds another group's sums, all but its trace count (traces do not add up).
+    pub fn absorb(&mut self, o: &Metrics) {
+        self.calls += o.calls;
+        self.add_tokens([
+            o.input_tokens,
+            o.cache_read_tokens,
+            o.cache_write_tokens,
+            o.output_tokens,
+            o.reasoning_tokens,
+        ]);
+        self.add_cost(o.cost_usd);
+        self.unpriced_calls += o.unpriced_calls;
+        if let Some(r) = o.recorded_cost_usd {
+            self.recorded_cost_usd = Some(self.recorded_cost_usd.unwrap_or(0.0) + r);
+        }
+        if let Some(f) = o.overflow {
+            self.overflow.get_or_insert(f);
+        }
     }
 }
 
@@ -102,7 +191,7 @@ impl Acc {
         let m = &mut self.m;
         m.add_call(&c.usage, c.recorded_cost_usd);
         match cost {
-            Some(d) => m.cost_usd += d,
+            Some(d) => m.add_cost(d),
             None => m.unpriced_calls += 1,
         }
     }
@@ -118,33 +207,33 @@ impl Acc {
     }
 }
 
-impl Metrics {
-    /// Counts one call and its tokens (not its cost).
-    pub fn add_call(&mut self, usage: &Usage, recorded_cost_usd: Option<f64>) {
-        self.calls += 1;
-        self.input_tokens += usage.input.unwrap_or(0);
-        self.cache_read_tokens += usage.cache_read.unwrap_or(0);
-        self.cache_write_tokens += usage.cache_write.unwrap_or(0);
-        self.output_tokens += usage.output.unwrap_or(0);
-        self.reasoning_tokens += usage.reasoning.unwrap_or(0);
-        if let Some(r) = recorded_cost_usd {
-            self.recorded_cost_usd = Some(self.recorded_cost_usd.unwrap_or(0.0) + r);
+impl CostReport {
+    /// The report, or which sum could not be held. Rows are checked before the total,
+    /// so the error names the narrowest group.
+    pub fn check_sums(self) -> Result<CostReport, SumOverflow> {
+        let fields: Vec<String> = self.group_by.iter().map(Dim::field).collect();
+        for (key, m) in &self.rows {
+            if let Some(field) = m.overflow
+                && !fields.is_empty()
+            {
+                let group = fields
+                    .iter()
+                    .zip(key)
+                    .map(|(f, k)| format!("{f} {}", k.as_deref().unwrap_or("(none)")))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return Err(SumOverflow {
+                    field,
+                    group: format!("the group {group}"),
+                });
+            }
         }
-    }
-
-    /// Adds another group's sums, all but its trace count (traces do not add up).
-    pub fn absorb(&mut self, o: &Metrics) {
-        let m = self;
-        m.calls += o.calls;
-        m.input_tokens += o.input_tokens;
-        m.cache_read_tokens += o.cache_read_tokens;
-        m.cache_write_tokens += o.cache_write_tokens;
-        m.output_tokens += o.output_tokens;
-        m.reasoning_tokens += o.reasoning_tokens;
-        m.cost_usd += o.cost_usd;
-        m.unpriced_calls += o.unpriced_calls;
-        if let Some(r) = o.recorded_cost_usd {
-            m.recorded_cost_usd = Some(m.recorded_cost_usd.unwrap_or(0.0) + r);
+        match self.total.overflow {
+            Some(field) => Err(SumOverflow {
+                field,
+                group: "the total".into(),
+            }),
+            None => Ok(self),
         }
     }
 }
@@ -284,8 +373,9 @@ impl UnpricedModels {
             }),
         };
         u.calls += calls;
-        u.input_tokens += input_tokens;
-        u.output_tokens += output_tokens;
+        // A part of the report's total, which `check_sums` refuses past i64.
+        u.input_tokens = u.input_tokens.saturating_add(input_tokens);
+        u.output_tokens = u.output_tokens.saturating_add(output_tokens);
     }
 
     pub fn absorb(&mut self, other: UnpricedModels) {
@@ -339,6 +429,10 @@ impl<'a> ReportBuilder<'a> {
             .and_then(|m| self.prices.entry(m, c.provider.as_deref()))
             .and_then(|e| call_cost(e, &c.usage, c.start, c.service_tier.as_deref()))
             .map(|cc| cc.usd);
+        if cost == Some(None) {
+            self.total.m.overflow.get_or_insert("cost_usd");
+        }
+        let cost = cost.map(Option::unwrap_or_default);
         if cost.is_none() {
             self.unpriced.add(
                 c.model(),
@@ -358,7 +452,7 @@ impl<'a> ReportBuilder<'a> {
         self.total.add(c, cost);
     }
 
-    pub fn finish(self) -> CostReport {
+    pub fn finish(self) -> Result<CostReport, SumOverflow> {
         let rows: Vec<_> = self
             .groups
             .into_iter()
@@ -370,6 +464,7 @@ impl<'a> ReportBuilder<'a> {
             total: self.total.done(),
             unpriced_models: self.unpriced.into_vec(),
         }
+        .check_sums()
     }
 }
 

@@ -143,7 +143,8 @@ pub fn list_traces(store: &Store, filter: &TraceFilter) -> Result<Vec<TraceRow>,
                 root_name,
                 service,
                 start_unix_nano: a.start,
-                duration_ns: a.end - a.start,
+                // End before start is the dump's own contradiction: no negative duration.
+                duration_ns: a.end.saturating_sub(a.start).max(0),
                 spans: a.spans,
                 errors: a.errors,
             }

@@ -9,7 +9,7 @@ use anyhow::Result;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use traces::analysis::calls::{
-    Calls, LlmCall, calls_from_rows, calls_of, load_rows_with, row_from_raw,
+    Calls, LlmCall, calls_from_rows, calls_of, load_rows_with, row_from_normalized,
 };
 use traces::analysis::cost_report::{CallFilter, CostReport, Dim, Metrics, ReportBuilder};
 use traces::analysis::partition::TracePartitions;
@@ -17,7 +17,7 @@ use traces::analysis::{calls_view, cost_columns};
 use traces::ingest::{DecodeOptions, Record, decode_input_prepared, expand_inputs};
 use traces::pricing::Pricing;
 use traces::render::{Cell, OutputFormat, Table, group_digits, to_stdout};
-use traces::semconv::content_only;
+use traces::semconv::{RefusedNumbers, content_only, normalize};
 use traces::store::Store;
 
 /// The strict mode's failure: a report with unpriced calls.
@@ -97,13 +97,13 @@ pub fn run(store: &Store, pricing_files: &[PathBuf], args: &CostArgs) -> Result<
                 let mut builder = ReportBuilder::new(&pricing, group_by, &filter, &attr_keys);
                 let calls = calls_from_rows(load_rows_with(store, None, &attr_keys)?);
                 calls.calls.iter().for_each(|c| builder.add(c));
-                (builder.finish(), calls)
+                (builder.finish()?, calls)
             }
         }
     } else {
         let mut builder = ReportBuilder::new(&pricing, group_by, &filter, &attr_keys);
         let calls = calls_from_dumps(&args.paths, &attr_keys, &mut |c| builder.add(c))?;
-        (builder.finish(), calls)
+        (builder.finish()?, calls)
     };
     let (descending, column) = super::sort_spec(&args.sort);
     report.sort(column, descending).map_err(UsageError)?;
@@ -135,8 +135,13 @@ fn calls_from_dumps(
     };
     let mut rows = TracePartitions::default();
     let mut filing = Ok(());
+    let refused = RefusedNumbers::default();
     let prepare = |r: Record| match r {
-        Record::Span(s) => Some(row_from_raw(&s, attr_keys)),
+        Record::Span(s) => {
+            let n = normalize(&s);
+            refused.note(&s, &n);
+            Some(row_from_normalized(&s, n, attr_keys))
+        }
         Record::Log(_) => None,
     };
     for input in expand_inputs(paths)? {
@@ -148,6 +153,9 @@ fn calls_from_dumps(
             }
         })?;
         std::mem::replace(&mut filing, Ok(()))?;
+    }
+    for w in refused.warnings() {
+        eprintln!("warning: {w}");
     }
     Ok(calls_of(rows, &mut |c| call(&c))?)
 }

@@ -15,6 +15,7 @@ use traces::analysis::partition::{SpillError, TracePartitions};
 use traces::ingest::ids::TraceId;
 use traces::ingest::{self, DecodeOptions, InputSummary, Invalid, expand_inputs};
 use traces::render::group_digits;
+use traces::semconv::RefusedNumbers;
 use traces::store::{ImportStats, Store};
 
 /// Inputs smaller than this finish before a progress bar would help.
@@ -56,7 +57,10 @@ pub fn run(store: &Store, args: &ImportArgs) -> Result<()> {
     // (spilled past a limit, like a cost report over a dump) rather than read back.
     let rows = Arc::new(Mutex::new(Filed::default()));
     let filer = rows.clone();
+    let refused = Arc::new(RefusedNumbers::default());
+    let refusals = refused.clone();
     import.on_span(Box::new(move |span, normalized, trace_existed| {
+        refusals.note(span, &normalized);
         // A trace that already had spans is read back whole from the store instead.
         if trace_existed {
             return;
@@ -165,6 +169,9 @@ pub fn run(store: &Store, args: &ImportArgs) -> Result<()> {
         started.elapsed().as_secs_f64(),
         total_bytes,
     );
+    for w in refused.warnings() {
+        eprintln!("warning: {w}");
+    }
     Ok(())
 }
 

@@ -42,7 +42,7 @@ pub fn decode(mut obj: Map<String, Value>) -> Result<Record, String> {
             span_id,
             time_unix_nano: int_at(&obj, "timeUnixNano")?,
             observed_time_unix_nano: int_at(&obj, "observedTimeUnixNano")?,
-            severity_number: int_at(&obj, "severityNumber")? as i32,
+            severity_number: i32::try_from(int_at(&obj, "severityNumber")?).unwrap_or(0),
             severity_text: str_at(&obj, "severityText")?,
             event_name: str_at(&obj, "eventName")?,
             flags: int_at(&obj, "flags")? as u32,
@@ -63,7 +63,10 @@ pub fn decode(mut obj: Map<String, Value>) -> Result<Record, String> {
     let start = int_at(&obj, "startTimeUnixNano")?;
     let mut end = int_at(&obj, "endTimeUnixNano")?;
     if end == 0 {
-        end = start + int_at(&obj, "durationNano")?;
+        let duration = int_at(&obj, "durationNano")?;
+        end = start.checked_add(duration).ok_or_else(|| {
+            format!("startTimeUnixNano {start} + durationNano {duration} is past the last time a timestamp can hold (2262)")
+        })?;
     }
     Ok(Record::Span(RawSpan {
         trace_id,

@@ -258,9 +258,7 @@ impl<'de> Deserialize<'de> for OtlpValue {
                         "boolValue" | "bool_value" => {
                             map.next_value::<Option<bool>>()?.map(AnyValue::Bool)
                         }
-                        "intValue" | "int_value" => {
-                            Some(AnyValue::Int(map.next_value::<IntField>()?.0))
-                        }
+                        "intValue" | "int_value" => Some(map.next_value::<AttrInt>()?.0),
                         "doubleValue" | "double_value" => {
                             Some(AnyValue::Double(map.next_value::<DoubleField>()?.0))
                         }
@@ -308,10 +306,62 @@ fn decode_bytes(s: &str) -> Result<Vec<u8>, base64::DecodeError> {
         .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(t))
 }
 
-struct IntField(i64);
-impl<'de> Deserialize<'de> for IntField {
+/// An attribute's `intValue`. Unlike an id or a timestamp, an attribute that is out of
+/// int64's range or fractional spoils only itself: it is kept as written (digits as a
+/// string, a fraction as a double) for the reader of that key to refuse with a warning,
+/// rather than failing the whole record.
+struct AttrInt(AnyValue);
+impl<'de> Deserialize<'de> for AttrInt {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        int64(d).map(IntField)
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = AttrInt;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an integer or a string holding one")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<AttrInt, E> {
+                Ok(AttrInt(AnyValue::Int(v)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<AttrInt, E> {
+                Ok(AttrInt(match i64::try_from(v) {
+                    Ok(i) => AnyValue::Int(i),
+                    Err(_) => AnyValue::String(v.to_string()),
+                }))
+            }
+            fn visit_i128<E: de::Error>(self, v: i128) -> Result<AttrInt, E> {
+                Ok(AttrInt(match i64::try_from(v) {
+                    Ok(i) => AnyValue::Int(i),
+                    Err(_) => AnyValue::String(v.to_string()),
+                }))
+            }
+            fn visit_u128<E: de::Error>(self, v: u128) -> Result<AttrInt, E> {
+                self.visit_i128(i128::try_from(v).unwrap_or(i128::MAX))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<AttrInt, E> {
+                Ok(AttrInt(
+                    if v.is_finite() && v.fract() == 0.0 && v.abs() < 9.2e18 {
+                        AnyValue::Int(v as i64)
+                    } else {
+                        AnyValue::Double(v)
+                    },
+                ))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<AttrInt, E> {
+                let t = v.trim();
+                if let Ok(n) = t.parse::<i64>() {
+                    return Ok(AttrInt(AnyValue::Int(n)));
+                }
+                let digits = t.strip_prefix('-').unwrap_or(t);
+                if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+                    return Ok(AttrInt(AnyValue::String(t.to_string())));
+                }
+                Err(E::invalid_value(de::Unexpected::Str(v), &self))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<AttrInt, E> {
+                Ok(AttrInt(AnyValue::Empty))
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 

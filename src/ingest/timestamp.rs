@@ -12,14 +12,27 @@ pub fn to_unix_nanos(v: &Value) -> Result<i64, String> {
             let f = n.as_f64().unwrap_or(0.0);
             let i = n.as_i64();
             let a = f.abs();
-            Ok(if a < 1e11 {
-                (f * 1e9) as i64
+            // Seconds up to 1e11 (year 5138), milliseconds up to 1e14, microseconds up to
+            // 1e17, else nanoseconds; a product past i64 (after year 2262) is refused,
+            // not wrapped.
+            let (scale, unit) = if a < 1e11 {
+                (1_000_000_000, "seconds")
             } else if a < 1e14 {
-                i.map(|i| i * 1_000_000).unwrap_or((f * 1e6) as i64)
+                (1_000_000, "milliseconds")
             } else if a < 1e17 {
-                i.map(|i| i * 1_000).unwrap_or((f * 1e3) as i64)
+                (1_000, "microseconds")
             } else {
-                i.unwrap_or(f as i64)
+                (1, "nanoseconds")
+            };
+            let ns = match i {
+                Some(i) => i.checked_mul(scale),
+                None => {
+                    let x = f * scale as f64;
+                    (x.is_finite() && x.abs() < 9.2e18).then_some(x as i64)
+                }
+            };
+            ns.ok_or_else(|| {
+                format!("{n} {unit} since 1970 is past the last time a timestamp can hold (2262)")
             })
         }
         Value::String(s) => parse_text(s).ok_or_else(|| format!("{s:?} is not a timestamp")),
@@ -76,5 +89,20 @@ mod tests {
         );
         assert_eq!(to_unix_nanos(&Value::from(ns)).unwrap(), ns);
         assert!(to_unix_nanos(&Value::from("yesterday")).is_err());
+        // 9.9e10 s and 9.9e13 ms are past 2262: refused, not wrapped.
+        for v in [
+            99_000_000_000i64,
+            99_000_000_000_000,
+            99_000_000_000_000_000,
+        ] {
+            let e = to_unix_nanos(&Value::from(v)).unwrap_err();
+            assert!(e.contains("2262"), "{e}");
+        }
+        assert!(to_unix_nanos(&Value::from(1e300)).is_err());
+        assert_eq!(
+            to_unix_nanos(&Value::from(-1_000i64)).unwrap(),
+            -1_000_000_000_000,
+            "before 1970 is a time"
+        );
     }
 }

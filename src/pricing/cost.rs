@@ -9,7 +9,9 @@ use rust_decimal::Decimal;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallCost {
-    pub usd: Decimal,
+    /// `None` past `Decimal`'s range, which validated prices and i64 counts do not reach;
+    /// a report refuses it rather than showing it unpriced.
+    pub usd: Option<Decimal>,
     /// The long-context threshold whose rates applied.
     pub tier_above: Option<i64>,
     /// `flex` or `priority` when those rates applied.
@@ -33,8 +35,10 @@ fn layered(over: &Rates, base: &Rates) -> Rates {
 }
 
 /// What a call, or a sum of calls priced alike, is billed for: each count at its rate.
-/// Counts are clamped per call (negative counts, cached or reasoning counts larger than
-/// their whole), so sums of these are what the calls cost one by one.
+/// Counts are clamped per call so that the parts never exceed their whole: negative
+/// counts are 0, cache reads at most the input, cache writes at most the input left,
+/// reasoning at most the output. A call is then never billed for more tokens than its
+/// report shows, and sums of these are what the calls cost one by one.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Billable {
     pub uncached_input: i64,
@@ -48,17 +52,27 @@ pub struct Billable {
 impl Billable {
     pub fn of(usage: &Usage) -> Billable {
         let input = usage.input.unwrap_or(0).max(0);
-        let cache_read = usage.cache_read.unwrap_or(0).max(0);
-        let cache_write = usage.cache_write.unwrap_or(0).max(0);
+        let cache_read = usage.cache_read.unwrap_or(0).clamp(0, input);
+        let cache_write = usage.cache_write.unwrap_or(0).clamp(0, input - cache_read);
         let output = usage.output.unwrap_or(0).max(0);
         let reasoning = usage.reasoning.unwrap_or(0).clamp(0, output);
         Billable {
-            uncached_input: (input - cache_read - cache_write).max(0),
+            uncached_input: input - cache_read - cache_write,
             cache_read,
             cache_write,
             plain_output: output - reasoning,
             reasoning,
         }
+    }
+
+    /// Adds another's counts. Each part is at most its call's input or output, whose
+    /// sums a report refuses past i64, so saturating here never shows.
+    pub fn add(&mut self, b: &Billable) {
+        self.uncached_input = self.uncached_input.saturating_add(b.uncached_input);
+        self.cache_read = self.cache_read.saturating_add(b.cache_read);
+        self.cache_write = self.cache_write.saturating_add(b.cache_write);
+        self.plain_output = self.plain_output.saturating_add(b.plain_output);
+        self.reasoning = self.reasoning.saturating_add(b.reasoning);
     }
 }
 
@@ -117,8 +131,9 @@ pub fn rates_for(
 }
 
 /// USD for `b` at `rates` (which have an input price, as `rates_for` returns them),
-/// exact but not normalized: reports sum many of these and normalize once.
-pub fn cost_at(rates: &Rates, b: &Billable) -> Decimal {
+/// exact but not normalized: reports sum many of these and normalize once. `None` only
+/// past `Decimal`'s range, which validated prices and i64 counts cannot reach.
+pub fn cost_at(rates: &Rates, b: &Billable) -> Option<Decimal> {
     let in_rate = rates.input.unwrap_or(Decimal::ZERO);
     let cached_rate = rates.cached_input.unwrap_or(in_rate);
     // Usage does not say whether a cache write was for 5 minutes or an hour; the
@@ -126,18 +141,22 @@ pub fn cost_at(rates: &Rates, b: &Billable) -> Decimal {
     let write_rate = rates.cache_write_5m.unwrap_or(in_rate);
     let out_rate = rates.output.unwrap_or(Decimal::ZERO);
     let reasoning_rate = rates.reasoning.unwrap_or(out_rate);
-    let d = Decimal::from;
-    let micro_usd = d(b.uncached_input) * in_rate
-        + d(b.cache_read) * cached_rate
-        + d(b.cache_write) * write_rate
-        + d(b.plain_output) * out_rate
-        + d(b.reasoning) * reasoning_rate;
+    let mut micro_usd = Decimal::ZERO;
+    for (n, rate) in [
+        (b.uncached_input, in_rate),
+        (b.cache_read, cached_rate),
+        (b.cache_write, write_rate),
+        (b.plain_output, out_rate),
+        (b.reasoning, reasoning_rate),
+    ] {
+        micro_usd = micro_usd.checked_add(Decimal::from(n).checked_mul(rate)?)?;
+    }
     // Rates are per million tokens: moving the point is exact and needs no division.
     let mut usd = micro_usd;
-    match usd.scale().checked_add(6) {
+    Some(match usd.scale().checked_add(6) {
         Some(s) if usd.set_scale(s).is_ok() => usd,
         _ => micro_usd / Decimal::from(1_000_000),
-    }
+    })
 }
 
 /// The UTC day a call started, which picks the prices in force.
@@ -155,7 +174,7 @@ pub fn call_cost(
     let input = usage.input.unwrap_or(0).max(0);
     let a = rates_for(entry, day_of(start_unix_nano), input, service_tier)?;
     Some(CallCost {
-        usd: cost_at(&a.rates, &Billable::of(usage)).normalize(),
+        usd: cost_at(&a.rates, &Billable::of(usage)).map(|d| d.normalize()),
         tier_above: a.tier_above,
         service_tier: a.service_tier,
     })

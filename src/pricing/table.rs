@@ -109,20 +109,111 @@ pub enum PricingError {
     },
 }
 
+/// The dearest rate a price file may give, USD per million tokens ($1 a token, a
+/// thousand times the dearest model sold): past it a rate is a typo (a per-token price
+/// written as per-million), and within it no i64 count can overflow a cost.
+pub const MAX_RATE: Decimal = Decimal::from_parts(1_000_000, 0, 0, false, 0);
+
+impl Rates {
+    fn named(&self) -> [(&'static str, Option<Decimal>); 6] {
+        [
+            ("input", self.input),
+            ("cached_input", self.cached_input),
+            ("cache_write_5m", self.cache_write_5m),
+            ("cache_write_1h", self.cache_write_1h),
+            ("output", self.output),
+            ("reasoning", self.reasoning),
+        ]
+    }
+}
+
+/// The first rate of `m` that is negative or past `MAX_RATE`: its key and the problem.
+fn bad_rate(m: &ModelPrice) -> Option<(&'static str, Decimal, String)> {
+    let check = |r: &Rates, at: &str| {
+        r.named().into_iter().find_map(|(k, v)| {
+            let v = v?;
+            let problem = if v.is_sign_negative() && !v.is_zero() {
+                "a price cannot be negative".to_string()
+            } else if v > MAX_RATE {
+                format!(
+                    "over {MAX_RATE} USD per million tokens; prices are per million, not per token"
+                )
+            } else {
+                return None;
+            };
+            Some((k, v, format!("{at}{k} = {v}: {problem}")))
+        })
+    };
+    m.prices.iter().find_map(|p| {
+        check(&p.rates, "")
+            .or_else(|| p.tiers.iter().find_map(|t| check(&t.rates, "tier: ")))
+            .or_else(|| {
+                p.service_tier
+                    .iter()
+                    .find_map(|(name, r)| check(r, &format!("service_tier.{name}: ")))
+            })
+    })
+}
+
+/// The 1-based line where `key` is given `value` in the block of model `id`, for an
+/// error to point at; the model's line when the key is not found there.
+fn line_of(text: &str, id: &str, key: &str, value: Decimal) -> Option<usize> {
+    let quoted = format!("\"{id}\"");
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.iter().position(|l| {
+        l.contains(&quoted) && (l.contains("id") || l.trim_start().starts_with('"'))
+    })?;
+    let wanted = value.normalize().to_string();
+    let found = lines[start..].iter().position(|l| {
+        let t = l.trim_start().trim_start_matches('"');
+        t.starts_with(key)
+            && l.split_once(['=', ':']).is_some_and(|(_, v)| {
+                let v = v.trim().trim_matches(|c| c == '"' || c == ',');
+                v.parse::<Decimal>()
+                    .is_ok_and(|d| d.normalize().to_string() == wanted)
+                    || Decimal::from_scientific(v)
+                        .is_ok_and(|d| d.normalize().to_string() == wanted)
+            })
+    });
+    Some(start + found.unwrap_or(0) + 1)
+}
+
+fn validate(models: &[ModelPrice], text: &str, file: &str) -> Result<(), PricingError> {
+    for m in models {
+        let message = if m.prices.is_empty() {
+            format!("model {:?} has no [[model.price]]", m.id)
+        } else if let Some((key, value, problem)) = bad_rate(m) {
+            let at = line_of(text, &m.id, key, value)
+                .map(|l| format!("line {l}: "))
+                .unwrap_or_default();
+            format!("{at}model {:?}: {problem}", m.id)
+        } else {
+            continue;
+        };
+        return Err(PricingError::Invalid {
+            file: file.to_string(),
+            message,
+        });
+    }
+    Ok(())
+}
+
 pub fn parse_toml(text: &str, file: &str) -> Result<Vec<ModelPrice>, PricingError> {
     let f: File = toml::from_str(text).map_err(|e| PricingError::Invalid {
         file: file.to_string(),
         message: e.to_string(),
     })?;
-    for m in &f.models {
-        if m.prices.is_empty() {
-            return Err(PricingError::Invalid {
-                file: file.to_string(),
-                message: format!("model {:?} has no [[model.price]]", m.id),
-            });
-        }
-    }
+    validate(&f.models, text, file)?;
     Ok(f.models)
+}
+
+/// `line N: ` for the line where a LiteLLM file names model `id`, for an error.
+fn json_line(text: &str, id: &str) -> String {
+    let quoted = format!("\"{id}\"");
+    text.lines()
+        .position(|l| l.contains(&quoted))
+        .map(|l| format!("line {}: ", l + 1))
+        .unwrap_or_default()
 }
 
 /// LiteLLM's `model_prices_and_context_window.json` format: USD per token.
@@ -135,16 +226,30 @@ pub fn parse_litellm(text: &str, file: &str) -> Result<Vec<ModelPrice>, PricingE
     let obj = v
         .as_object()
         .ok_or_else(|| invalid("expected an object of models".into()))?;
+    // The first value that is there but is no price: the file is refused for it.
+    let unreadable = std::cell::RefCell::new(None::<String>);
     let per_million = |e: &serde_json::Value, k: &str| -> Option<Decimal> {
         let n = e.get(k)?;
         let d = match n {
+            serde_json::Value::Null => None,
             serde_json::Value::Number(n) => Decimal::from_scientific(&n.to_string())
                 .or_else(|_| n.to_string().parse())
-                .ok()?,
-            serde_json::Value::String(s) => s.parse().ok()?,
-            _ => return None,
+                .ok(),
+            serde_json::Value::String(s) => s.trim().parse().ok(),
+            _ => None,
         };
-        Some((d * Decimal::from(1_000_000)).normalize())
+        if d.is_none() && !n.is_null() {
+            unreadable
+                .borrow_mut()
+                .get_or_insert_with(|| format!("{k} = {n}: not a price (or too large for one)"));
+        }
+        let d = d?;
+        // A rate past Decimal's range is refused by `validate` as absurd.
+        Some(
+            d.checked_mul(Decimal::from(1_000_000))
+                .unwrap_or(Decimal::MAX)
+                .normalize(),
+        )
     };
     let rates = |e: &serde_json::Value, suffix: &str| Rates {
         input: per_million(e, &format!("input_cost_per_token{suffix}")),
@@ -203,6 +308,21 @@ pub fn parse_litellm(text: &str, file: &str) -> Result<Vec<ModelPrice>, PricingE
             note: None,
             prices: vec![version],
         });
+        if let Some(problem) = unreadable.borrow_mut().take() {
+            let line = json_line(text, id);
+            return Err(invalid(format!("{line}model {id:?}: {problem}")));
+        }
+    }
+    // LiteLLM's rates are per token: the check and the line are for the text as given.
+    for m in &out {
+        if let Some((key, value, problem)) = bad_rate(m) {
+            let per_token = (value / Decimal::from(1_000_000)).normalize();
+            let line = json_line(text, &m.id);
+            return Err(invalid(format!(
+                "{line}model {:?}: {problem} (the file gives {per_token} a token for {key})",
+                m.id
+            )));
+        }
     }
     Ok(out)
 }
@@ -231,11 +351,6 @@ mod opt_decimal {
             .trim()
             .parse()
             .map_err(|_| serde::de::Error::custom(format!("{text:?} is not a price")))?;
-        if v.is_sign_negative() {
-            return Err(serde::de::Error::custom(format!(
-                "{text:?}: a price cannot be negative"
-            )));
-        }
         Ok(Some(v))
     }
 }

@@ -46,10 +46,15 @@ impl<'a> Attrs<'a> {
         keys.iter().find_map(|k| self.str(k).map(|v| (v, *k)))
     }
 
-    /// An integer, also when written as a string or a whole double; `NaN` and junk are
-    /// absent, not zero.
-    pub fn int(&self, key: &str) -> Option<i64> {
-        self.get(key).and_then(as_int)
+    /// A token count: a non-negative integer, also when written as a string or a whole
+    /// double. `None` when the key is absent or empty; an error says why a value that is
+    /// there cannot be a count (it is then missing, never 0).
+    pub fn count(&self, key: &str) -> Option<Result<i64, BadCount>> {
+        match self.get(key)? {
+            AnyValue::Empty => None,
+            AnyValue::String(s) if s.trim().is_empty() => None,
+            v => Some(as_count(v)),
+        }
     }
 
     pub fn float(&self, key: &str) -> Option<f64> {
@@ -99,20 +104,69 @@ impl<'a> Attrs<'a> {
     }
 }
 
-pub fn as_int(v: &AnyValue) -> Option<i64> {
+/// Why a value read from a file cannot be a token count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadCount {
+    Negative,
+    Fractional,
+    /// Beyond 2^63 - 1, the largest count a report can hold.
+    TooLarge,
+    NotANumber,
+}
+
+impl std::fmt::Display for BadCount {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(match self {
+            BadCount::Negative => "a token count cannot be negative",
+            BadCount::Fractional => "a token count must be a whole number",
+            BadCount::TooLarge => "a token count cannot exceed 2^63 - 1",
+            BadCount::NotANumber => "not a number",
+        })
+    }
+}
+
+/// A whole, non-negative double as a count. `f as i64` would saturate at 2^63 - 1, and
+/// 2^63 itself is the first double past it.
+fn count_of_f64(f: f64) -> Result<i64, BadCount> {
+    if !f.is_finite() {
+        Err(BadCount::NotANumber)
+    } else if f < 0.0 {
+        Err(BadCount::Negative)
+    } else if f.fract() != 0.0 {
+        Err(BadCount::Fractional)
+    } else if f >= 9_223_372_036_854_775_808.0 {
+        Err(BadCount::TooLarge)
+    } else {
+        Ok(f as i64)
+    }
+}
+
+fn count_of_text(s: &str) -> Result<i64, BadCount> {
+    let t = s.trim();
+    if let Ok(i) = t.parse::<i64>() {
+        return if i < 0 {
+            Err(BadCount::Negative)
+        } else {
+            Ok(i)
+        };
+    }
+    let digits = t.strip_prefix('+').unwrap_or(t);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(BadCount::TooLarge);
+    }
+    match t.parse::<f64>() {
+        Ok(f) => count_of_f64(f),
+        Err(_) => Err(BadCount::NotANumber),
+    }
+}
+
+pub fn as_count(v: &AnyValue) -> Result<i64, BadCount> {
     match v {
-        AnyValue::Int(i) => Some(*i),
-        AnyValue::Double(d) if d.is_finite() && d.fract() == 0.0 => Some(*d as i64),
-        AnyValue::String(s) => {
-            let t = s.trim();
-            t.parse::<i64>().ok().or_else(|| {
-                t.parse::<f64>()
-                    .ok()
-                    .filter(|f| f.is_finite() && f.fract() == 0.0)
-                    .map(|f| f as i64)
-            })
-        }
-        _ => None,
+        AnyValue::Int(i) if *i < 0 => Err(BadCount::Negative),
+        AnyValue::Int(i) => Ok(*i),
+        AnyValue::Double(d) => count_of_f64(*d),
+        AnyValue::String(s) => count_of_text(s),
+        _ => Err(BadCount::NotANumber),
     }
 }
 
@@ -169,19 +223,24 @@ pub fn parse_str_list(s: &str) -> Vec<String> {
     }
 }
 
-/// An integer inside a JSON object, at a path of keys.
-pub fn json_int(v: &Value, path: &[&str]) -> Option<i64> {
+/// A token count inside a JSON object, at a path of keys: `None` when absent or null.
+pub fn json_count(v: &Value, path: &[&str]) -> Option<Result<i64, BadCount>> {
     let mut cur = v;
     for p in path {
         cur = cur.get(p)?;
     }
-    match cur {
-        Value::Number(n) => n
-            .as_i64()
-            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
+    Some(match cur {
+        Value::Null => return None,
+        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) if i < 0 => Err(BadCount::Negative),
+            (Some(i), _) => Ok(i),
+            (None, Some(_)) => Err(BadCount::TooLarge),
+            _ => count_of_f64(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Value::String(s) if s.trim().is_empty() => return None,
+        Value::String(s) => count_of_text(s),
+        _ => Err(BadCount::NotANumber),
+    })
 }
 
 pub fn json_str(v: &Value, path: &[&str]) -> Option<String> {
@@ -210,10 +269,44 @@ mod tests {
             KeyValue::new("m.99999999.role", AnyValue::String("x".into())),
         ];
         let a = Attrs(&kv);
-        assert_eq!(a.int("n"), Some(21245));
-        assert_eq!(a.int("nan"), None);
+        assert_eq!(a.count("n"), Some(Ok(21245)));
+        assert_eq!(a.count("nan"), Some(Err(BadCount::NotANumber)));
+        assert_eq!(a.count("absent"), None);
         assert_eq!(a.str_list("list"), vec!["end_turn"]);
         let idx = a.indexed("m");
         assert_eq!(idx.keys().copied().collect::<Vec<_>>(), vec![0, 2]);
+    }
+
+    #[test]
+    fn counts_refuse_what_no_count_can_be() {
+        use AnyValue::*;
+        let cases = [
+            (Int(0), Ok(0)),
+            (Int(i64::MAX), Ok(i64::MAX)),
+            (Int(-1), Err(BadCount::Negative)),
+            (Double(12.0), Ok(12)),
+            (Double(12.5), Err(BadCount::Fractional)),
+            (Double(-3.0), Err(BadCount::Negative)),
+            (Double(9.3e18), Err(BadCount::TooLarge)),
+            (Double(f64::INFINITY), Err(BadCount::NotANumber)),
+            (String("9223372036854775807".into()), Ok(i64::MAX)),
+            (
+                String("9223372036854775808".into()),
+                Err(BadCount::TooLarge),
+            ),
+            (String("1e3".into()), Ok(1000)),
+            (String("-7".into()), Err(BadCount::Negative)),
+            (String("0.5".into()), Err(BadCount::Fractional)),
+            (String("lots".into()), Err(BadCount::NotANumber)),
+            (Bool(true), Err(BadCount::NotANumber)),
+        ];
+        for (v, want) in cases {
+            assert_eq!(as_count(&v), want, "{v:?}");
+        }
+        let j = serde_json::json!({"a": 18446744073709551615u64, "b": -2, "c": 3.0, "d": null});
+        assert_eq!(json_count(&j, &["a"]), Some(Err(BadCount::TooLarge)));
+        assert_eq!(json_count(&j, &["b"]), Some(Err(BadCount::Negative)));
+        assert_eq!(json_count(&j, &["c"]), Some(Ok(3)));
+        assert_eq!(json_count(&j, &["d"]), None);
     }
 }

@@ -127,6 +127,56 @@ fn provider_of_model(model: &str) -> Option<&'static str> {
     }
 }
 
+/// Numbers refused across many spans (`Normalized::invalid_numbers`): all counted, the
+/// first few kept with the span they were on, for one warning at the end of a command.
+/// Shared by the threads that normalize.
+#[derive(Default)]
+pub struct RefusedNumbers(std::sync::Mutex<(u64, Vec<String>)>);
+
+impl RefusedNumbers {
+    const SHOWN: usize = 10;
+
+    pub fn note(&self, span: &RawSpan, n: &Normalized) {
+        if n.invalid_numbers.is_empty() {
+            return;
+        }
+        let Ok(mut g) = self.0.lock() else { return };
+        let (count, shown) = &mut *g;
+        for bad in &n.invalid_numbers {
+            *count += 1;
+            if shown.len() < Self::SHOWN {
+                shown.push(format!(
+                    "span {} ({:?}) of trace {}: {bad}",
+                    span.span_id, span.name, span.trace_id
+                ));
+            }
+        }
+    }
+
+    /// Warning lines: a head line, then one per refused value shown.
+    pub fn warnings(&self) -> Vec<String> {
+        let Ok(g) = self.0.lock() else {
+            return Vec::new();
+        };
+        let (count, shown) = &*g;
+        if *count == 0 {
+            return Vec::new();
+        }
+        let mut out = vec![format!(
+            "{count} usage number(s) refused and treated as missing (not as 0):"
+        )];
+        out.extend(shown.iter().map(|l| format!("  {l}")));
+        if *count > shown.len() as u64 {
+            out.push(format!("  … and {} more", *count - shown.len() as u64));
+        }
+        out
+    }
+}
+
+/// No call costs more; past this a recorded cost is a corrupt value, and a sum of such
+/// values would stop being exact in a report.
+const MAX_RECORDED_COST_USD: f64 = 1e9;
+
 /// Normalizes one span: type, provider, models, usage, session, user, ids, errors. Log
 /// records never contribute usage (a log that repeats a span's usage must not add to
 /// it), so they are not an input here; see `content`.
@@ -178,7 +228,8 @@ pub fn normalize(span: &RawSpan) -> Normalized {
     // cache tokens out.
     let exclusive_producer =
         a.str("gen_ai.system").as_deref() == Some("aws_bedrock") && model.contains("claude");
-    if let Some((u, source)) = usage::choose(usage::readings(&a), exclusive_producer) {
+    let bad = &mut n.invalid_numbers;
+    if let Some((u, source)) = usage::choose(usage::readings(&a, bad), exclusive_producer, bad) {
         n.usage = u;
         n.usage_source = Some(source);
     }
@@ -203,10 +254,25 @@ pub fn normalize(span: &RawSpan) -> Normalized {
             langfuse::USER_FALLBACK,
         ],
     );
-    n.recorded_cost_usd = openinference::recorded_cost(&a)
-        .or_else(|| langfuse::recorded_cost(&a))
-        .or_else(|| a.float("operation.cost"))
-        .or_else(|| a.float("gen_ai.usage.cost"));
+    let recorded = openinference::recorded_cost(&a)
+        .map(|c| (c, "llm.cost.*"))
+        .or_else(|| langfuse::recorded_cost(&a).map(|c| (c, "langfuse.observation.cost_details")))
+        .or_else(|| a.float("operation.cost").map(|c| (c, "operation.cost")))
+        .or_else(|| {
+            a.float("gen_ai.usage.cost")
+                .map(|c| (c, "gen_ai.usage.cost"))
+        });
+    n.recorded_cost_usd = match recorded {
+        Some((c, key)) if !(0.0..=MAX_RECORDED_COST_USD).contains(&c) => {
+            n.invalid_numbers.push(model::InvalidNumber::new(
+                key,
+                &c.to_string(),
+                "a recorded cost must be between $0 and $1,000,000,000 a call",
+            ));
+            None
+        }
+        r => r.map(|(c, _)| c),
+    };
     n.response_id = first(&a, &[&["gen_ai.response.id", "ai.response.id"]])
         .or_else(|| openinference::response_id(&a));
     n.previous_response_id = openinference::previous_response_id(&a);

@@ -84,6 +84,38 @@ impl Usage {
     }
 }
 
+/// A number on a span that cannot be used (a negative, fractional or too large token
+/// count, or a sum past 2^63 - 1): reported as a warning naming the span and key, and
+/// treated as missing, never as 0.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidNumber {
+    pub key: String,
+    /// The value as written, shortened.
+    pub value: String,
+    pub problem: String,
+}
+
+impl InvalidNumber {
+    pub fn new(key: &str, value: &str, problem: impl ToString) -> InvalidNumber {
+        const MAX: usize = 40;
+        let value = match value.char_indices().nth(MAX) {
+            Some((i, _)) => format!("{}…", &value[..i]),
+            None => value.to_string(),
+        };
+        InvalidNumber {
+            key: key.to_string(),
+            value,
+            problem: problem.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for InvalidNumber {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "{} = {}: {}", self.key, self.value, self.problem)
+    }
+}
+
 /// A part of a message, in the shape reports need (media are summarized, not kept).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -200,4 +232,6 @@ pub struct Normalized {
     pub service_tier: Option<String>,
     pub error_type: Option<String>,
     pub error_message: Option<String>,
+    /// Numbers on the span that were refused, each treated as missing.
+    pub invalid_numbers: Vec<InvalidNumber>,
 }

@@ -2,8 +2,9 @@
 //! richest, never a sum of two), then made inclusive (input counts cache reads and
 //! writes, output counts reasoning) whatever the source's own convention.
 
-use super::attrs::{Attrs, json_int};
-use super::model::Usage;
+use super::attrs::{Attrs, as_json, json_count};
+use super::model::{InvalidNumber, Usage};
+use crate::ingest::raw::AnyValue;
 use serde_json::Value;
 
 /// Whether a source's input count already includes cache tokens.
@@ -105,8 +106,17 @@ const OPENLLMETRY_OLD: FlatKeys = FlatKeys {
     reasoning: &["llm.usage.reasoning_tokens"],
 };
 
-fn flat(a: &Attrs, k: &FlatKeys) -> Option<Reading> {
-    let first = |keys: &[&str]| keys.iter().find_map(|key| a.int(key));
+fn flat(a: &Attrs, k: &FlatKeys, bad: &mut Vec<InvalidNumber>) -> Option<Reading> {
+    let mut first = |keys: &[&str]| {
+        keys.iter().find_map(|key| match a.count(key)? {
+            Ok(n) => Some(n),
+            Err(problem) => {
+                let value = a.get(key).map(any_text).unwrap_or_default();
+                bad.push(InvalidNumber::new(key, &value, problem));
+                None
+            }
+        })
+    };
     let usage = Usage {
         input: first(k.input),
         output: first(k.output),
@@ -121,19 +131,70 @@ fn flat(a: &Attrs, k: &FlatKeys) -> Option<Reading> {
     })
 }
 
+fn any_text(v: &AnyValue) -> String {
+    match v {
+        AnyValue::String(s) => s.clone(),
+        other => as_json(other).map(|j| j.to_string()).unwrap_or_default(),
+    }
+}
+
+/// Reads counts out of one raw usage object, noting each refused value under
+/// `source.path`.
+struct RawCounts<'v, 'b> {
+    v: &'v Value,
+    source: &'static str,
+    bad: &'b mut Vec<InvalidNumber>,
+}
+
+impl RawCounts<'_, '_> {
+    fn get(&mut self, path: &[&str]) -> Option<i64> {
+        match json_count(self.v, path)? {
+            Ok(n) => Some(n),
+            Err(problem) => {
+                let key = format!("{}.{}", self.source, path.join("."));
+                let mut cur = self.v;
+                for p in path {
+                    cur = &cur[p];
+                }
+                let value = cur.as_str().map_or_else(|| cur.to_string(), String::from);
+                self.bad.push(InvalidNumber::new(&key, &value, problem));
+                None
+            }
+        }
+    }
+
+    /// `a + b`, or missing with a note when the sum passes 2^63 - 1.
+    fn sum(&mut self, what: &str, a: i64, b: i64) -> Option<i64> {
+        let s = a.checked_add(b);
+        if s.is_none() {
+            let key = format!("{}.{what}", self.source);
+            self.bad
+                .push(InvalidNumber::new(&key, &format!("{a} + {b}"), OVERFLOW));
+        }
+        s
+    }
+}
+
+const OVERFLOW: &str = "the sum exceeds 2^63 - 1";
+
 /// Raw provider usage JSON, as Logfire (`gen_ai.usage.raw`), Catalyst (`llm.usage`) and
 /// the Langfuse SDK (`usage_details`) record it: OpenAI Chat, OpenAI Responses,
 /// Anthropic, Gemini and Bedrock shapes, and Langfuse's own bucket names.
-pub fn from_raw_json(v: &Value, source: &'static str) -> Option<Reading> {
-    let i = |p: &[&str]| json_int(v, p);
+pub fn from_raw_json(
+    v: &Value,
+    source: &'static str,
+    bad: &mut Vec<InvalidNumber>,
+) -> Option<Reading> {
+    let mut r = RawCounts { v, source, bad };
     if v.get("prompt_tokens").is_some() || v.get("completion_tokens").is_some() {
         let usage = Usage {
-            input: i(&["prompt_tokens"]),
-            output: i(&["completion_tokens"]),
-            cache_read: i(&["prompt_tokens_details", "cached_tokens"])
-                .or_else(|| i(&["cache_read_input_tokens"])),
-            cache_write: i(&["cache_creation_input_tokens"]),
-            reasoning: i(&["completion_tokens_details", "reasoning_tokens"]),
+            input: r.get(&["prompt_tokens"]),
+            output: r.get(&["completion_tokens"]),
+            cache_read: r
+                .get(&["prompt_tokens_details", "cached_tokens"])
+                .or_else(|| r.get(&["cache_read_input_tokens"])),
+            cache_write: r.get(&["cache_creation_input_tokens"]),
+            reasoning: r.get(&["completion_tokens_details", "reasoning_tokens"]),
         };
         return Some(Reading {
             usage,
@@ -145,10 +206,10 @@ pub fn from_raw_json(v: &Value, source: &'static str) -> Option<Reading> {
     {
         // Anthropic Messages: input_tokens counts neither cache reads nor writes.
         let usage = Usage {
-            input: i(&["input_tokens"]),
-            output: i(&["output_tokens"]),
-            cache_read: i(&["cache_read_input_tokens"]),
-            cache_write: i(&["cache_creation_input_tokens"]),
+            input: r.get(&["input_tokens"]),
+            output: r.get(&["output_tokens"]),
+            cache_read: r.get(&["cache_read_input_tokens"]),
+            cache_write: r.get(&["cache_creation_input_tokens"]),
             reasoning: None,
         };
         return Some(Reading {
@@ -159,11 +220,11 @@ pub fn from_raw_json(v: &Value, source: &'static str) -> Option<Reading> {
     }
     if v.get("input_tokens").is_some() || v.get("output_tokens").is_some() {
         let usage = Usage {
-            input: i(&["input_tokens"]),
-            output: i(&["output_tokens"]),
-            cache_read: i(&["input_tokens_details", "cached_tokens"]),
+            input: r.get(&["input_tokens"]),
+            output: r.get(&["output_tokens"]),
+            cache_read: r.get(&["input_tokens_details", "cached_tokens"]),
             cache_write: None,
-            reasoning: i(&["output_tokens_details", "reasoning_tokens"]),
+            reasoning: r.get(&["output_tokens_details", "reasoning_tokens"]),
         };
         return Some(Reading {
             usage,
@@ -173,11 +234,18 @@ pub fn from_raw_json(v: &Value, source: &'static str) -> Option<Reading> {
     }
     if v.get("promptTokenCount").is_some() {
         // Gemini: thoughts are reported beside candidates, not inside them.
-        let thoughts = i(&["thoughtsTokenCount"]);
+        let thoughts = r.get(&["thoughtsTokenCount"]);
+        let output = r.get(&["candidatesTokenCount"]).and_then(|c| {
+            r.sum(
+                "candidatesTokenCount+thoughtsTokenCount",
+                c,
+                thoughts.unwrap_or(0),
+            )
+        });
         let usage = Usage {
-            input: i(&["promptTokenCount"]),
-            output: i(&["candidatesTokenCount"]).map(|c| c + thoughts.unwrap_or(0)),
-            cache_read: i(&["cachedContentTokenCount"]),
+            input: r.get(&["promptTokenCount"]),
+            output,
+            cache_read: r.get(&["cachedContentTokenCount"]),
             cache_write: None,
             reasoning: thoughts,
         };
@@ -189,10 +257,10 @@ pub fn from_raw_json(v: &Value, source: &'static str) -> Option<Reading> {
     }
     if v.get("inputTokens").is_some() {
         let usage = Usage {
-            input: i(&["inputTokens"]),
-            output: i(&["outputTokens"]),
-            cache_read: i(&["cacheReadInputTokens"]),
-            cache_write: i(&["cacheWriteInputTokens"]),
+            input: r.get(&["inputTokens"]),
+            output: r.get(&["outputTokens"]),
+            cache_read: r.get(&["cacheReadInputTokens"]),
+            cache_write: r.get(&["cacheWriteInputTokens"]),
             reasoning: None,
         };
         return Some(Reading {
@@ -205,18 +273,24 @@ pub fn from_raw_json(v: &Value, source: &'static str) -> Option<Reading> {
         // Langfuse buckets are disjoint: inclusive input is the sum of all input*
         // keys, inclusive output the sum of all output* keys.
         let obj = v.as_object()?;
-        let sum = |prefix: &str| -> Option<i64> {
-            let vals: Vec<i64> = obj
-                .iter()
-                .filter(|(k, _)| k.starts_with(prefix))
-                .filter_map(|(k, _)| json_int(v, &[k.as_str()]))
-                .collect();
-            (!vals.is_empty()).then(|| vals.iter().sum())
+        let mut sum = |prefix: &str| -> Option<i64> {
+            let mut total: Option<i64> = None;
+            for k in obj.keys().filter(|k| k.starts_with(prefix)) {
+                if let Some(n) = r.get(&[k.as_str()]) {
+                    total = Some(match total {
+                        None => n,
+                        Some(t) => r.sum(prefix, t, n)?,
+                    });
+                }
+            }
+            total
         };
-        let pick = |keys: &[&str]| keys.iter().find_map(|k| json_int(v, &[k]));
+        let input = sum("input");
+        let output = sum("output");
+        let mut pick = |keys: &[&str]| keys.iter().find_map(|k| r.get(&[k]));
         let usage = Usage {
-            input: sum("input"),
-            output: sum("output"),
+            input,
+            output,
             cache_read: pick(&[
                 "input_cached_tokens",
                 "input_cache_read",
@@ -238,11 +312,12 @@ pub fn from_raw_json(v: &Value, source: &'static str) -> Option<Reading> {
     None
 }
 
-/// Every reading a span offers, in the documented priority order.
-pub fn readings(a: &Attrs) -> Vec<Reading> {
+/// Every reading a span offers, in the documented priority order; values that cannot
+/// be counts are left out and noted in `bad`.
+pub fn readings(a: &Attrs, bad: &mut Vec<InvalidNumber>) -> Vec<Reading> {
     let mut out: Vec<Reading> = [GENAI, OPENINFERENCE, VERCEL, OPENLLMETRY_OLD]
         .iter()
-        .filter_map(|k| flat(a, k))
+        .filter_map(|k| flat(a, k, bad))
         .collect();
     for key in [
         "gen_ai.usage.raw",
@@ -251,7 +326,7 @@ pub fn readings(a: &Attrs) -> Vec<Reading> {
         "mlflow.chat.tokenUsage",
     ] {
         if let Some(v) = a.json(key).filter(Value::is_object) {
-            out.extend(from_raw_json(&v, key));
+            out.extend(from_raw_json(&v, key, bad));
         }
     }
     out
@@ -260,7 +335,11 @@ pub fn readings(a: &Attrs) -> Vec<Reading> {
 /// The span's usage: the richest reading (ties go to the earlier, higher-priority one),
 /// made inclusive. `exclusive_producer` says the producer is known to copy Anthropic's
 /// raw input count, which leaves cache tokens out.
-pub fn choose(readings: Vec<Reading>, exclusive_producer: bool) -> Option<(Usage, String)> {
+pub fn choose(
+    readings: Vec<Reading>,
+    exclusive_producer: bool,
+    bad: &mut Vec<InvalidNumber>,
+) -> Option<(Usage, String)> {
     let best = readings
         .into_iter()
         .fold(None::<Reading>, |best, r| match best {
@@ -269,7 +348,18 @@ pub fn choose(readings: Vec<Reading>, exclusive_producer: bool) -> Option<(Usage
         })?;
     let mut u = best.usage;
     let mut source = best.source.to_string();
-    let cache = u.cache_read.unwrap_or(0) + u.cache_write.unwrap_or(0);
+    let overflow = |what: &str, a: i64, b: i64, bad: &mut Vec<InvalidNumber>| {
+        let key = format!("{} ({what})", best.source);
+        bad.push(InvalidNumber::new(&key, &format!("{a} + {b}"), OVERFLOW));
+    };
+    let (cr, cw) = (u.cache_read.unwrap_or(0), u.cache_write.unwrap_or(0));
+    let Some(cache) = cr.checked_add(cw) else {
+        // Neither part can be trusted once their sum is beyond any count.
+        overflow("cache reads + cache writes", cr, cw, bad);
+        u.cache_read = None;
+        u.cache_write = None;
+        return (!u.is_empty()).then_some((u, source));
+    };
     let exclusive = cache > 0
         && match best.convention {
             InputConvention::Exclusive => true,
@@ -278,23 +368,40 @@ pub fn choose(readings: Vec<Reading>, exclusive_producer: bool) -> Option<(Usage
             InputConvention::Unknown => exclusive_producer || u.input.unwrap_or(0) < cache,
         };
     if exclusive && let Some(i) = u.input {
-        u.input = Some(i + cache);
-        source.push_str(" (cache tokens added to input)");
+        match i.checked_add(cache) {
+            Some(sum) => {
+                u.input = Some(sum);
+                source.push_str(" (cache tokens added to input)");
+            }
+            None => {
+                overflow("input + cache tokens", i, cache, bad);
+                u.input = None;
+            }
+        }
     }
     if let (Some(o), Some(r)) = (u.output, u.reasoning)
         && r > o
     {
         // Reasoning reported beside the output rather than inside it.
-        u.output = Some(o + r);
-        source.push_str(" (reasoning tokens added to output)");
+        match o.checked_add(r) {
+            Some(sum) => {
+                u.output = Some(sum);
+                source.push_str(" (reasoning tokens added to output)");
+            }
+            None => {
+                overflow("output + reasoning tokens", o, r, bad);
+                u.output = None;
+                u.reasoning = None;
+            }
+        }
     }
-    Some((u, source))
+    (!u.is_empty()).then_some((u, source))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::raw::{AnyValue, KeyValue};
+    use crate::ingest::raw::KeyValue;
     use serde_json::json;
 
     fn kv(k: &str, v: AnyValue) -> KeyValue {
@@ -315,7 +422,7 @@ mod tests {
                 ),
             ),
         ];
-        let (u, src) = choose(readings(&Attrs(&attrs)), false).unwrap();
+        let (u, src) = choose(readings(&Attrs(&attrs), &mut vec![]), false, &mut vec![]).unwrap();
         assert_eq!(
             u,
             Usage {
@@ -332,7 +439,12 @@ mod tests {
     #[test]
     fn anthropic_raw_input_is_made_inclusive() {
         let v = json!({"input_tokens": 10, "cache_read_input_tokens": 900, "cache_creation_input_tokens": 100, "output_tokens": 5});
-        let (u, src) = choose(vec![from_raw_json(&v, "raw").unwrap()], true).unwrap();
+        let (u, src) = choose(
+            vec![from_raw_json(&v, "raw", &mut vec![]).unwrap()],
+            true,
+            &mut vec![],
+        )
+        .unwrap();
         assert_eq!(u.input, Some(1010));
         assert!(src.contains("cache tokens added"));
     }
@@ -344,20 +456,25 @@ mod tests {
             kv("gen_ai.usage.cache_read_input_tokens", AnyValue::Int(21245)),
             kv("gen_ai.usage.output_tokens", AnyValue::Int(7)),
         ];
-        let (u, _) = choose(readings(&Attrs(&attrs)), true).unwrap();
+        let (u, _) = choose(readings(&Attrs(&attrs), &mut vec![]), true, &mut vec![]).unwrap();
         assert_eq!(u.input, Some(21248));
         let attrs = vec![
             kv("gen_ai.usage.input_tokens", AnyValue::Int(1000)),
             kv("gen_ai.usage.cache_read.input_tokens", AnyValue::Int(256)),
         ];
-        let (u, _) = choose(readings(&Attrs(&attrs)), false).unwrap();
+        let (u, _) = choose(readings(&Attrs(&attrs), &mut vec![]), false, &mut vec![]).unwrap();
         assert_eq!(u.input, Some(1000), "inclusive input is left alone");
     }
 
     #[test]
     fn langfuse_buckets_are_summed_back() {
         let v = json!({"input": 744, "input_cached_tokens": 256, "output": 18, "output_reasoning_tokens": 32, "total": 1050});
-        let (u, _) = choose(vec![from_raw_json(&v, "lf").unwrap()], false).unwrap();
+        let (u, _) = choose(
+            vec![from_raw_json(&v, "lf", &mut vec![]).unwrap()],
+            false,
+            &mut vec![],
+        )
+        .unwrap();
         assert_eq!(
             (u.input, u.output, u.cache_read, u.reasoning),
             (Some(1000), Some(50), Some(256), Some(32))
@@ -366,6 +483,53 @@ mod tests {
 
     #[test]
     fn missing_usage_is_none() {
-        assert!(choose(readings(&Attrs(&[])), false).is_none());
+        assert!(choose(readings(&Attrs(&[]), &mut vec![]), false, &mut vec![]).is_none());
+    }
+
+    #[test]
+    fn refused_counts_are_missing_and_named() {
+        let attrs = vec![
+            kv("gen_ai.usage.input_tokens", AnyValue::Int(-40)),
+            kv("gen_ai.usage.prompt_tokens", AnyValue::Int(100)),
+            kv("gen_ai.usage.output_tokens", AnyValue::Double(2.5)),
+            kv(
+                "gen_ai.usage.cache_read.input_tokens",
+                AnyValue::String("99999999999999999999".into()),
+            ),
+        ];
+        let mut bad = vec![];
+        let (u, _) = choose(readings(&Attrs(&attrs), &mut bad), false, &mut bad).unwrap();
+        // The next alias is read in place of a refused value; nothing becomes 0.
+        assert_eq!((u.input, u.output, u.cache_read), (Some(100), None, None));
+        let keys: Vec<&str> = bad.iter().map(|b| b.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "gen_ai.usage.input_tokens",
+                "gen_ai.usage.output_tokens",
+                "gen_ai.usage.cache_read.input_tokens"
+            ]
+        );
+        assert!(bad[2].to_string().contains("2^63"), "{}", bad[2]);
+    }
+
+    #[test]
+    fn sums_past_the_largest_count_are_refused() {
+        let v = json!({"input_tokens": 5, "cache_read_input_tokens": i64::MAX, "output_tokens": 1});
+        let mut bad = vec![];
+        let (u, _) = choose(
+            vec![from_raw_json(&v, "raw", &mut bad).unwrap()],
+            false,
+            &mut bad,
+        )
+        .unwrap();
+        assert_eq!(u.input, None, "input + cache would wrap");
+        assert_eq!(u.output, Some(1));
+        assert_eq!(bad.len(), 1);
+        let v = json!({"input": i64::MAX, "input_cached_tokens": 3, "output": 1});
+        let mut bad = vec![];
+        let r = from_raw_json(&v, "lf", &mut bad).unwrap();
+        assert_eq!(r.usage.input, None);
+        assert_eq!(bad.len(), 1);
     }
 }
