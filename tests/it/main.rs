@@ -5,5 +5,6 @@ mod common;
 mod cost;
 mod decoder_props;
 mod dialects;
+mod hostile_numbers;
 mod import;
 mod ingest_formats;
