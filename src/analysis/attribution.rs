@@ -141,15 +141,17 @@ pub fn attribute<'a>(spans: &[SpanFacts<'a>]) -> TraceAttribution<'a> {
     }
     // What the leaf-most usage below each span adds up to, and whether one of them is
     // the same numbers (a wrapper's copy of its call).
-    let mut below_sum = vec![(0i64, 0i64); spans.len()];
+    // In i128: a trace's counts come from a file, and their sum must not wrap into a
+    // figure that happens to equal a parent's.
+    let mut below_sum = vec![(0i128, 0i128); spans.len()];
     let mut below_equal = vec![false; spans.len()];
     for (i, s) in spans.iter().enumerate() {
         let Some(u) = io(s) else { continue };
         for p in ancestors(i) {
             below_equal[p] |= io(&spans[p]) == Some(u);
             if !usage_below[i] {
-                below_sum[p].0 += u.0;
-                below_sum[p].1 += u.1;
+                below_sum[p].0 += i128::from(u.0);
+                below_sum[p].1 += i128::from(u.1);
             }
         }
     }
@@ -157,8 +159,10 @@ pub fn attribute<'a>(spans: &[SpanFacts<'a>]) -> TraceAttribution<'a> {
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            let covered =
-                usage_below[i] && (!s.model_call || below_equal[i] || io(s) == Some(below_sum[i]));
+            let covered = usage_below[i]
+                && (!s.model_call
+                    || below_equal[i]
+                    || io(s).map(|(a, b)| (i128::from(a), i128::from(b))) == Some(below_sum[i]));
             Some(match (s.usage.is_some(), covered) {
                 (false, _) => Verdict::NoUsage,
                 (true, true) => Verdict::HasUsageBelow,

@@ -7,7 +7,8 @@
 
 use super::calls_view::CallsPart;
 use super::cost_report::{
-    CallFilter, CostReport, Dim, Metrics, PriceCache, ReportError, UnpricedModels, time_key,
+    CallFilter, CostReport, Dim, FallbackPriced, Metrics, PriceCache, ReportError, UnpricedModels,
+    time_key,
 };
 use crate::ingest::ids::TraceId;
 use crate::pricing::Pricing;
@@ -576,6 +577,7 @@ struct Priced {
     group_ids: foldhash::HashMap<Vec<u8>, u32>,
     metrics: Vec<Metrics>,
     unpriced: UnpricedModels,
+    fallbacks: FallbackPriced,
     traces: foldhash::HashSet<TraceId>,
     first: Option<(TraceId, Vec<u32>)>,
     last: Option<(TraceId, Vec<u32>)>,
@@ -584,14 +586,16 @@ struct Priced {
 /// Prices each cell at its class's rates; a class without them is unpriced.
 fn price(summed: Summed, pricing: &Pricing) -> Priced {
     let mut prices = PriceCache::new(pricing);
-    let rates: Vec<Option<Rates>> = summed
+    let rates: Vec<Option<(Rates, Option<std::sync::Arc<str>>)>> = summed
         .classes
         .iter()
         .map(|c| {
-            let entry = prices.entry(c.model.as_deref()?, c.provider.as_deref())?;
-            rates_for(entry, day_of(c.day), c.prompt, c.service_tier.as_deref()).map(|a| a.rates)
+            let m = prices.entry(c.model.as_deref()?, c.provider.as_deref())?;
+            rates_for(m.entry, day_of(c.day), c.prompt, c.service_tier.as_deref())
+                .map(|a| (a.rates, m.fallback))
         })
         .collect();
+    let mut fallbacks = FallbackPriced::default();
     let mut metrics: Vec<Metrics> = summed
         .traces_per_group
         .iter()
@@ -603,12 +607,19 @@ fn price(summed: Summed, pricing: &Pricing) -> Priced {
     let mut unpriced = UnpricedModels::default();
     for mut c in summed.cells {
         match &rates[c.class as usize] {
-            Some(r) => match cost_at(r, &c.billable) {
-                Some(usd) => c.sums.cost_usd = usd,
-                None => {
-                    c.sums.overflow.get_or_insert("cost_usd");
+            Some((r, fallback)) => {
+                match cost_at(r, &c.billable) {
+                    Some(usd) => c.sums.cost_usd = usd,
+                    None => {
+                        c.sums.overflow.get_or_insert("cost_usd");
+                    }
                 }
-            },
+                if let Some(reason) = fallback {
+                    c.sums.fallback_priced_calls = c.sums.calls;
+                    let model = summed.classes[c.class as usize].model.as_deref();
+                    fallbacks.add(model.unwrap_or_default(), reason, c.sums.calls);
+                }
+            }
             None => {
                 c.sums.unpriced_calls = c.sums.calls;
                 let model = summed.classes[c.class as usize].model.as_deref();
@@ -627,6 +638,7 @@ fn price(summed: Summed, pricing: &Pricing) -> Priced {
         group_ids: summed.group_ids,
         metrics,
         unpriced,
+        fallbacks,
         traces: summed.traces,
         first: summed.first,
         last: summed.last,
@@ -681,6 +693,7 @@ impl Priced {
             }
         }
         self.unpriced.absorb(other.unpriced);
+        self.fallbacks.absorb(other.fallbacks);
         self.traces.extend(other.traces);
         self.last = other.last.map(|(t, groups)| {
             (
@@ -724,6 +737,7 @@ pub fn report(
         keys,
         mut metrics,
         unpriced,
+        fallbacks,
         traces,
         ..
     } = priced;
@@ -742,6 +756,7 @@ pub fn report(
         rows,
         total,
         unpriced_models: unpriced.into_vec(),
+        fallback_priced: fallbacks.into_vec(),
     }
     .check_sums()?)
 }

@@ -82,6 +82,9 @@ pub struct Metrics {
     pub cost_usd: Decimal,
     pub recorded_cost_usd: Option<f64>,
     pub unpriced_calls: u64,
+    /// Calls priced at the model vendor's list price because their serving provider has
+    /// no entry of its own (`PriceMatch::fallback`).
+    pub fallback_priced_calls: u64,
     /// The first field whose sum passed what it can hold: such a group has no figure
     /// to show, and the report is refused (`check_sums`) rather than wrapped.
     pub overflow: Option<&'static str>,
@@ -170,6 +173,7 @@ impl Metrics {
         ]);
         self.add_cost(o.cost_usd);
         self.unpriced_calls += o.unpriced_calls;
+        self.fallback_priced_calls += o.fallback_priced_calls;
         if let Some(r) = o.recorded_cost_usd {
             self.recorded_cost_usd = Some(self.recorded_cost_usd.unwrap_or(0.0) + r);
         }
@@ -186,7 +190,7 @@ struct Acc {
 }
 
 impl Acc {
-    fn add(&mut self, c: &LlmCall, cost: Option<Decimal>) {
+    fn add(&mut self, c: &LlmCall, cost: Option<Decimal>, fallback: bool) {
         self.traces.insert(c.trace_id);
         let m = &mut self.m;
         m.add_call(&c.usage, c.recorded_cost_usd);
@@ -194,6 +198,7 @@ impl Acc {
             Some(d) => m.add_cost(d),
             None => m.unpriced_calls += 1,
         }
+        m.fallback_priced_calls += u64::from(fallback && cost.is_some());
     }
 
     fn merge(&mut self, other: &Acc) {
@@ -255,6 +260,7 @@ pub struct CostReport {
     pub rows: Vec<(Vec<Option<String>>, Metrics)>,
     pub total: Metrics,
     pub unpriced_models: Vec<Unpriced>,
+    pub fallback_priced: Vec<Fallback>,
 }
 
 /// Which calls a report covers.
@@ -325,8 +331,16 @@ fn key_of(d: &Dim, c: &LlmCall, attr_index: &dyn Fn(&str) -> usize) -> Option<St
     }
 }
 
-/// A provider a model was matched with, and the entry it matched.
-type ProviderPrice<'a> = (Option<String>, Option<&'a ModelPrice>);
+/// The entry a call is priced at, and why it is not its serving provider's own when it
+/// is not (`Resolution::fallback`).
+#[derive(Debug, Clone)]
+pub struct PriceMatch<'a> {
+    pub entry: &'a ModelPrice,
+    pub fallback: Option<std::sync::Arc<str>>,
+}
+
+/// A provider a model was matched with, and what it matched.
+type ProviderPrice<'a> = (Option<String>, Option<PriceMatch<'a>>);
 
 /// Price entries already matched, by model then provider: matching runs a chain of
 /// name rules, and a report has millions of calls but few models.
@@ -343,18 +357,62 @@ impl<'a> PriceCache<'a> {
         }
     }
 
-    pub fn entry(&mut self, model: &str, provider: Option<&str>) -> Option<&'a ModelPrice> {
+    pub fn entry(&mut self, model: &str, provider: Option<&str>) -> Option<PriceMatch<'a>> {
         let pricing = self.pricing;
         let known = match self.matched.get_mut(model) {
             Some(k) => k,
             None => self.matched.entry(model.to_string()).or_default(),
         };
         if let Some((_, e)) = known.iter().find(|(p, _)| p.as_deref() == provider) {
-            return *e;
+            return e.clone();
         }
-        let e = pricing.resolve(model, provider).map(|(_, e)| e);
-        known.push((provider.map(String::from), e));
+        let e = pricing
+            .resolve(model, provider)
+            .map(|(r, entry)| PriceMatch {
+                entry,
+                fallback: r.fallback.map(std::sync::Arc::from),
+            });
+        known.push((provider.map(String::from), e.clone()));
         e
+    }
+}
+
+/// Calls priced at another provider's list price than the one that served them, by
+/// model and reason: counted apart and named, like unpriced ones.
+#[derive(Default)]
+pub struct FallbackPriced(BTreeMap<(String, String), u64>);
+
+/// One model's calls priced at a fallback.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fallback {
+    pub model: String,
+    pub reason: String,
+    pub calls: u64,
+}
+
+impl FallbackPriced {
+    pub fn add(&mut self, model: &str, reason: &str, calls: u64) {
+        *self
+            .0
+            .entry((model.to_string(), reason.to_string()))
+            .or_default() += calls;
+    }
+
+    pub fn absorb(&mut self, other: FallbackPriced) {
+        for ((m, r), n) in other.0 {
+            self.add(&m, &r, n);
+        }
+    }
+
+    pub fn into_vec(self) -> Vec<Fallback> {
+        self.0
+            .into_iter()
+            .map(|((model, reason), calls)| Fallback {
+                model,
+                reason,
+                calls,
+            })
+            .collect()
     }
 }
 
@@ -399,6 +457,7 @@ pub struct ReportBuilder<'a> {
     groups: foldhash::HashMap<Vec<Option<String>>, Acc>,
     total: Acc,
     unpriced: UnpricedModels,
+    fallbacks: FallbackPriced,
     prices: PriceCache<'a>,
 }
 
@@ -416,6 +475,7 @@ impl<'a> ReportBuilder<'a> {
             groups: Default::default(),
             total: Acc::default(),
             unpriced: UnpricedModels::default(),
+            fallbacks: FallbackPriced::default(),
             prices: PriceCache::new(pricing),
         }
     }
@@ -424,11 +484,26 @@ impl<'a> ReportBuilder<'a> {
         if !self.filter.keeps(c) {
             return;
         }
-        let cost = c
+        let matched = c
             .model()
-            .and_then(|m| self.prices.entry(m, c.provider.as_deref()))
-            .and_then(|e| call_cost(e, &c.usage, c.start, c.service_tier.as_deref()))
+            .and_then(|m| self.prices.entry(m, c.provider.as_deref()));
+        let cost = matched
+            .as_ref()
+            .and_then(|p| call_cost(p.entry, &c.usage, c.start, c.service_tier.as_deref()))
             .map(|cc| cc.usd);
+        let fallback = match (&matched, &cost, c.model()) {
+            (
+                Some(PriceMatch {
+                    fallback: Some(r), ..
+                }),
+                Some(_),
+                Some(model),
+            ) => {
+                self.fallbacks.add(model, r, 1);
+                true
+            }
+            _ => false,
+        };
         if cost == Some(None) {
             self.total.m.overflow.get_or_insert("cost_usd");
         }
@@ -448,8 +523,8 @@ impl<'a> ReportBuilder<'a> {
             .iter()
             .map(|d| key_of(d, c, &attr_index))
             .collect();
-        self.groups.entry(key).or_default().add(c, cost);
-        self.total.add(c, cost);
+        self.groups.entry(key).or_default().add(c, cost, fallback);
+        self.total.add(c, cost, fallback);
     }
 
     pub fn finish(self) -> Result<CostReport, SumOverflow> {
@@ -463,13 +538,14 @@ impl<'a> ReportBuilder<'a> {
             rows,
             total: self.total.done(),
             unpriced_models: self.unpriced.into_vec(),
+            fallback_priced: self.fallbacks.into_vec(),
         }
         .check_sums()
     }
 }
 
 /// The columns a report can be sorted by.
-pub const METRIC_COLUMNS: [&str; 11] = [
+pub const METRIC_COLUMNS: [&str; 12] = [
     "traces",
     "calls",
     "input_tokens",
@@ -481,6 +557,7 @@ pub const METRIC_COLUMNS: [&str; 11] = [
     "cost_usd",
     "recorded_cost_usd",
     "unpriced_calls",
+    "fallback_priced_calls",
 ];
 
 impl CostReport {
@@ -510,6 +587,7 @@ impl CostReport {
                     Decimal::from_f64_retain(m.recorded_cost_usd.unwrap_or(0.0)).unwrap_or_default()
                 }
                 "unpriced_calls" => m.unpriced_calls.into(),
+                "fallback_priced_calls" => m.fallback_priced_calls.into(),
                 _ => m.cost_usd,
             }
         };

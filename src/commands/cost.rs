@@ -20,10 +20,16 @@ use traces::render::{Cell, OutputFormat, Table, group_digits, to_stdout};
 use traces::semconv::{RefusedNumbers, content_only, normalize};
 use traces::store::Store;
 
-/// The strict mode's failure: a report with unpriced calls.
+/// The strict mode's failure: a report with calls that have no price, or only another
+/// provider's.
 #[derive(Debug, thiserror::Error)]
-#[error("{0} call(s) have no price (--strict)")]
-pub struct Unpriced(pub u64);
+#[error(
+    "{unpriced} call(s) have no price and {fallback} are priced at another provider's price (--strict)"
+)]
+pub struct Unpriced {
+    pub unpriced: u64,
+    pub fallback: u64,
+}
 
 pub fn run(store: &Store, pricing_files: &[PathBuf], args: &CostArgs) -> Result<()> {
     let (since, until) = super::time_bounds(args.since.as_deref(), args.until.as_deref())?;
@@ -113,8 +119,12 @@ pub fn run(store: &Store, pricing_files: &[PathBuf], args: &CostArgs) -> Result<
     let table = to_table(&report, &args.by);
     to_stdout(format, &table)?;
     report_unpriced(&report, &calls);
-    if args.strict && report.total.unpriced_calls > 0 {
-        return Err(Unpriced(report.total.unpriced_calls).into());
+    if args.strict && report.total.unpriced_calls + report.total.fallback_priced_calls > 0 {
+        return Err(Unpriced {
+            unpriced: report.total.unpriced_calls,
+            fallback: report.total.fallback_priced_calls,
+        }
+        .into());
     }
     Ok(())
 }
@@ -174,6 +184,7 @@ fn metric_cells(m: &Metrics) -> Vec<Cell> {
         m.recorded_cost_usd
             .map_or(Cell::Null, |r| Cell::Fixed(r, 6)),
         Cell::Int(m.unpriced_calls as i64),
+        Cell::Int(m.fallback_priced_calls as i64),
     ]
 }
 
@@ -218,10 +229,23 @@ pub fn to_table(r: &CostReport, by: &[String]) -> Table {
         .collect();
     t.json_tail
         .push(("unpriced_models".into(), Value::Array(unpriced)));
+    let fallback: Vec<Value> = r
+        .fallback_priced
+        .iter()
+        .map(|f| json!({"model": f.model, "calls": f.calls, "reason": f.reason}))
+        .collect();
+    t.json_tail
+        .push(("fallback_priced".into(), Value::Array(fallback)));
     t
 }
 
 fn report_unpriced(r: &CostReport, calls: &Calls) {
+    for f in &r.fallback_priced {
+        eprintln!(
+            "warning: {} call(s) of {:?} priced at another provider's price: {} (give the serving provider's price with --pricing FILE)",
+            f.calls, f.model, f.reason
+        );
+    }
     for u in &r.unpriced_models {
         eprintln!(
             "warning: no price for model {:?}: {} call(s), {} input and {} output tokens not in cost_usd (add it with --pricing FILE)",

@@ -85,6 +85,9 @@ pub fn run(pricing_files: &[PathBuf], cmd: &PricingCommand) -> Result<()> {
                         println!("  {s}");
                     }
                     println!("  matched {:?}; source: {}", r.matched, e.source);
+                    if let Some(f) = &r.fallback {
+                        println!("  fallback: {f}; reports count it in fallback_priced_calls");
+                    }
                     if let Some(n) = &e.note {
                         println!("  note: {n}");
                     }

@@ -50,12 +50,57 @@ pub struct Resolution {
     pub matched: String,
     /// Each rewrite applied to the recorded name, in order.
     pub steps: Vec<String>,
+    /// Why the entry is not the serving provider's own price, when it is not: the call
+    /// is priced at another provider's (the model vendor's) list price, and reports
+    /// count it apart.
+    pub fallback: Option<String>,
 }
 
 pub struct Matcher {
-    by_name: HashMap<String, usize>,
+    /// Every entry that answers to a name, exact or with its routing removed, highest
+    /// precedence first.
+    by_name: HashMap<String, Vec<usize>>,
+    /// Each entry's provider, as `canonical_provider` spells it.
+    families: Vec<String>,
     patterns: GlobSet,
     pattern_owner: Vec<usize>,
+}
+
+/// The provider that served a call: a Bedrock model id or route prefix says Bedrock
+/// whatever the span's provider key says (instrumentations name the vendor there);
+/// otherwise the span's provider.
+pub fn serving_provider(model: &str, provider: Option<&str>) -> Option<String> {
+    let m = model.trim().to_ascii_lowercase();
+    let m = m
+        .strip_prefix("bedrock/")
+        .or_else(|| m.strip_prefix("bedrock_converse/"))
+        .map(|rest| (rest, true))
+        .unwrap_or((&m, false));
+    let bedrock_id = |n: &str| VENDORS.iter().any(|v| n.starts_with(v));
+    let profile = REGIONS
+        .iter()
+        .any(|r| m.0.strip_prefix(r).is_some_and(bedrock_id));
+    if m.1 || profile || bedrock_id(m.0) {
+        return Some("aws.bedrock".into());
+    }
+    provider.map(crate::semconv::canonical_provider)
+}
+
+/// The cross-region inference profile a Bedrock model id names (`us.`), if any.
+fn region_of(model: &str) -> Option<&'static str> {
+    let m = model.rsplit('/').next().unwrap_or(model);
+    REGIONS.iter().copied().find(|r| {
+        m.strip_prefix(r)
+            .is_some_and(|rest| VENDORS.iter().any(|v| rest.starts_with(v)))
+    })
+}
+
+fn strip_route_prefixes(name: &str) -> &str {
+    let mut n = name;
+    while let Some(rest) = ROUTE_PREFIXES.iter().find_map(|p| n.strip_prefix(p)) {
+        n = rest;
+    }
+    n
 }
 
 /// The name with route, region and vendor prefixes and version suffixes removed, each
@@ -136,14 +181,19 @@ impl Matcher {
     /// Indexes the entries; where two claim one name, the earlier entry wins, so the
     /// table is ordered from the highest precedence (a user's file) down.
     pub fn new(entries: &[ModelPrice]) -> Matcher {
-        let mut by_name = HashMap::new();
+        let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
         let mut builder = GlobSetBuilder::new();
         let mut pattern_owner = Vec::new();
         for (i, e) in entries.iter().enumerate() {
             for name in std::iter::once(&e.id).chain(&e.aliases) {
                 let lower = name.to_ascii_lowercase();
-                by_name.entry(lower.clone()).or_insert(i);
-                by_name.entry(strip_routing(&lower).0).or_insert(i);
+                let stripped = strip_routing(&lower).0;
+                for n in [lower, stripped] {
+                    let owners = by_name.entry(n).or_default();
+                    if !owners.contains(&i) {
+                        owners.push(i);
+                    }
+                }
             }
             for p in &e.patterns {
                 if let Ok(g) = Glob::new(&p.to_ascii_lowercase()) {
@@ -155,21 +205,81 @@ impl Matcher {
         let patterns = builder.build().unwrap_or_else(|_| GlobSet::empty());
         Matcher {
             by_name,
+            families: entries
+                .iter()
+                .map(|e| crate::semconv::canonical_provider(&e.provider))
+                .collect(),
             patterns,
             pattern_owner,
         }
     }
 
+    /// The entry for a call of `model` recorded with `provider`: the serving provider's
+    /// own entry under any of the names the model goes by, else the first entry by the
+    /// name rules, marked as a fallback when the serving provider is known and differs.
     pub fn resolve(&self, model: &str, provider: Option<&str>) -> Option<Resolution> {
+        let serving = serving_provider(model, provider);
+        if let Some(p) = serving.as_deref()
+            && let Some(mut r) = self.resolve_among(model, provider, Some(p))
+        {
+            if let Some(region) = region_of(&model.to_ascii_lowercase())
+                && !self.region_entry(&r, region)
+            {
+                r.fallback = Some(format!(
+                    "no aws.bedrock entry for the {region} inference profile; priced at the model's in-region Bedrock price"
+                ));
+            }
+            return Some(r);
+        }
+        let mut r = self.resolve_among(model, provider, None)?;
+        if let Some(p) = serving
+            && !self.serves(r.entry, &p)
+        {
+            r.fallback = Some(format!(
+                "no {p} entry; priced at {}'s list price",
+                self.families[r.entry]
+            ));
+        }
+        Some(r)
+    }
+
+    /// Whether entry `i` is `family`'s price. An entry that names no provider (a user's
+    /// own price) is the price wherever the model is served.
+    fn serves(&self, i: usize, family: &str) -> bool {
+        self.families[i].is_empty() || self.families[i] == family
+    }
+
+    /// Whether the resolved entry is the one of that inference profile.
+    fn region_entry(&self, r: &Resolution, region: &str) -> bool {
+        r.matched.starts_with(region)
+    }
+
+    /// The name rules, over entries of `family` only when it is given.
+    fn resolve_among(
+        &self,
+        model: &str,
+        provider: Option<&str>,
+        family: Option<&str>,
+    ) -> Option<Resolution> {
         let lower = model.trim().to_ascii_lowercase();
         if lower.is_empty() {
             return None;
         }
         let found = |name: &str, steps: Vec<String>| {
-            self.by_name.get(name).map(|&entry| Resolution {
+            let owners = self.by_name.get(name)?;
+            let entry = match family {
+                Some(f) => *owners.iter().find(|&&i| self.serves(i, f))?,
+                None => owners[0],
+            };
+            let mut steps = steps;
+            if let Some(f) = family {
+                steps.push(format!("took the entry of the serving provider {f:?}"));
+            }
+            Some(Resolution {
                 entry,
                 matched: name.to_string(),
                 steps,
+                fallback: None,
             })
         };
         let mut steps = Vec::new();
@@ -178,6 +288,16 @@ impl Matcher {
         }
         if let Some(r) = found(&lower, steps.clone()) {
             return Some(r);
+        }
+        // `bedrock/us.anthropic.claude-…` is the profile's own entry before it is the
+        // model's.
+        let bare = strip_route_prefixes(&lower);
+        if bare != lower {
+            let mut s = steps.clone();
+            s.push(format!("removed the route prefix of {lower:?}"));
+            if let Some(r) = found(bare, s) {
+                return Some(r);
+            }
         }
         // Hosted open models are priced per host: `groq/llama-3.3-70b-versatile`.
         if let Some(p) = provider.and_then(host_prefix) {
@@ -203,13 +323,19 @@ impl Matcher {
                 return Some(r);
             }
         }
-        let hit = self.patterns.matches(&lower).into_iter().min()?;
+        let hit = self
+            .patterns
+            .matches(&lower)
+            .into_iter()
+            .filter(|&h| family.is_none_or(|f| self.serves(self.pattern_owner[h], f)))
+            .min()?;
         let entry = self.pattern_owner[hit];
         steps.push("matched a pattern of the entry".to_string());
         Some(Resolution {
             entry,
             matched: lower,
             steps,
+            fallback: None,
         })
     }
 }
@@ -256,5 +382,99 @@ mod tests {
         );
         assert_eq!(strip_date("gpt-4o"), None);
         assert_eq!(strip_date("gpt-4.1"), None);
+    }
+
+    /// The shipped table, and where a call of `model` with `provider` is priced:
+    /// (entry id, the entry's provider, whether it is a fallback).
+    fn priced(model: &str, provider: Option<&str>) -> (String, String, bool) {
+        let p = crate::pricing::Pricing::load(&[]).unwrap();
+        let (r, e) = p.resolve(model, provider).unwrap();
+        (e.id.clone(), e.provider.clone(), r.fallback.is_some())
+    }
+
+    #[test]
+    fn a_bedrock_profile_is_priced_at_bedrock_s_price_for_it() {
+        let (id, provider, fallback) = priced("us.anthropic.claude-opus-4-7", None);
+        assert_eq!(
+            (id.as_str(), provider.as_str(), fallback),
+            ("us.anthropic.claude-opus-4-7", "aws.bedrock", false)
+        );
+        // A span that names the vendor as its system does not move a Bedrock id.
+        assert_eq!(
+            priced("us.anthropic.claude-opus-4-7", Some("anthropic")).0,
+            id
+        );
+        assert_eq!(priced("bedrock/us.anthropic.claude-opus-4-7", None).0, id);
+    }
+
+    #[test]
+    fn a_bedrock_model_id_is_bedrock_s_even_where_the_vendor_has_one() {
+        let (id, provider, fallback) = priced("anthropic.claude-mythos-preview", None);
+        assert_eq!(
+            (id.as_str(), provider.as_str(), fallback),
+            ("anthropic.claude-mythos-preview", "aws.bedrock", false)
+        );
+    }
+
+    #[test]
+    fn the_span_s_provider_picks_its_entry_for_a_plain_name() {
+        assert_eq!(
+            priced("claude-opus-4-7", Some("anthropic")),
+            ("claude-opus-4-7".into(), "anthropic".into(), false)
+        );
+        assert_eq!(
+            priced("claude-opus-4-7", Some("aws_bedrock")),
+            (
+                "anthropic.claude-opus-4-7".into(),
+                "aws.bedrock".into(),
+                false
+            )
+        );
+        // No provider said: the vendor's list price, not a fallback.
+        assert_eq!(
+            priced("claude-opus-4-7", None),
+            ("claude-opus-4-7".into(), "anthropic".into(), false)
+        );
+    }
+
+    #[test]
+    fn a_provider_without_an_entry_is_a_fallback_at_the_vendor_s_price() {
+        assert_eq!(
+            priced("gpt-4o", Some("azure")),
+            ("gpt-4o".into(), "openai".into(), true)
+        );
+        // A profile Bedrock's table lacks: the in-region entry, said to be a fallback.
+        let (id, provider, fallback) = priced("ca.anthropic.claude-opus-4-7", None);
+        assert_eq!(
+            (id.as_str(), provider.as_str(), fallback),
+            ("anthropic.claude-opus-4-7", "aws.bedrock", true)
+        );
+    }
+
+    #[test]
+    fn serving_provider_rules() {
+        for (model, provider, want) in [
+            (
+                "us.anthropic.claude-opus-4-7",
+                Some("anthropic"),
+                Some("aws.bedrock"),
+            ),
+            (
+                "global.anthropic.claude-haiku-4-5-20251001-v1:0",
+                None,
+                Some("aws.bedrock"),
+            ),
+            ("meta.llama3-70b-instruct-v1:0", None, Some("aws.bedrock")),
+            ("bedrock/claude-sonnet-4-5", None, Some("aws.bedrock")),
+            ("gpt-4o", Some("Azure"), Some("azure.ai.openai")),
+            ("gpt-4o", None, None),
+            ("us.gpt-4o", None, None),
+        ] {
+            assert_eq!(
+                serving_provider(model, provider).as_deref(),
+                want,
+                "{model} {provider:?}"
+            );
+        }
     }
 }

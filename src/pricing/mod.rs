@@ -44,8 +44,8 @@ const SHIPPED: [(&str, &str); 9] = [
         include_str!("../../pricing/open-models.toml"),
     ),
     (
-        "pricing/amazon.toml",
-        include_str!("../../pricing/amazon.toml"),
+        "pricing/bedrock.toml",
+        include_str!("../../pricing/bedrock.toml"),
     ),
 ];
 

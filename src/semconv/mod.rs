@@ -84,7 +84,11 @@ pub fn canonical_provider(p: &str) -> String {
     match l {
         "azure" | "azure-openai" | "az.ai.openai" | "azure_openai" => "azure.ai.openai",
         "az.ai.inference" => "azure.ai.inference",
-        "aws" | "aws_bedrock" | "amazon-bedrock" | "bedrock" | "amazon" => "aws.bedrock",
+        "aws" | "aws_bedrock" | "amazon-bedrock" | "bedrock" | "bedrock_converse" | "amazon" => {
+            "aws.bedrock"
+        }
+        "together" | "togetherai" => "together_ai",
+        "fireworks" => "fireworks_ai",
         "gemini" | "google" | "google.generative-ai" | "gcp.gemini" => "gcp.gemini",
         "vertex_ai" | "vertexai" | "google.vertex" => "gcp.vertex_ai",
         "mistral" | "mistralai" | "mistral_ai" => "mistral_ai",

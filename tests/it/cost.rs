@@ -630,3 +630,108 @@ fn import_summary_totals_match_the_report() {
     assert!(want[0] > 50, "{total}");
     assert_eq!(numbers, want, "{line}");
 }
+
+/// Bedrock bills its own prices (regional inference profiles 10% over the vendor's,
+/// some models far more), and a provider with no entry of its own is priced at the
+/// vendor's list price only with a warning and a count of its own. Expected costs are
+/// LiteLLM 1.110.2's per-token rates for 1,000 input and 1,000 output tokens.
+#[test]
+fn the_provider_that_served_a_call_decides_its_price() {
+    let dir = tempfile::tempdir().unwrap();
+    let span = |i: usize, model: &str, provider: Option<&str>| {
+        let mut attrs = vec![
+            serde_json::json!({"key": "gen_ai.request.model", "value": {"stringValue": model}}),
+            serde_json::json!({"key": "gen_ai.usage.input_tokens", "value": {"intValue": "1000"}}),
+            serde_json::json!({"key": "gen_ai.usage.output_tokens", "value": {"intValue": "1000"}}),
+        ];
+        if let Some(p) = provider {
+            attrs.push(serde_json::json!({"key": "gen_ai.system", "value": {"stringValue": p}}));
+        }
+        serde_json::json!({
+            "traceId": format!("{:032x}", i + 1), "spanId": format!("{:016x}", i + 1), "name": "chat",
+            "kind": 3, "startTimeUnixNano": D2025_06_01.to_string(), "endTimeUnixNano": (D2025_06_01 + 1).to_string(),
+            "attributes": attrs
+        })
+    };
+    let doc = |spans: Vec<Value>| {
+        serde_json::json!({"resourceSpans": [{"resource": {"attributes": []}, "scopeSpans": [{"scope": {"name": "t"}, "spans": spans}]}]})
+            .to_string()
+    };
+    let cases = [
+        // (model, span provider, cost of 1k + 1k tokens)
+        ("us.anthropic.claude-opus-4-7", Some("anthropic"), "0.033"),
+        ("anthropic.claude-opus-4-7", None, "0.030"),
+        (
+            "anthropic.claude-mythos-preview",
+            Some("aws.bedrock"),
+            "0.165",
+        ),
+        ("claude-mythos-preview", Some("anthropic"), "0.06"),
+        ("claude-mythos-preview", Some("aws_bedrock"), "0.165"),
+    ];
+    for (i, (model, provider, want)) in cases.iter().enumerate() {
+        let dump = write(
+            dir.path(),
+            &format!("c{i}.json"),
+            &doc(vec![span(i, model, *provider)]),
+        );
+        let r = cost_json(&["cost", "--format", "json", &dump]);
+        assert_eq!(
+            dec(&r["total"]["cost_usd"]),
+            Decimal::from_str(want).unwrap(),
+            "{model} {provider:?}"
+        );
+        assert_eq!(r["total"]["fallback_priced_calls"], 0, "{model}");
+    }
+
+    // Azure has no entry: OpenAI's list price, counted apart, named, and --strict fails.
+    let dump = write(
+        dir.path(),
+        "azure.json",
+        &doc(vec![
+            span(0, "gpt-4o", Some("azure")),
+            span(1, "gpt-4o", Some("openai")),
+        ]),
+    );
+    let store = dir.path().join("store").display().to_string();
+    let imported = traces(&["--store", &store, "import", &dump]);
+    assert!(imported.status.success(), "{}", text(&imported.stderr));
+    for args in [
+        vec![
+            "cost",
+            "--by",
+            "provider",
+            "--format",
+            "json",
+            dump.as_str(),
+        ],
+        vec![
+            "--store", &store, "cost", "--by", "provider", "--format", "json",
+        ],
+    ] {
+        let out = traces(&args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        // $2.50 and $10 per million, for each of the two calls.
+        assert_eq!(
+            dec(&r["total"]["cost_usd"]),
+            Decimal::from_str("0.025").unwrap()
+        );
+        assert_eq!(r["total"]["fallback_priced_calls"], 1, "{args:?}");
+        let azure = r["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|row| row["provider"] == "azure.ai.openai")
+            .unwrap();
+        assert_eq!(azure["fallback_priced_calls"], 1);
+        assert_eq!(r["fallback_priced"][0]["model"], "gpt-4o");
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("1 call(s) of \"gpt-4o\"") && err.contains("no azure.ai.openai entry"),
+            "{err}"
+        );
+    }
+    let strict = traces(&["cost", "--strict", &dump]);
+    assert_eq!(strict.status.code(), Some(1), "{}", text(&strict.stderr));
+}
