@@ -440,8 +440,13 @@ mod tests {
     #[test]
     fn a_provider_without_an_entry_is_a_fallback_at_the_vendor_s_price() {
         assert_eq!(
-            priced("gpt-4o", Some("azure")),
+            priced("gpt-4o", Some("openrouter")),
             ("gpt-4o".into(), "openai".into(), true)
+        );
+        // Azure lists its own.
+        assert_eq!(
+            priced("gpt-4o", Some("azure")),
+            ("azure/gpt-4o".into(), "azure.ai.openai".into(), false)
         );
         // A profile Bedrock's table lacks: the in-region entry, said to be a fallback.
         let (id, provider, fallback) = priced("ca.anthropic.claude-opus-4-7", None);

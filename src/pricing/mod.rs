@@ -3,6 +3,7 @@
 
 pub mod cost;
 pub mod matcher;
+pub mod shipped;
 pub mod table;
 
 use crate::semconv::model::Usage;
@@ -11,43 +12,46 @@ use matcher::{Matcher, Resolution};
 use std::path::Path;
 use table::{ModelPrice, PricingError};
 
-/// The shipped tables, hand-kept history first: an entry there takes precedence over
-/// the generated entry of the same id.
-const SHIPPED: [(&str, &str); 9] = [
-    (
-        "pricing/history.toml",
-        include_str!("../../pricing/history.toml"),
-    ),
-    (
-        "pricing/openai.toml",
-        include_str!("../../pricing/openai.toml"),
-    ),
-    (
-        "pricing/anthropic.toml",
-        include_str!("../../pricing/anthropic.toml"),
-    ),
-    (
-        "pricing/gemini.toml",
-        include_str!("../../pricing/gemini.toml"),
-    ),
-    (
-        "pricing/mistral.toml",
-        include_str!("../../pricing/mistral.toml"),
-    ),
-    (
-        "pricing/deepseek.toml",
-        include_str!("../../pricing/deepseek.toml"),
-    ),
-    ("pricing/xai.toml", include_str!("../../pricing/xai.toml")),
-    (
-        "pricing/open-models.toml",
-        include_str!("../../pricing/open-models.toml"),
-    ),
-    (
-        "pricing/bedrock.toml",
-        include_str!("../../pricing/bedrock.toml"),
-    ),
-];
+/// Where the generated tables come from (`pricing/table.toml`).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct TableSource {
+    /// The LiteLLM release the generated tables were made from.
+    pub litellm: String,
+    /// The day they were taken: calls after it may have newer prices.
+    pub as_of: chrono::NaiveDate,
+    /// The vendors' own files, which take precedence over resellers' after history.
+    pub vendors: Vec<String>,
+}
+
+const TABLE_SOURCE: &str = include_str!("../../pricing/table.toml");
+
+impl TableSource {
+    pub fn shipped() -> TableSource {
+        toml::from_str(TABLE_SOURCE).expect("pricing/table.toml is written by the generator")
+    }
+}
+
+/// The shipped files in precedence order: hand-kept history, the vendors' own, then the
+/// rest by name.
+fn shipped_in_order(source: &TableSource) -> Vec<&'static [shipped::StaticModel]> {
+    let rank = |name: &str| {
+        let stem = name
+            .trim_start_matches("pricing/")
+            .trim_end_matches(".toml");
+        if stem == "history" {
+            0
+        } else {
+            source
+                .vendors
+                .iter()
+                .position(|v| v == stem)
+                .map_or(usize::MAX, |i| i + 1)
+        }
+    };
+    let mut files: Vec<_> = shipped::SHIPPED.iter().collect();
+    files.sort_by_key(|(name, _, _)| rank(name));
+    files.into_iter().map(|(_, _, models)| *models).collect()
+}
 
 pub struct Pricing {
     /// Highest precedence first; an id appears once (its first occurrence).
@@ -73,8 +77,8 @@ impl Pricing {
                 table::parse_toml(&text, &file)?
             });
         }
-        for (file, text) in SHIPPED {
-            entries.extend(table::parse_toml(text, file)?);
+        for models in shipped_in_order(&TableSource::shipped()) {
+            entries.extend(models.iter().map(shipped::StaticModel::to_model));
         }
         let mut seen = std::collections::HashSet::new();
         entries.retain(|e| seen.insert(e.id.to_ascii_lowercase()));

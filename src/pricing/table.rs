@@ -65,6 +65,9 @@ pub struct ModelPrice {
     pub kind: Option<String>,
     #[serde(default)]
     pub source: String,
+    /// LiteLLM's key for this model, where the id differs from it.
+    #[serde(default)]
+    pub litellm: Option<String>,
     /// Why an entry differs from LiteLLM's, where it does.
     #[serde(default)]
     pub note: Option<String>,
@@ -305,6 +308,7 @@ pub fn parse_litellm(text: &str, file: &str) -> Result<Vec<ModelPrice>, PricingE
             patterns: Vec::new(),
             kind: e.get("mode").and_then(|p| p.as_str()).map(String::from),
             source: format!("{file} (LiteLLM format)"),
+            litellm: None,
             note: None,
             prices: vec![version],
         });

@@ -525,7 +525,7 @@ fn pricing_list_covers_the_providers() {
         "o3",
         "text-embedding-3-small",
         "claude-sonnet-4-5",
-        "claude-3-5-haiku-20241022",
+        "anthropic.claude-3-5-haiku-20241022-v1:0",
         "gemini-2.5-pro",
         "gemini-2.0-flash",
         "gemini-1.5-pro",
@@ -684,12 +684,13 @@ fn the_provider_that_served_a_call_decides_its_price() {
         assert_eq!(r["total"]["fallback_priced_calls"], 0, "{model}");
     }
 
-    // Azure has no entry: OpenAI's list price, counted apart, named, and --strict fails.
+    // OpenRouter has no entry of its own for gpt-4o: OpenAI's list price, counted apart,
+    // named, and --strict fails.
     let dump = write(
         dir.path(),
-        "azure.json",
+        "openrouter.json",
         &doc(vec![
-            span(0, "gpt-4o", Some("azure")),
+            span(0, "gpt-4o", Some("openrouter")),
             span(1, "gpt-4o", Some("openai")),
         ]),
     );
@@ -718,17 +719,17 @@ fn the_provider_that_served_a_call_decides_its_price() {
             Decimal::from_str("0.025").unwrap()
         );
         assert_eq!(r["total"]["fallback_priced_calls"], 1, "{args:?}");
-        let azure = r["rows"]
+        let routed = r["rows"]
             .as_array()
             .unwrap()
             .iter()
-            .find(|row| row["provider"] == "azure.ai.openai")
+            .find(|row| row["provider"] == "openrouter")
             .unwrap();
-        assert_eq!(azure["fallback_priced_calls"], 1);
+        assert_eq!(routed["fallback_priced_calls"], 1);
         assert_eq!(r["fallback_priced"][0]["model"], "gpt-4o");
         let err = text(&out.stderr);
         assert!(
-            err.contains("1 call(s) of \"gpt-4o\"") && err.contains("no azure.ai.openai entry"),
+            err.contains("1 call(s) of \"gpt-4o\"") && err.contains("no openrouter entry"),
             "{err}"
         );
     }
