@@ -62,28 +62,39 @@ pub struct Matcher {
     by_name: HashMap<String, Vec<usize>>,
     /// Each entry's provider, as `canonical_provider` spells it.
     families: Vec<String>,
+    /// The first segment of LiteLLM-style ids (`azure/`, `groq/`, `vertex_ai/`) that
+    /// names the provider of its entries, and that provider.
+    route_family: HashMap<String, String>,
+    /// The reverse: each provider's id prefixes.
+    family_routes: HashMap<String, Vec<String>>,
     patterns: GlobSet,
     pattern_owner: Vec<usize>,
 }
 
-/// The provider that served a call: a Bedrock model id or route prefix says Bedrock
-/// whatever the span's provider key says (instrumentations name the vendor there);
-/// otherwise the span's provider.
-pub fn serving_provider(model: &str, provider: Option<&str>) -> Option<String> {
-    let m = model.trim().to_ascii_lowercase();
-    let m = m
+/// Providers that make models: `openai/gpt-oss-120b` on Groq or `anthropic/claude-…` on
+/// OpenRouter name the model's maker, not where it ran, so these prefixes never decide
+/// the serving provider (`azure/`, `vertex_ai/`, `groq/` do).
+const MODEL_VENDORS: [&str; 6] = [
+    "openai",
+    "anthropic",
+    "gcp.gemini",
+    "mistral_ai",
+    "deepseek",
+    "x_ai",
+];
+
+/// Whether a model id is one only Bedrock uses: `anthropic.claude-…`, a cross-region
+/// profile `us.anthropic.claude-…`, or behind a `bedrock/` route.
+fn is_bedrock_id(model: &str) -> bool {
+    let m = model
         .strip_prefix("bedrock/")
-        .or_else(|| m.strip_prefix("bedrock_converse/"))
-        .map(|rest| (rest, true))
-        .unwrap_or((&m, false));
+        .or_else(|| model.strip_prefix("bedrock_converse/"));
     let bedrock_id = |n: &str| VENDORS.iter().any(|v| n.starts_with(v));
-    let profile = REGIONS
-        .iter()
-        .any(|r| m.0.strip_prefix(r).is_some_and(bedrock_id));
-    if m.1 || profile || bedrock_id(m.0) {
-        return Some("aws.bedrock".into());
-    }
-    provider.map(crate::semconv::canonical_provider)
+    m.is_some()
+        || bedrock_id(model)
+        || REGIONS
+            .iter()
+            .any(|r| model.strip_prefix(r).is_some_and(bedrock_id))
 }
 
 /// The cross-region inference profile a Bedrock model id names (`us.`), if any.
@@ -203,24 +214,58 @@ impl Matcher {
             }
         }
         let patterns = builder.build().unwrap_or_else(|_| GlobSet::empty());
+        let families: Vec<String> = entries
+            .iter()
+            .map(|e| crate::semconv::canonical_provider(&e.provider))
+            .collect();
+        let mut route_family = HashMap::new();
+        let mut family_routes: HashMap<String, Vec<String>> = HashMap::new();
+        for (e, f) in entries.iter().zip(&families) {
+            let Some((first, _)) = e.id.split_once('/') else {
+                continue;
+            };
+            let first = first.to_ascii_lowercase();
+            if (crate::semconv::canonical_provider(&first) == *f || first == *f)
+                && !MODEL_VENDORS.contains(&f.as_str())
+                && !route_family.contains_key(&first)
+            {
+                route_family.insert(first.clone(), f.clone());
+                family_routes.entry(f.clone()).or_default().push(first);
+            }
+        }
         Matcher {
             by_name,
-            families: entries
-                .iter()
-                .map(|e| crate::semconv::canonical_provider(&e.provider))
-                .collect(),
+            families,
+            route_family,
+            family_routes,
             patterns,
             pattern_owner,
         }
+    }
+
+    /// The provider that served a call: a Bedrock model id says Bedrock, a LiteLLM-style
+    /// route (`azure/gpt-4o`) says its provider, whatever the span's provider key says
+    /// (instrumentations often name the vendor or the SDK there); otherwise the span's.
+    pub fn serving_provider(&self, model: &str, provider: Option<&str>) -> Option<String> {
+        let m = model.trim().to_ascii_lowercase();
+        if is_bedrock_id(&m) {
+            return Some("aws.bedrock".into());
+        }
+        if let Some((first, _)) = m.split_once('/')
+            && let Some(f) = self.route_family.get(first)
+        {
+            return Some(f.clone());
+        }
+        provider.map(crate::semconv::canonical_provider)
     }
 
     /// The entry for a call of `model` recorded with `provider`: the serving provider's
     /// own entry under any of the names the model goes by, else the first entry by the
     /// name rules, marked as a fallback when the serving provider is known and differs.
     pub fn resolve(&self, model: &str, provider: Option<&str>) -> Option<Resolution> {
-        let serving = serving_provider(model, provider);
+        let serving = self.serving_provider(model, provider);
         if let Some(p) = serving.as_deref()
-            && let Some(mut r) = self.resolve_among(model, provider, Some(p))
+            && let Some(mut r) = self.resolve_among(model, Some(p))
         {
             if let Some(region) = region_of(&model.to_ascii_lowercase())
                 && !self.region_entry(&r, region)
@@ -231,7 +276,7 @@ impl Matcher {
             }
             return Some(r);
         }
-        let mut r = self.resolve_among(model, provider, None)?;
+        let mut r = self.resolve_among(model, None)?;
         if let Some(p) = serving
             && !self.serves(r.entry, &p)
         {
@@ -255,12 +300,7 @@ impl Matcher {
     }
 
     /// The name rules, over entries of `family` only when it is given.
-    fn resolve_among(
-        &self,
-        model: &str,
-        provider: Option<&str>,
-        family: Option<&str>,
-    ) -> Option<Resolution> {
+    fn resolve_among(&self, model: &str, family: Option<&str>) -> Option<Resolution> {
         let lower = model.trim().to_ascii_lowercase();
         if lower.is_empty() {
             return None;
@@ -299,15 +339,38 @@ impl Matcher {
                 return Some(r);
             }
         }
-        // Hosted open models are priced per host: `groq/llama-3.3-70b-versatile`.
-        if let Some(p) = provider.and_then(host_prefix) {
+        // A provider's own listing of the model: `groq/llama-3.3-70b-versatile`,
+        // `azure/gpt-4o`, `fireworks_ai/accounts/fireworks/models/…`.
+        for route in family
+            .and_then(|f| self.family_routes.get(f))
+            .into_iter()
+            .flatten()
+        {
             let mut s = steps.clone();
             s.push(format!(
-                "added the host prefix {p:?} of the span's provider"
+                "added the prefix {route:?}/ of the serving provider"
             ));
-            if let Some(r) = found(&format!("{p}{lower}"), s) {
-                return Some(r);
+            for name in [&lower, bare] {
+                if let Some(r) = found(&format!("{route}/{name}"), s.clone()) {
+                    return Some(r);
+                }
             }
+        }
+        // A fine-tune, `ft:BASE:org:name:id`, is billed at the fine-tuned rates of its
+        // base model (`ft:BASE`), never at the base model's own.
+        if let Some(rest) = bare.strip_prefix("ft:")
+            && let Some((base, _)) = rest.split_once(':')
+        {
+            let mut s = steps.clone();
+            s.push(format!("read the fine-tune of {base:?} as \"ft:{base}\""));
+            for name in std::iter::once(format!("ft:{base}"))
+                .chain(strip_date(base).map(|b| format!("ft:{b}")))
+            {
+                if let Some(r) = found(&name, s.clone()) {
+                    return Some(r);
+                }
+            }
+            return None;
         }
         let (stripped, more) = strip_routing(&lower);
         steps.extend(more);
@@ -338,15 +401,6 @@ impl Matcher {
             fallback: None,
         })
     }
-}
-
-fn host_prefix(provider: &str) -> Option<&'static str> {
-    Some(match provider {
-        "groq" => "groq/",
-        "together" | "together_ai" | "togetherai" => "together_ai/",
-        "fireworks" | "fireworks_ai" => "fireworks_ai/",
-        _ => return None,
-    })
 }
 
 #[cfg(test)]
@@ -458,6 +512,8 @@ mod tests {
 
     #[test]
     fn serving_provider_rules() {
+        let pricing = crate::pricing::Pricing::load(&[]).unwrap();
+        let m = Matcher::new(pricing.entries());
         for (model, provider, want) in [
             (
                 "us.anthropic.claude-opus-4-7",
@@ -474,12 +530,49 @@ mod tests {
             ("gpt-4o", Some("Azure"), Some("azure.ai.openai")),
             ("gpt-4o", None, None),
             ("us.gpt-4o", None, None),
+            ("azure/gpt-4o", Some("openai"), Some("azure.ai.openai")),
+            ("vertex_ai/claude-opus-4-7", None, Some("gcp.vertex_ai")),
+            ("groq/openai/gpt-oss-120b", None, Some("groq")),
+            (
+                "meta-llama/llama-3.3-70b",
+                Some("together"),
+                Some("together_ai"),
+            ),
         ] {
             assert_eq!(
-                serving_provider(model, provider).as_deref(),
+                m.serving_provider(model, provider).as_deref(),
                 want,
                 "{model} {provider:?}"
             );
         }
+    }
+
+    #[test]
+    fn fine_tunes_and_provider_listings() {
+        // A fine-tune at the fine-tuned rates of its base, never the base's own.
+        assert_eq!(
+            priced("ft:gpt-4o-mini-2024-07-18:acme::AbC123", Some("openai")),
+            ("ft:gpt-4o-mini-2024-07-18".into(), "openai".into(), false)
+        );
+        let p = crate::pricing::Pricing::load(&[]).unwrap();
+        assert!(p.resolve("ft:no-such-base:acme::x", None).is_none());
+        // A host's own listing from the bare name the host's SDK records.
+        assert_eq!(
+            priced("openai/gpt-oss-120b", Some("groq")).0,
+            "groq/openai/gpt-oss-120b"
+        );
+        assert_eq!(
+            priced("accounts/fireworks/models/deepseek-v3", Some("fireworks")).0,
+            "fireworks_ai/accounts/fireworks/models/deepseek-v3"
+        );
+        assert_eq!(
+            priced("gemini-2.5-pro", Some("vertex_ai")),
+            (
+                "vertex_ai/gemini-2.5-pro".into(),
+                "gcp.vertex_ai".into(),
+                false
+            )
+        );
+        assert_eq!(priced("gemini-2.5-pro", Some("gemini")).1, "gemini");
     }
 }

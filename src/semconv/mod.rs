@@ -98,6 +98,64 @@ pub fn canonical_provider(p: &str) -> String {
     .to_string()
 }
 
+/// Keys that carry the endpoint a call went to: the GenAI and HTTP conventions' host,
+/// and OpenLLMetry's base URL.
+const ADDRESS_KEYS: [&str; 6] = [
+    "server.address",
+    "net.peer.name",
+    "gen_ai.openai.api_base",
+    "url.full",
+    "http.url",
+    "llm.base_url",
+];
+
+/// The provider whose endpoint a span called, for the hosts whose owner is certain; a
+/// proxy or a local server says nothing.
+pub fn provider_of_address(a: &Attrs) -> Option<&'static str> {
+    // One pass over the attributes, not one per key: this runs on every model call.
+    a.0.iter()
+        .filter(|kv| ADDRESS_KEYS.contains(&kv.key.as_str()))
+        .find_map(|kv| match &kv.value {
+            AnyValue::String(s) => provider_of_host(s),
+            _ => None,
+        })
+}
+
+pub fn provider_of_host(address: &str) -> Option<&'static str> {
+    let t = address.trim().to_ascii_lowercase();
+    let t = t.split_once("://").map_or(t.as_str(), |(_, rest)| rest);
+    let host = t.split(['/', ':', '?']).next().unwrap_or("");
+    let under = |domain: &str| host == domain || host.ends_with(&format!(".{domain}"));
+    Some(if host.starts_with("bedrock") && under("amazonaws.com") {
+        "aws.bedrock"
+    } else if under("openai.azure.com") {
+        "azure.ai.openai"
+    } else if under("services.ai.azure.com") || under("inference.ai.azure.com") {
+        "azure.ai.inference"
+    } else if host.ends_with("aiplatform.googleapis.com") {
+        "gcp.vertex_ai"
+    } else if host == "generativelanguage.googleapis.com" {
+        "gcp.gemini"
+    } else {
+        match host {
+            "api.openai.com" => "openai",
+            "api.anthropic.com" => "anthropic",
+            "api.mistral.ai" => "mistral_ai",
+            "api.x.ai" => "x_ai",
+            "api.deepseek.com" => "deepseek",
+            "api.groq.com" => "groq",
+            "api.together.xyz" | "api.together.ai" => "together_ai",
+            "api.fireworks.ai" => "fireworks_ai",
+            "openrouter.ai" => "openrouter",
+            "api.deepinfra.com" => "deepinfra",
+            "api.cohere.com" | "api.cohere.ai" => "cohere",
+            "api.perplexity.ai" => "perplexity",
+            "api.cerebras.ai" => "cerebras",
+            _ => return None,
+        }
+    })
+}
+
 /// The provider a model name belongs to, for spans that name no provider (Catalyst,
 /// some raw exports). Only unambiguous families: a Llama may be served anywhere.
 fn provider_of_model(model: &str) -> Option<&'static str> {
@@ -191,8 +249,15 @@ pub fn normalize(span: &RawSpan) -> Normalized {
         operation: a.str("gen_ai.operation.name"),
         ..Default::default()
     };
-    n.provider = genai::provider(&a)
-        .filter(|_| a.has("gen_ai.provider.name"))
+    // A known endpoint names the provider that served the call, whichever SDK made it
+    // (the OpenAI SDK pointed at Azure still says `openai`).
+    let span_type = n.span_type;
+    n.provider = span_type
+        .is_model_call()
+        .then(|| provider_of_address(&a))
+        .flatten()
+        .map(String::from)
+        .or_else(|| genai::provider(&a).filter(|_| a.has("gen_ai.provider.name")))
         .or_else(|| openinference::provider(&a))
         .or_else(|| genai::provider(&a))
         .or_else(|| vercel::provider(&a))
