@@ -16,12 +16,14 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 FIELDS = [("input", "input_cost_per_token"), ("cached_input", "cache_read_input_token_cost"),
           ("cache_write_5m", "cache_creation_input_token_cost"), ("output", "output_cost_per_token")]
 PREFIXES = ["", "gemini/", "mistral/", "deepseek/", "xai/"]
-COVERED = {"openai", "anthropic", "gemini", "mistral", "deepseek", "xai"}
+MODES = ("chat", "responses", "completion", "embedding")
 
 
 def shipped():
     entries = {}
     for f in sorted((ROOT / "pricing").glob("*.toml")):
+        if f.name == "table.toml":
+            continue
         for m in tomllib.loads(f.read_text()).get("model", []):
             # history.toml is applied over the generated files: its entry wins.
             if f.name == "history.toml" or m["id"] not in entries:
@@ -29,7 +31,9 @@ def shipped():
     return entries
 
 
-def litellm_key(data, mid):
+def litellm_key(data, mid, m):
+    if m.get("litellm") in data:
+        return m["litellm"]
     for p in PREFIXES:
         if p + mid in data:
             return p + mid
@@ -44,7 +48,7 @@ def main():
     ours = shipped()
     differ, missing = [], []
     for mid, (file, m) in sorted(ours.items()):
-        key = litellm_key(data, mid)
+        key = litellm_key(data, mid, m)
         if key is None:
             missing.append((mid, file, m.get("note", "")))
             continue
@@ -58,18 +62,19 @@ def main():
             elif (mine is None) != (theirs is None) and not (ours_f == "cached_input" and theirs is None):
                 diffs.append(f"{ours_f} {mine or '-'} vs {theirs or '-'}")
         tiers_ours = {t["above_input_tokens"] for t in current.get("tier", [])}
-        tiers_theirs = {n for s, n in (("200k", 200000), ("128k", 128000), ("272k", 272000)) if f"input_cost_per_token_above_{s}_tokens" in data[key]}
+        tiers_theirs = {n for s, n in (("100k", 100000), ("200k", 200000), ("128k", 128000), ("272k", 272000)) if f"input_cost_per_token_above_{s}_tokens" in data[key]}
         if tiers_ours != tiers_theirs:
             diffs.append(f"long-context tiers {sorted(tiers_ours)} vs {sorted(tiers_theirs)}")
         if len(m["price"]) > 1:
             diffs.append(f"{len(m['price'])} dated prices (LiteLLM keeps the current one)")
         if diffs:
             differ.append((mid, key, file, "; ".join(diffs), m.get("note", "")))
+    keys = {litellm_key(data, mid, m) for mid, (_, m) in ours.items()}
     lacking = sorted(
         k for k, e in data.items()
-        if isinstance(e, dict) and e.get("litellm_provider") in COVERED and e.get("mode") in ("chat", "embedding")
+        if isinstance(e, dict) and e.get("mode") in MODES and "litellm_provider" in e
         and e.get("input_cost_per_token") is not None
-        and k.split("/", 1)[-1] not in ours
+        and k not in keys
     )
     out = [f"# Shipped pricing vs LiteLLM {version}", "",
            "Made by `python3 scripts/pricing_diff.py`. Prices in USD per million tokens (shipped vs LiteLLM).", "",
@@ -79,10 +84,10 @@ def main():
     out += ["", f"## Shipped models LiteLLM lacks ({len(missing)})", "", "| model | file | why |", "|---|---|---|"]
     for mid, file, note in missing:
         out.append(f"| {mid} | {file} | {note or '**no note**'} |")
-    out += ["", f"## LiteLLM models of the covered providers not shipped ({len(lacking)})", "",
-            "Variants (dated snapshots, previews, fine-tune and audio/realtime models, regional and batch forms) "
-            "that the matcher resolves to a shipped entry, or that are out of scope; add them with `--pricing` "
-            "when needed.", "", ", ".join(f"`{k}`" for k in lacking), ""]
+    out += ["", f"## LiteLLM models priced per token that are not shipped ({len(lacking)})", "",
+            "Every chat, responses, completion and embedding model LiteLLM prices per token is shipped; "
+            "a key listed here is one whose entry a hand-kept one in history.toml replaces.", "",
+            ", ".join(f"`{k}`" for k in lacking), ""]
     (ROOT / "pricing" / "LITELLM_DIFF.md").write_text("\n".join(out))
     unexplained = [d for d in differ if not d[4]] + [m for m in missing if not m[2]]
     print(f"{len(differ)} differing, {len(missing)} missing from LiteLLM, {len(lacking)} not shipped; {len(unexplained)} without a note")

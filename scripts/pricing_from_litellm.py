@@ -11,6 +11,7 @@ additions (older dated prices) live in pricing/history.toml and are not touched.
 """
 import argparse
 import glob
+import gzip
 import json
 import pathlib
 import subprocess
@@ -152,10 +153,12 @@ def main():
             strip = STRIP.get(file, "")
             mid = k[len(strip):] if strip and k.startswith(strip) else k
             if mid.lower() in ids:
-                # A bare key another provider's file already has (Vertex AI's
-                # `gemini-2.5-pro`): the route prefix tells them apart.
+                # A key whose stripped form another entry has: its own key, prefix
+                # included (`gemini/gemini-exp-1206` beside `gemini-exp-1206`), or for a
+                # bare key of another provider (Vertex AI's `gemini-2.5-pro`) the route
+                # prefix that tells them apart.
                 route = "vertex_ai/" if file == "vertex_ai" else file + "/"
-                mid = route + k
+                mid = k if mid != k else route + k
             if mid.lower() in ids:
                 print(f"skipped {k!r}: its id {mid!r} is taken")
                 continue
@@ -169,6 +172,14 @@ def main():
         f"litellm = {toml_str(version)}\n"
         f"as_of = {toml_str(AS_OF)}\n"
         f"vendors = {json.dumps([f for f in VENDORS if f in files])}\n")
+    # The entries the tables were made from, as LiteLLM wrote them, for the test that
+    # prices one call of each and checks it against LiteLLM's own arithmetic.
+    kept = {k: {f: v for f, v in data[k].items() if "cost" in f or f in ("litellm_provider", "mode")}
+            for f in order for k in files[f]}
+    fixture = ROOT / "testdata" / "pricing" / "litellm-prices.json.gz"
+    fixture.parent.mkdir(parents=True, exist_ok=True)
+    body = json.dumps({"version": version, "models": kept}, sort_keys=True, indent=0).encode()
+    fixture.write_bytes(gzip.compress(body, mtime=0))
     print(f"{total} models in {len(order)} files")
 
 

@@ -243,20 +243,21 @@ impl Matcher {
         }
     }
 
-    /// The provider that served a call: a Bedrock model id says Bedrock, a LiteLLM-style
-    /// route (`azure/gpt-4o`) says its provider, whatever the span's provider key says
-    /// (instrumentations often name the vendor or the SDK there); otherwise the span's.
+    /// The provider that served a call: a Bedrock model id says Bedrock whatever the
+    /// span's provider key says (instrumentations name the vendor there); then the
+    /// span's provider (its endpoint, when known, already decided it); then a
+    /// LiteLLM-style route (`azure/gpt-4o`). A route comes last because a host's model
+    /// ids often start with the maker's name (`meta/llama-…` on Vertex AI).
     pub fn serving_provider(&self, model: &str, provider: Option<&str>) -> Option<String> {
         let m = model.trim().to_ascii_lowercase();
         if is_bedrock_id(&m) {
             return Some("aws.bedrock".into());
         }
-        if let Some((first, _)) = m.split_once('/')
-            && let Some(f) = self.route_family.get(first)
-        {
-            return Some(f.clone());
+        if let Some(p) = provider {
+            return Some(crate::semconv::canonical_provider(p));
         }
-        provider.map(crate::semconv::canonical_provider)
+        let (first, _) = m.split_once('/')?;
+        self.route_family.get(first).cloned()
     }
 
     /// The entry for a call of `model` recorded with `provider`: the serving provider's
@@ -296,7 +297,7 @@ impl Matcher {
 
     /// Whether the resolved entry is the one of that inference profile.
     fn region_entry(&self, r: &Resolution, region: &str) -> bool {
-        r.matched.starts_with(region)
+        strip_route_prefixes(&r.matched).starts_with(region)
     }
 
     /// The name rules, over entries of `family` only when it is given.
@@ -530,7 +531,8 @@ mod tests {
             ("gpt-4o", Some("Azure"), Some("azure.ai.openai")),
             ("gpt-4o", None, None),
             ("us.gpt-4o", None, None),
-            ("azure/gpt-4o", Some("openai"), Some("azure.ai.openai")),
+            ("azure/gpt-4o", None, Some("azure.ai.openai")),
+            ("azure/gpt-4o", Some("azure"), Some("azure.ai.openai")),
             ("vertex_ai/claude-opus-4-7", None, Some("gcp.vertex_ai")),
             ("groq/openai/gpt-oss-120b", None, Some("groq")),
             (

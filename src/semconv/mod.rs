@@ -83,7 +83,7 @@ pub fn canonical_provider(p: &str) -> String {
         .unwrap_or(&l);
     match l {
         "azure" | "azure-openai" | "az.ai.openai" | "azure_openai" => "azure.ai.openai",
-        "az.ai.inference" => "azure.ai.inference",
+        "az.ai.inference" | "azure_ai" | "azure-ai-inference" => "azure.ai.inference",
         "aws" | "aws_bedrock" | "amazon-bedrock" | "bedrock" | "bedrock_converse" | "amazon" => {
             "aws.bedrock"
         }

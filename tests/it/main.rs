@@ -8,3 +8,4 @@ mod dialects;
 mod hostile_numbers;
 mod import;
 mod ingest_formats;
+mod pricing_coverage;
