@@ -36,13 +36,16 @@ fn decimal(v: &Value, at: &str) -> String {
     )
 }
 
-const RATES: [&str; 6] = [
+const RATES: [&str; 9] = [
     "input",
     "cached_input",
     "cache_write_5m",
     "cache_write_1h",
     "output",
     "reasoning",
+    "input_audio",
+    "output_audio",
+    "input_image",
 ];
 
 fn rates(t: &Table, at: &str) -> String {

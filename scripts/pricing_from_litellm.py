@@ -62,9 +62,12 @@ def price_block(e, suffix=""):
         "input": e.get("input_cost_per_token" + suffix),
         "cached_input": e.get("cache_read_input_token_cost" + suffix),
         "cache_write_5m": e.get("cache_creation_input_token_cost" + suffix),
-        "cache_write_1h": e.get("cache_creation_input_token_cost_above_1hr" + suffix) if not suffix else None,
+        "cache_write_1h": e.get("cache_creation_input_token_cost_above_1hr" + suffix),
         "output": e.get("output_cost_per_token" + suffix),
         "reasoning": e.get("output_cost_per_reasoning_token" + suffix),
+        "input_audio": e.get("input_cost_per_audio_token" + suffix),
+        "output_audio": e.get("output_cost_per_audio_token" + suffix),
+        "input_image": e.get("input_cost_per_image_token" + suffix),
     }
     return {k: per_million(v) for k, v in fields.items() if v is not None}
 

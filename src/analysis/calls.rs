@@ -242,39 +242,44 @@ pub fn load_rows_with(
     let Some(lf) = store.scan_spans()? else {
         return Ok(Vec::new());
     };
-    let df = lf
-        .select([
-            col("trace_id"),
-            col("span_id"),
-            col("parent_span_id"),
-            col("name"),
-            col("scope_name"),
-            col("service_name"),
-            col("start_time_unix_nano"),
-            col("end_time_unix_nano"),
-            col("span_type"),
-            col("provider"),
-            col("request_model"),
-            col("response_model"),
-            col("session_id"),
-            col("user_id"),
-            col("input_tokens"),
-            col("output_tokens"),
-            col("cache_read_tokens"),
-            col("cache_write_tokens"),
-            col("reasoning_tokens"),
-            col("recorded_cost_usd"),
-            col("response_id"),
-            col("previous_response_id"),
-            col("service_tier"),
-            // The raw attributes are the bulk of the store: read only when asked for.
-            if attr_keys.is_empty() {
-                lit(NULL).cast(DataType::String).alias("attributes")
-            } else {
-                col("attributes")
-            },
-        ])
-        .collect()?;
+    // Segments written before a count had its column read it as missing.
+    let mut lf = lf;
+    let schema = lf.collect_schema()?;
+    let counts = Usage::COLUMNS.map(|c| {
+        if schema.contains(c) {
+            col(c)
+        } else {
+            lit(NULL).cast(DataType::Int64).alias(c)
+        }
+    });
+    let mut wanted = vec![
+        col("trace_id"),
+        col("span_id"),
+        col("parent_span_id"),
+        col("name"),
+        col("scope_name"),
+        col("service_name"),
+        col("start_time_unix_nano"),
+        col("end_time_unix_nano"),
+        col("span_type"),
+        col("provider"),
+        col("request_model"),
+        col("response_model"),
+        col("session_id"),
+        col("user_id"),
+        col("recorded_cost_usd"),
+        col("response_id"),
+        col("previous_response_id"),
+        col("service_tier"),
+        // The raw attributes are the bulk of the store: read only when asked for.
+        if attr_keys.is_empty() {
+            lit(NULL).cast(DataType::String).alias("attributes")
+        } else {
+            col("attributes")
+        },
+    ];
+    wanted.extend(counts);
+    let df = lf.select(wanted).collect()?;
     let s = |n: &str| -> PolarsResult<StringChunked> { Ok(df.column(n)?.str()?.clone()) };
     let i = |n: &str| -> PolarsResult<Int64Chunked> { Ok(df.column(n)?.i64()?.clone()) };
     let (trace, span, parent, name, scope, service) = (
@@ -294,13 +299,10 @@ pub fn load_rows_with(
         s("session_id")?,
         s("user_id")?,
     );
-    let (inp, out, cr, cw, rs) = (
-        i("input_tokens")?,
-        i("output_tokens")?,
-        i("cache_read_tokens")?,
-        i("cache_write_tokens")?,
-        i("reasoning_tokens")?,
-    );
+    let tokens: Vec<Int64Chunked> = Usage::COLUMNS
+        .iter()
+        .map(|c| i(c))
+        .collect::<PolarsResult<_>>()?;
     let cost = df.column("recorded_cost_usd")?.f64()?.clone();
     let (rid, prev, tier) = (
         s("response_id")?,
@@ -342,13 +344,7 @@ pub fn load_rows_with(
                 response_model: own(&resp, k),
                 session_id: own(&session, k),
                 user_id: own(&user, k),
-                usage: Usage {
-                    input: inp.get(k),
-                    output: out.get(k),
-                    cache_read: cr.get(k),
-                    cache_write: cw.get(k),
-                    reasoning: rs.get(k),
-                },
+                usage: Usage::from_counts(std::array::from_fn(|f| tokens[f].get(k))),
                 recorded_cost_usd: cost.get(k),
                 response_id: own(&rid, k),
                 previous_response_id: own(&prev, k),

@@ -25,13 +25,7 @@ const TEXT_COLUMNS: [&str; 11] = [
     "service_tier",
 ];
 
-const TOKEN_COLUMNS: [&str; 5] = [
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "reasoning_tokens",
-];
+const TOKEN_COLUMNS: [&str; 9] = Usage::COLUMNS;
 
 fn text_of(c: &LlmCall) -> [Option<&str>; 11] {
     [
@@ -47,10 +41,6 @@ fn text_of(c: &LlmCall) -> [Option<&str>; 11] {
         c.previous_response_id.as_deref(),
         c.service_tier.as_deref(),
     ]
-}
-
-fn tokens_of(u: &Usage) -> [Option<i64>; 5] {
-    [u.input, u.output, u.cache_read, u.cache_write, u.reasoning]
 }
 
 /// One row per counted call, then one marker row (no span id) per touched trace, which
@@ -91,7 +81,7 @@ fn frame(calls: &[LlmCall], markers: &[(TraceId, u64)]) -> PolarsResult<DataFram
         for (col, v) in text.iter_mut().zip(text_of(c)) {
             col.push(v);
         }
-        for (col, v) in tokens.iter_mut().zip(tokens_of(&c.usage)) {
+        for (col, v) in tokens.iter_mut().zip(c.usage.counts()) {
             col.push(v);
         }
     }
@@ -233,20 +223,26 @@ pub fn read(store: &Store, columns: &[&str]) -> Result<Option<CallsTable>, Store
     let Some(files) = store.calls_files()? else {
         return Ok(None);
     };
-    let mut wanted: Vec<Expr> = vec![col("trace_id")];
-    wanted.extend(
-        columns
-            .iter()
-            .filter(|c| **c != "trace_id")
-            .map(|c| col(*c)),
-    );
-    let is_call = || col("calls_without_usage").is_null();
     let scan = |file: &std::path::Path| {
         LazyFrame::scan_parquet(
             PlRefPath::new(file.to_string_lossy().as_ref()),
             Default::default(),
         )
     };
+    // A table written before a count had its column reads it as missing.
+    let wanted_in = |file: &std::path::Path| -> PolarsResult<Vec<Expr>> {
+        let schema = scan(file)?.collect_schema()?;
+        let mut wanted: Vec<Expr> = vec![col("trace_id")];
+        wanted.extend(columns.iter().filter(|c| **c != "trace_id").map(|c| {
+            if !schema.contains(c) && Usage::COLUMNS.contains(c) {
+                lit(NULL).cast(DataType::Int64).alias(*c)
+            } else {
+                col(*c)
+            }
+        }));
+        Ok(wanted)
+    };
+    let is_call = || col("calls_without_usage").is_null();
     let mut without_usage_by_trace = Vec::new();
     let mut touched_by_file: Vec<foldhash::HashSet<TraceId>> = Vec::with_capacity(files.len());
     for file in &files {
@@ -286,6 +282,7 @@ pub fn read(store: &Store, columns: &[&str]) -> Result<Option<CallsTable>, Store
             .unwrap_or(0);
         // An import writes a table's calls first and its markers last.
         let call_rows = rows.saturating_sub(touched_by_file[0].len() as u64);
+        let wanted = wanted_in(&files[0])?;
         (0..rows)
             .step_by(ROWS_PER_PART as usize)
             .map(|offset| {
@@ -305,7 +302,7 @@ pub fn read(store: &Store, columns: &[&str]) -> Result<Option<CallsTable>, Store
         for (file, touched) in files.iter().zip(touched_by_file) {
             let df = scan(file)?
                 .filter(is_call())
-                .select(wanted.clone())
+                .select(wanted_in(file)?)
                 .collect()?;
             let fresh: BooleanChunked = df
                 .column("trace_id")?

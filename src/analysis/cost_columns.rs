@@ -33,12 +33,8 @@ pub fn columns_for(group_by: &[Dim], filter: &CallFilter) -> Vec<&'static str> {
         "request_model",
         "response_model",
         "service_tier",
-        "input_tokens",
-        "output_tokens",
-        "cache_read_tokens",
-        "cache_write_tokens",
-        "reasoning_tokens",
     ];
+    cols.extend(Usage::COLUMNS);
     let mut add = |c: &'static str| {
         if !cols.contains(&c) {
             cols.push(c);
@@ -187,7 +183,7 @@ struct Rows<'a> {
     provider: Values<'a, &'a str>,
     service_tier: Values<'a, &'a str>,
     start: Values<'a, i64>,
-    tokens: [Values<'a, i64>; 5],
+    tokens: [Values<'a, i64>; 9],
     recorded: Values<'a, f64>,
     /// The text column of each dimension grouped by, if it is one.
     dims: Vec<Option<Values<'a, &'a str>>>,
@@ -220,11 +216,15 @@ impl<'a> Rows<'a> {
             service_tier: text("service_tier")?,
             start: int("start_time_unix_nano")?,
             tokens: [
-                int("input_tokens")?,
-                int("output_tokens")?,
-                int("cache_read_tokens")?,
-                int("cache_write_tokens")?,
-                int("reasoning_tokens")?,
+                int(Usage::COLUMNS[0])?,
+                int(Usage::COLUMNS[1])?,
+                int(Usage::COLUMNS[2])?,
+                int(Usage::COLUMNS[3])?,
+                int(Usage::COLUMNS[4])?,
+                int(Usage::COLUMNS[5])?,
+                int(Usage::COLUMNS[6])?,
+                int(Usage::COLUMNS[7])?,
+                int(Usage::COLUMNS[8])?,
             ],
             recorded: Box::new(df.column("recorded_cost_usd")?.f64()?.iter()),
             dims: group_by
@@ -238,8 +238,7 @@ impl<'a> Rows<'a> {
     /// are not text columns).
     fn next(&mut self, dims: &mut Vec<Option<&'a str>>) -> Option<Row<'a>> {
         let trace = self.trace.next()?;
-        let [input, output, cache_read, cache_write, reasoning] =
-            self.tokens.each_mut().map(|t| t.next().flatten());
+        let counts = self.tokens.each_mut().map(|t| t.next().flatten());
         dims.clear();
         dims.extend(
             self.dims
@@ -253,13 +252,7 @@ impl<'a> Rows<'a> {
             provider: self.provider.next().flatten(),
             service_tier: self.service_tier.next().flatten(),
             start: self.start.next().flatten(),
-            usage: Usage {
-                input,
-                output,
-                cache_read,
-                cache_write,
-                reasoning,
-            },
+            usage: Usage::from_counts(counts),
             recorded: self.recorded.next().flatten(),
         })
     }
@@ -804,7 +797,7 @@ mod tests {
             provider in prop::option::of(prop::sample::select(vec!["openai", "gemini", "anthropic"])),
             service in prop::option::of(0u8..2),
             tier in prop::option::of(prop::sample::select(vec!["flex", "Priority", "default"])),
-            tokens in [tokens(), tokens(), tokens(), tokens(), tokens()],
+            tokens in prop::array::uniform9(tokens()),
             minutes in 0i64..(4 * 24 * 60),
             recorded in prop::option::of(0i64..4096),
         ) -> LlmCall {
@@ -821,13 +814,7 @@ mod tests {
                 response_model: if request_only { None } else { model },
                 session_id: session.map(|s| format!("session {s}")),
                 user_id: user.map(|u| format!("user {u}")),
-                usage: Usage {
-                    input: tokens[0],
-                    output: tokens[1],
-                    cache_read: tokens[2],
-                    cache_write: tokens[3],
-                    reasoning: tokens[4],
-                },
+                usage: Usage::from_counts(tokens),
                 // Sixty-fourths of a dollar add up exactly in any order.
                 recorded_cost_usd: recorded.map(|r| r as f64 / 64.0),
                 response_id: None,
@@ -973,8 +960,8 @@ mod tests {
                 input: Some(input),
                 output: Some(output),
                 cache_read: Some(cache_read),
-                cache_write: None,
                 reasoning: Some(reasoning),
+                ..Default::default()
             },
             recorded_cost_usd: None,
             response_id: None,

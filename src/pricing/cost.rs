@@ -1,6 +1,7 @@
-//! The cost of one call, in exact decimal arithmetic: uncached input at the input
-//! price, cache reads and writes at theirs, output at the output price, reasoning at its
-//! own price only where it has one. A long-context tier, once the prompt passes its
+//! The cost of one call, in exact decimal arithmetic: uncached text input at the input
+//! price, cache reads, 5-minute and 1-hour cache writes, audio and image input at theirs,
+//! output at the output price, reasoning and audio output at their own where they have
+//! one. A long-context tier, once the prompt passes its
 //! threshold, prices the whole call, as providers bill it.
 
 use super::table::{ModelPrice, Rates};
@@ -31,48 +32,95 @@ fn layered(over: &Rates, base: &Rates) -> Rates {
         cache_write_1h: or(over.cache_write_1h, base.cache_write_1h),
         output: or(over.output, base.output),
         reasoning: or(over.reasoning, base.reasoning),
+        input_audio: or(over.input_audio, base.input_audio),
+        output_audio: or(over.output_audio, base.output_audio),
+        input_image: or(over.input_image, base.input_image),
     }
 }
 
 /// What a call, or a sum of calls priced alike, is billed for: each count at its rate.
 /// Counts are clamped per call so that the parts never exceed their whole: negative
-/// counts are 0, cache reads at most the input, cache writes at most the input left,
-/// reasoning at most the output. A call is then never billed for more tokens than its
-/// report shows, and sums of these are what the calls cost one by one.
+/// counts are 0, and each part of the input (cache reads, cache writes, audio, images)
+/// or of the output (reasoning, audio) at most what is left of its whole. A call is then
+/// never billed for more tokens than its report shows, and sums of these are what the
+/// calls cost one by one.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Billable {
+    /// Input tokens in no other class: text, not read from or written to the cache.
     pub uncached_input: i64,
     pub cache_read: i64,
+    /// Cache writes for 5 minutes, or of unknown duration.
     pub cache_write: i64,
-    /// Output tokens that are not reasoning.
+    pub cache_write_1h: i64,
+    pub audio_input: i64,
+    pub image_input: i64,
+    /// Output tokens that are neither reasoning nor audio.
     pub plain_output: i64,
     pub reasoning: i64,
+    pub audio_output: i64,
+}
+
+/// Takes up to `part` out of `left`: the part, clamped to what is left.
+fn take(left: &mut i64, part: Option<i64>) -> i64 {
+    let n = part.unwrap_or(0).clamp(0, *left);
+    *left -= n;
+    n
 }
 
 impl Billable {
     pub fn of(usage: &Usage) -> Billable {
-        let input = usage.input.unwrap_or(0).max(0);
-        let cache_read = usage.cache_read.unwrap_or(0).clamp(0, input);
-        let cache_write = usage.cache_write.unwrap_or(0).clamp(0, input - cache_read);
-        let output = usage.output.unwrap_or(0).max(0);
-        let reasoning = usage.reasoning.unwrap_or(0).clamp(0, output);
+        let mut input = usage.input.unwrap_or(0).max(0);
+        let cache_read = take(&mut input, usage.cache_read);
+        let mut writes = take(&mut input, usage.cache_write);
+        let cache_write_1h = take(&mut writes, usage.cache_write_1h);
+        let audio_input = take(&mut input, usage.audio_input);
+        let image_input = take(&mut input, usage.image_input);
+        let mut output = usage.output.unwrap_or(0).max(0);
+        let reasoning = take(&mut output, usage.reasoning);
+        let audio_output = take(&mut output, usage.audio_output);
         Billable {
-            uncached_input: input - cache_read - cache_write,
+            uncached_input: input,
             cache_read,
-            cache_write,
-            plain_output: output - reasoning,
+            cache_write: writes,
+            cache_write_1h,
+            audio_input,
+            image_input,
+            plain_output: output,
             reasoning,
+            audio_output,
         }
+    }
+
+    fn parts(&self) -> [i64; 9] {
+        [
+            self.uncached_input,
+            self.cache_read,
+            self.cache_write,
+            self.cache_write_1h,
+            self.audio_input,
+            self.image_input,
+            self.plain_output,
+            self.reasoning,
+            self.audio_output,
+        ]
     }
 
     /// Adds another's counts. Each part is at most its call's input or output, whose
     /// sums a report refuses past i64, so saturating here never shows.
     pub fn add(&mut self, b: &Billable) {
-        self.uncached_input = self.uncached_input.saturating_add(b.uncached_input);
-        self.cache_read = self.cache_read.saturating_add(b.cache_read);
-        self.cache_write = self.cache_write.saturating_add(b.cache_write);
-        self.plain_output = self.plain_output.saturating_add(b.plain_output);
-        self.reasoning = self.reasoning.saturating_add(b.reasoning);
+        let [a0, a1, a2, a3, a4, a5, a6, a7, a8] = self.parts();
+        let [b0, b1, b2, b3, b4, b5, b6, b7, b8] = b.parts();
+        *self = Billable {
+            uncached_input: a0.saturating_add(b0),
+            cache_read: a1.saturating_add(b1),
+            cache_write: a2.saturating_add(b2),
+            cache_write_1h: a3.saturating_add(b3),
+            audio_input: a4.saturating_add(b4),
+            image_input: a5.saturating_add(b5),
+            plain_output: a6.saturating_add(b6),
+            reasoning: a7.saturating_add(b7),
+            audio_output: a8.saturating_add(b8),
+        };
     }
 }
 
@@ -106,6 +154,7 @@ pub fn rates_for(
         let own = Rates {
             cached_input: t.rates.cached_input,
             cache_write_5m: t.rates.cache_write_5m,
+            cache_write_1h: t.rates.cache_write_1h,
             ..layered(&t.rates, &rates)
         };
         rates = own;
@@ -118,6 +167,7 @@ pub fn rates_for(
         rates = Rates {
             cached_input: r.cached_input,
             cache_write_5m: r.cache_write_5m,
+            cache_write_1h: r.cache_write_1h,
             ..layered(r, &rates)
         };
         applied_service_tier = Some(st);
@@ -136,18 +186,21 @@ pub fn rates_for(
 pub fn cost_at(rates: &Rates, b: &Billable) -> Option<Decimal> {
     let in_rate = rates.input.unwrap_or(Decimal::ZERO);
     let cached_rate = rates.cached_input.unwrap_or(in_rate);
-    // Usage does not say whether a cache write was for 5 minutes or an hour; the
-    // 5-minute rate is the default of every provider that has both.
+    // A write the span does not say is for an hour is billed at the 5-minute rate, the
+    // default of every provider that has both.
     let write_rate = rates.cache_write_5m.unwrap_or(in_rate);
     let out_rate = rates.output.unwrap_or(Decimal::ZERO);
-    let reasoning_rate = rates.reasoning.unwrap_or(out_rate);
     let mut micro_usd = Decimal::ZERO;
     for (n, rate) in [
         (b.uncached_input, in_rate),
         (b.cache_read, cached_rate),
         (b.cache_write, write_rate),
+        (b.cache_write_1h, rates.cache_write_1h.unwrap_or(write_rate)),
+        (b.audio_input, rates.input_audio.unwrap_or(in_rate)),
+        (b.image_input, rates.input_image.unwrap_or(in_rate)),
         (b.plain_output, out_rate),
-        (b.reasoning, reasoning_rate),
+        (b.reasoning, rates.reasoning.unwrap_or(out_rate)),
+        (b.audio_output, rates.output_audio.unwrap_or(out_rate)),
     ] {
         micro_usd = micro_usd.checked_add(Decimal::from(n).checked_mul(rate)?)?;
     }

@@ -22,6 +22,12 @@ pub struct Rates {
     pub output: Option<Decimal>,
     #[serde(default, with = "opt_decimal")]
     pub reasoning: Option<Decimal>,
+    #[serde(default, with = "opt_decimal")]
+    pub input_audio: Option<Decimal>,
+    #[serde(default, with = "opt_decimal")]
+    pub output_audio: Option<Decimal>,
+    #[serde(default, with = "opt_decimal")]
+    pub input_image: Option<Decimal>,
 }
 
 /// Rates for calls whose prompt is larger than a threshold: applied to the whole call.
@@ -118,7 +124,7 @@ pub enum PricingError {
 pub const MAX_RATE: Decimal = Decimal::from_parts(1_000_000, 0, 0, false, 0);
 
 impl Rates {
-    fn named(&self) -> [(&'static str, Option<Decimal>); 6] {
+    pub fn named(&self) -> [(&'static str, Option<Decimal>); 9] {
         [
             ("input", self.input),
             ("cached_input", self.cached_input),
@@ -126,6 +132,9 @@ impl Rates {
             ("cache_write_1h", self.cache_write_1h),
             ("output", self.output),
             ("reasoning", self.reasoning),
+            ("input_audio", self.input_audio),
+            ("output_audio", self.output_audio),
+            ("input_image", self.input_image),
         ]
     }
 }
@@ -258,13 +267,15 @@ pub fn parse_litellm(text: &str, file: &str) -> Result<Vec<ModelPrice>, PricingE
         input: per_million(e, &format!("input_cost_per_token{suffix}")),
         cached_input: per_million(e, &format!("cache_read_input_token_cost{suffix}")),
         cache_write_5m: per_million(e, &format!("cache_creation_input_token_cost{suffix}")),
-        cache_write_1h: if suffix.is_empty() {
-            per_million(e, "cache_creation_input_token_cost_above_1hr")
-        } else {
-            None
-        },
+        cache_write_1h: per_million(
+            e,
+            &format!("cache_creation_input_token_cost_above_1hr{suffix}"),
+        ),
         output: per_million(e, &format!("output_cost_per_token{suffix}")),
         reasoning: per_million(e, &format!("output_cost_per_reasoning_token{suffix}")),
+        input_audio: per_million(e, &format!("input_cost_per_audio_token{suffix}")),
+        output_audio: per_million(e, &format!("output_cost_per_audio_token{suffix}")),
+        input_image: per_million(e, &format!("input_cost_per_image_token{suffix}")),
     };
     let mut out = Vec::new();
     for (id, e) in obj {

@@ -224,11 +224,16 @@ pub fn parse_str_list(s: &str) -> Vec<String> {
 }
 
 /// A token count inside a JSON object, at a path of keys: `None` when absent or null.
+/// The value at a path of object keys and array indices.
+pub fn json_at<'v>(v: &'v Value, path: &[&str]) -> Option<&'v Value> {
+    path.iter().try_fold(v, |cur, p| match cur {
+        Value::Array(items) => items.get(p.parse::<usize>().ok()?),
+        _ => cur.get(p),
+    })
+}
+
 pub fn json_count(v: &Value, path: &[&str]) -> Option<Result<i64, BadCount>> {
-    let mut cur = v;
-    for p in path {
-        cur = cur.get(p)?;
-    }
+    let cur = json_at(v, path)?;
     Some(match cur {
         Value::Null => return None,
         Value::Number(n) => match (n.as_i64(), n.as_u64()) {

@@ -47,7 +47,10 @@ impl SpanType {
 }
 
 /// Token usage with one meaning whatever the source: `input` includes cache reads and
-/// writes, `output` includes reasoning. A field the source did not report is `None`.
+/// writes, `output` includes reasoning. The price classes beyond text are parts of
+/// their whole, as cache reads are of input: `cache_write_1h` of `cache_write` (the
+/// rest are 5-minute writes), `audio_input` and `image_input` of `input`,
+/// `audio_output` of `output`. A field the source did not report is `None`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
 pub struct Usage {
     pub input: Option<i64>,
@@ -55,31 +58,67 @@ pub struct Usage {
     pub cache_read: Option<i64>,
     pub cache_write: Option<i64>,
     pub reasoning: Option<i64>,
+    pub cache_write_1h: Option<i64>,
+    pub audio_input: Option<i64>,
+    pub audio_output: Option<i64>,
+    pub image_input: Option<i64>,
 }
 
 impl Usage {
-    pub fn is_empty(&self) -> bool {
-        self.input.is_none() && self.output.is_none()
-    }
+    /// The store's and the calls tables' column of each count, in `counts` order.
+    pub const COLUMNS: [&'static str; 9] = [
+        "input_tokens",
+        "output_tokens",
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "reasoning_tokens",
+        "cache_write_1h_tokens",
+        "audio_input_tokens",
+        "audio_output_tokens",
+        "image_input_tokens",
+    ];
 
-    /// How many fields the source reported: the richest source of a span wins.
-    pub fn richness(&self) -> usize {
+    pub fn counts(&self) -> [Option<i64>; 9] {
         [
             self.input,
             self.output,
             self.cache_read,
             self.cache_write,
             self.reasoning,
+            self.cache_write_1h,
+            self.audio_input,
+            self.audio_output,
+            self.image_input,
         ]
-        .iter()
-        .filter(|v| v.is_some())
-        .count()
+    }
+
+    pub fn from_counts(c: [Option<i64>; 9]) -> Usage {
+        Usage {
+            input: c[0],
+            output: c[1],
+            cache_read: c[2],
+            cache_write: c[3],
+            reasoning: c[4],
+            cache_write_1h: c[5],
+            audio_input: c[6],
+            audio_output: c[7],
+            image_input: c[8],
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.input.is_none() && self.output.is_none()
+    }
+
+    /// How many fields the source reported: the richest source of a span wins.
+    pub fn richness(&self) -> usize {
+        self.counts().iter().filter(|v| v.is_some()).count()
     }
 
     pub fn total(&self) -> Option<i64> {
         match (self.input, self.output) {
             (None, None) => None,
-            (i, o) => Some(i.unwrap_or(0) + o.unwrap_or(0)),
+            (i, o) => Some(i.unwrap_or(0).saturating_add(o.unwrap_or(0))),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! richest, never a sum of two), then made inclusive (input counts cache reads and
 //! writes, output counts reasoning) whatever the source's own convention.
 
-use super::attrs::{Attrs, as_json, json_count};
+use super::attrs::{Attrs, as_json, json_at, json_count};
 use super::model::{InvalidNumber, Usage};
 use crate::ingest::raw::AnyValue;
 use serde_json::Value;
@@ -33,6 +33,9 @@ struct FlatKeys {
     cache_read: &'static [&'static str],
     cache_write: &'static [&'static str],
     reasoning: &'static [&'static str],
+    cache_write_1h: &'static [&'static str],
+    audio_input: &'static [&'static str],
+    audio_output: &'static [&'static str],
 }
 
 /// OpenTelemetry GenAI: current keys, then the underscore forms OpenLLMetry, Strands and
@@ -63,6 +66,12 @@ const GENAI: FlatKeys = FlatKeys {
         "gen_ai.usage.output_tokens.reasoning",
         "gen_ai.usage.details.reasoning_tokens",
     ],
+    cache_write_1h: &[
+        "gen_ai.usage.cache_creation.ephemeral_1h_input_tokens",
+        "anthropic.usage.cache_creation.ephemeral_1h_input_tokens",
+    ],
+    audio_input: &[],
+    audio_output: &[],
 };
 
 const OPENINFERENCE: FlatKeys = FlatKeys {
@@ -75,6 +84,9 @@ const OPENINFERENCE: FlatKeys = FlatKeys {
     ],
     cache_write: &["llm.token_count.prompt_details.cache_write"],
     reasoning: &["llm.token_count.completion_details.reasoning"],
+    cache_write_1h: &[],
+    audio_input: &["llm.token_count.prompt_details.audio"],
+    audio_output: &["llm.token_count.completion_details.audio"],
 };
 
 const VERCEL: FlatKeys = FlatKeys {
@@ -94,6 +106,9 @@ const VERCEL: FlatKeys = FlatKeys {
         "ai.usage.outputTokenDetails.reasoningTokens",
         "ai.usage.reasoningTokens",
     ],
+    cache_write_1h: &[],
+    audio_input: &[],
+    audio_output: &[],
 };
 
 /// OpenLLMetry before 2024-04.
@@ -104,6 +119,9 @@ const OPENLLMETRY_OLD: FlatKeys = FlatKeys {
     cache_read: &["llm.usage.cache_read_input_tokens"],
     cache_write: &[],
     reasoning: &["llm.usage.reasoning_tokens"],
+    cache_write_1h: &[],
+    audio_input: &[],
+    audio_output: &[],
 };
 
 fn flat(a: &Attrs, k: &FlatKeys, bad: &mut Vec<InvalidNumber>) -> Option<Reading> {
@@ -123,6 +141,10 @@ fn flat(a: &Attrs, k: &FlatKeys, bad: &mut Vec<InvalidNumber>) -> Option<Reading
         cache_read: first(k.cache_read),
         cache_write: first(k.cache_write),
         reasoning: first(k.reasoning),
+        cache_write_1h: first(k.cache_write_1h),
+        audio_input: first(k.audio_input),
+        audio_output: first(k.audio_output),
+        image_input: None,
     };
     (!usage.is_empty()).then_some(Reading {
         usage,
@@ -152,15 +174,26 @@ impl RawCounts<'_, '_> {
             Ok(n) => Some(n),
             Err(problem) => {
                 let key = format!("{}.{}", self.source, path.join("."));
-                let mut cur = self.v;
-                for p in path {
-                    cur = &cur[p];
-                }
-                let value = cur.as_str().map_or_else(|| cur.to_string(), String::from);
+                let value = json_at(self.v, path)
+                    .map(|cur| cur.as_str().map_or_else(|| cur.to_string(), String::from))
+                    .unwrap_or_default();
                 self.bad.push(InvalidNumber::new(&key, &value, problem));
                 None
             }
         }
+    }
+
+    /// Gemini's per-modality counts: `[{"modality": "AUDIO", "tokenCount": 12}, …]`.
+    fn modality(&mut self, path: &[&str], modality: &str) -> Option<i64> {
+        let i = json_at(self.v, path)?
+            .as_array()?
+            .iter()
+            .position(|d| d.get("modality").and_then(Value::as_str) == Some(modality))?;
+        let mut at: Vec<String> = path.iter().map(|p| p.to_string()).collect();
+        at.push(i.to_string());
+        at.push("tokenCount".into());
+        let at: Vec<&str> = at.iter().map(String::as_str).collect();
+        self.get(&at)
     }
 
     /// `a + b`, or missing with a note when the sum passes 2^63 - 1.
@@ -195,6 +228,10 @@ pub fn from_raw_json(
                 .or_else(|| r.get(&["cache_read_input_tokens"])),
             cache_write: r.get(&["cache_creation_input_tokens"]),
             reasoning: r.get(&["completion_tokens_details", "reasoning_tokens"]),
+            audio_input: r.get(&["prompt_tokens_details", "audio_tokens"]),
+            audio_output: r.get(&["completion_tokens_details", "audio_tokens"]),
+            image_input: r.get(&["prompt_tokens_details", "image_tokens"]),
+            ..Default::default()
         };
         return Some(Reading {
             usage,
@@ -210,7 +247,8 @@ pub fn from_raw_json(
             output: r.get(&["output_tokens"]),
             cache_read: r.get(&["cache_read_input_tokens"]),
             cache_write: r.get(&["cache_creation_input_tokens"]),
-            reasoning: None,
+            cache_write_1h: r.get(&["cache_creation", "ephemeral_1h_input_tokens"]),
+            ..Default::default()
         };
         return Some(Reading {
             usage,
@@ -223,8 +261,8 @@ pub fn from_raw_json(
             input: r.get(&["input_tokens"]),
             output: r.get(&["output_tokens"]),
             cache_read: r.get(&["input_tokens_details", "cached_tokens"]),
-            cache_write: None,
             reasoning: r.get(&["output_tokens_details", "reasoning_tokens"]),
+            ..Default::default()
         };
         return Some(Reading {
             usage,
@@ -246,8 +284,11 @@ pub fn from_raw_json(
             input: r.get(&["promptTokenCount"]),
             output,
             cache_read: r.get(&["cachedContentTokenCount"]),
-            cache_write: None,
             reasoning: thoughts,
+            audio_input: r.modality(&["promptTokensDetails"], "AUDIO"),
+            image_input: r.modality(&["promptTokensDetails"], "IMAGE"),
+            audio_output: r.modality(&["candidatesTokensDetails"], "AUDIO"),
+            ..Default::default()
         };
         return Some(Reading {
             usage,
@@ -261,7 +302,7 @@ pub fn from_raw_json(
             output: r.get(&["outputTokens"]),
             cache_read: r.get(&["cacheReadInputTokens"]),
             cache_write: r.get(&["cacheWriteInputTokens"]),
-            reasoning: None,
+            ..Default::default()
         };
         return Some(Reading {
             usage,
@@ -302,6 +343,9 @@ pub fn from_raw_json(
                 "cache_creation_input_tokens",
             ]),
             reasoning: pick(&["output_reasoning_tokens", "output_reasoning"]),
+            audio_input: pick(&["input_audio_tokens", "input_audio"]),
+            audio_output: pick(&["output_audio_tokens", "output_audio"]),
+            ..Default::default()
         };
         return Some(Reading {
             usage,
@@ -429,8 +473,8 @@ mod tests {
                 input: Some(1000),
                 output: Some(50),
                 cache_read: Some(256),
-                cache_write: None,
-                reasoning: Some(32)
+                reasoning: Some(32),
+                ..Default::default()
             }
         );
         assert_eq!(src, "gen_ai.usage.raw");

@@ -91,11 +91,8 @@ struct NormColumns {
     response_model: Text,
     session_id: Text,
     user_id: Text,
-    input_tokens: Vec<Option<i64>>,
-    output_tokens: Vec<Option<i64>>,
-    cache_read_tokens: Vec<Option<i64>>,
-    cache_write_tokens: Vec<Option<i64>>,
-    reasoning_tokens: Vec<Option<i64>>,
+    /// One column per count, in `Usage::COLUMNS` order.
+    tokens: [Vec<Option<i64>>; 9],
     usage_source: Text,
     recorded_cost_usd: Vec<Option<f64>>,
     response_id: Text,
@@ -114,11 +111,9 @@ impl NormColumns {
         self.response_model.push_opt(n.response_model.as_deref());
         self.session_id.push_opt(n.session_id.as_deref());
         self.user_id.push_opt(n.user_id.as_deref());
-        self.input_tokens.push(n.usage.input);
-        self.output_tokens.push(n.usage.output);
-        self.cache_read_tokens.push(n.usage.cache_read);
-        self.cache_write_tokens.push(n.usage.cache_write);
-        self.reasoning_tokens.push(n.usage.reasoning);
+        for (col, v) in self.tokens.iter_mut().zip(n.usage.counts()) {
+            col.push(v);
+        }
         self.usage_source.push_opt(n.usage_source.as_deref());
         self.recorded_cost_usd.push(n.recorded_cost_usd);
         self.response_id.push_opt(n.response_id.as_deref());
@@ -142,11 +137,14 @@ impl NormColumns {
             self.response_model.column("response_model"),
             self.session_id.column("session_id"),
             self.user_id.column("user_id"),
-            Column::new("input_tokens".into(), self.input_tokens),
-            Column::new("output_tokens".into(), self.output_tokens),
-            Column::new("cache_read_tokens".into(), self.cache_read_tokens),
-            Column::new("cache_write_tokens".into(), self.cache_write_tokens),
-            Column::new("reasoning_tokens".into(), self.reasoning_tokens),
+        ]);
+        cols.extend(
+            crate::semconv::model::Usage::COLUMNS
+                .iter()
+                .zip(self.tokens)
+                .map(|(name, v)| Column::new((*name).into(), v)),
+        );
+        cols.extend([
             self.usage_source.column("usage_source"),
             Column::new("recorded_cost_usd".into(), self.recorded_cost_usd),
             self.response_id.column("response_id"),

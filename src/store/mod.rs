@@ -152,8 +152,17 @@ impl Store {
             .iter()
             .map(|p| PlRefPath::new(p.to_string_lossy().as_ref()))
             .collect();
+        // The newest segment has every column an older one may lack (a column added by
+        // a later release); the scan takes its schema and reads what a file lacks as
+        // null, rather than taking the oldest file's and dropping the newer columns.
+        let newest = paths.last().cloned();
+        let schema = match newest {
+            Some(p) => Some(LazyFrame::scan_parquet(p, Default::default())?.collect_schema()?),
+            None => None,
+        };
         let args = ScanArgsParquet {
             allow_missing_columns: true,
+            schema,
             ..Default::default()
         };
         Ok(Some(LazyFrame::scan_parquet_files(paths.into(), args)?))

@@ -736,3 +736,152 @@ fn the_provider_that_served_a_call_decides_its_price() {
     let strict = traces(&["cost", "--strict", &dump]);
     assert_eq!(strict.status.code(), Some(1), "{}", text(&strict.stderr));
 }
+
+/// Audio tokens, 1-hour cache writes and image tokens are parts of input or output priced
+/// at their own rates where the model has them. Rates are LiteLLM 1.110.2's (USD per
+/// million): gpt-4o-audio-preview-2025-06-03 text 2.50 in / 10 out, audio 40 in / 80 out;
+/// claude-opus-4-7 input 5, 5-minute write 6.25, 1-hour write 10, output 25.
+#[test]
+fn audio_and_one_hour_cache_writes_are_priced_at_their_rates() {
+    let dir = tempfile::tempdir().unwrap();
+    let kv = |k: &str, v: i64| serde_json::json!({"key": k, "value": {"intValue": v.to_string()}});
+    let s = |k: &str, v: &str| serde_json::json!({"key": k, "value": {"stringValue": v}});
+    let span = |i: usize, attrs: Vec<Value>| {
+        serde_json::json!({
+            "traceId": format!("{:032x}", i + 1), "spanId": format!("{:016x}", i + 1), "name": "llm",
+            "kind": 3, "startTimeUnixNano": D2025_06_01.to_string(), "endTimeUnixNano": (D2025_06_01 + 1).to_string(),
+            "attributes": attrs
+        })
+    };
+    let audio = span(
+        0,
+        vec![
+            s("openinference.span.kind", "LLM"),
+            s("llm.model_name", "gpt-4o-audio-preview-2025-06-03"),
+            s("llm.provider", "openai"),
+            kv("llm.token_count.prompt", 1000),
+            kv("llm.token_count.prompt_details.audio", 300),
+            kv("llm.token_count.completion", 200),
+            kv("llm.token_count.completion_details.audio", 150),
+        ],
+    );
+    // Anthropic's raw usage: input excludes the cache; 600 of the 1,000 writes are 1-hour.
+    let raw = serde_json::json!({"input_tokens": 100, "cache_read_input_tokens": 0,
+        "cache_creation_input_tokens": 1000, "output_tokens": 40,
+        "cache_creation": {"ephemeral_5m_input_tokens": 400, "ephemeral_1h_input_tokens": 600}});
+    let claude = span(
+        1,
+        vec![
+            s("gen_ai.operation.name", "chat"),
+            s("gen_ai.request.model", "claude-opus-4-7"),
+            s("gen_ai.provider.name", "anthropic"),
+            s("gen_ai.usage.raw", &raw.to_string()),
+        ],
+    );
+    let doc = serde_json::json!({"resourceSpans": [{"resource": {"attributes": []}, "scopeSpans": [{"scope": {"name": "t"}, "spans": [audio, claude]}]}]});
+    let dump = write(dir.path(), "classes.json", &doc.to_string());
+    let d = |s: &str| Decimal::from_str(s).unwrap();
+    let m = Decimal::from(1_000_000);
+    let audio_cost = (Decimal::from(700) * d("2.5")
+        + Decimal::from(300) * d("40")
+        + Decimal::from(50) * d("10")
+        + Decimal::from(150) * d("80"))
+        / m;
+    let claude_cost = (Decimal::from(100) * d("5")
+        + Decimal::from(400) * d("6.25")
+        + Decimal::from(600) * d("10")
+        + Decimal::from(40) * d("25"))
+        / m;
+    let store = dir.path().join("store").display().to_string();
+    let imported = traces(&["--store", &store, "import", &dump]);
+    assert!(imported.status.success(), "{}", text(&imported.stderr));
+    for args in [
+        vec!["cost", "--by", "model", "--format", "json", dump.as_str()],
+        vec![
+            "--store", &store, "cost", "--by", "model", "--format", "json",
+        ],
+    ] {
+        let r = cost_json(&args);
+        let row = |model: &str| {
+            r["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["model"] == model)
+                .cloned()
+                .unwrap()
+        };
+        assert_eq!(
+            dec(&row("gpt-4o-audio-preview-2025-06-03")["cost_usd"]),
+            audio_cost,
+            "{args:?}"
+        );
+        let c = row("claude-opus-4-7");
+        assert_eq!(dec(&c["cost_usd"]), claude_cost, "{args:?}");
+        // Input is made inclusive of the cache writes, never added twice.
+        assert_eq!(c["input_tokens"], 1100);
+        assert_eq!(c["cache_write_tokens"], 1000);
+    }
+}
+
+/// A store written before the price classes had their columns: its segments lack them,
+/// and reports over it and over newer segments read the missing counts as missing.
+#[test]
+fn segments_without_the_newer_count_columns_still_report() {
+    use polars::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store").display().to_string();
+    let old = one_call_dump(
+        dir.path(),
+        &[("gpt-4o-mini", 1000, 0, 100, D2025_06_01, "")],
+    );
+    let out = traces(&["--store", &store, "import", &old]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // Rewrite the first segment's span and calls files as an older release wrote them.
+    let newer = [
+        "cache_write_1h_tokens",
+        "audio_input_tokens",
+        "audio_output_tokens",
+        "image_input_tokens",
+    ];
+    for sub in ["spans", "calls"] {
+        for e in std::fs::read_dir(Path::new(&store).join(sub)).unwrap() {
+            let p = e.unwrap().path();
+            let mut df = ParquetReader::new(std::fs::File::open(&p).unwrap())
+                .finish()
+                .unwrap();
+            for c in newer {
+                df = df.drop(c).unwrap();
+            }
+            ParquetWriter::new(std::fs::File::create(&p).unwrap())
+                .finish(&mut df)
+                .unwrap();
+        }
+    }
+    let second = dir.path().join("second");
+    std::fs::create_dir(&second).unwrap();
+    let audio = serde_json::json!({"resourceSpans": [{"resource": {"attributes": []}, "scopeSpans": [{"scope": {"name": "t"}, "spans": [{
+        "traceId": format!("{:032x}", 99), "spanId": format!("{:016x}", 99), "name": "llm", "kind": 3,
+        "startTimeUnixNano": D2025_06_01.to_string(), "endTimeUnixNano": (D2025_06_01 + 1).to_string(),
+        "attributes": [
+            {"key": "openinference.span.kind", "value": {"stringValue": "LLM"}},
+            {"key": "llm.model_name", "value": {"stringValue": "gpt-4o-audio-preview-2025-06-03"}},
+            {"key": "llm.token_count.prompt", "value": {"intValue": "1000"}},
+            {"key": "llm.token_count.prompt_details.audio", "value": {"intValue": "1000"}},
+            {"key": "llm.token_count.completion", "value": {"intValue": "0"}}]}]}]}]});
+    let new = write(&second, "audio.json", &audio.to_string());
+    let out = traces(&["--store", &store, "import", &new]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // gpt-4o-mini: 1,000 × $0.15 + 100 × $0.60 per million; the audio call 1,000 × $40.
+    let want = Decimal::from_str("0.00021").unwrap() + Decimal::from_str("0.04").unwrap();
+    let from_tables = cost_json(&["--store", &store, "cost", "--format", "json"]);
+    assert_eq!(dec(&from_tables["total"]["cost_usd"]), want);
+    let manifest = Path::new(&store).join("manifest.json");
+    let mut m: Value = serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+    for s in m["segments"].as_array_mut().unwrap() {
+        s.as_object_mut().unwrap().remove("calls_file");
+    }
+    std::fs::write(&manifest, m.to_string()).unwrap();
+    let from_spans = cost_json(&["--store", &store, "cost", "--format", "json"]);
+    assert_eq!(dec(&from_spans["total"]["cost_usd"]), want);
+}
