@@ -108,6 +108,13 @@ pub enum PricingCommand {
         #[arg(long, default_value = "table", value_parser = ["table", "json", "csv", "markdown"])]
         format: String,
     },
+    /// Keep a LiteLLM price file (model_prices_and_context_window.json, downloaded by
+    /// you) as the price table of later runs, over the shipped one: prices stay current
+    /// without a new release and without network access.
+    Update {
+        /// The LiteLLM JSON file.
+        file: PathBuf,
+    },
     /// Which entry a model name resolves to, and why.
     Match {
         /// The model name as a span recorded it.

@@ -271,6 +271,8 @@ struct Summed {
     /// table may share.
     first: Option<(TraceId, Vec<u32>)>,
     last: Option<(TraceId, Vec<u32>)>,
+    /// The start of the newest call summed.
+    newest: Option<i64>,
 }
 
 /// Sums calls a batch of rows at a time. Unless told to keep `every_pair`, it relies
@@ -296,6 +298,7 @@ struct Summer<'f> {
     trace_groups: Vec<u32>,
     first: Option<(TraceId, Vec<u32>)>,
     last_cell: Option<((u32, u32), u32)>,
+    newest: Option<i64>,
 }
 
 #[derive(Debug)]
@@ -359,6 +362,7 @@ impl<'f> Summer<'f> {
             trace_groups: Vec::new(),
             first: None,
             last_cell: None,
+            newest: None,
         }
     }
 
@@ -390,6 +394,7 @@ impl<'f> Summer<'f> {
                 continue;
             }
             let begun = row.start.unwrap_or(0);
+            self.newest = self.newest.max(row.start);
             parts.clear();
             for (d, text) in self.group_by.iter().zip(&dim_texts) {
                 parts.push(match (d, text_column(d)) {
@@ -509,6 +514,7 @@ impl<'f> Summer<'f> {
             traces: self.all_traces,
             first: self.first.or_else(|| last.clone()),
             last,
+            newest: self.newest,
         }
     }
 }
@@ -574,6 +580,7 @@ struct Priced {
     traces: foldhash::HashSet<TraceId>,
     first: Option<(TraceId, Vec<u32>)>,
     last: Option<(TraceId, Vec<u32>)>,
+    newest: Option<i64>,
 }
 
 /// Prices each cell at its class's rates; a class without them is unpriced.
@@ -635,6 +642,7 @@ fn price(summed: Summed, pricing: &Pricing) -> Priced {
         traces: summed.traces,
         first: summed.first,
         last: summed.last,
+        newest: summed.newest,
     }
 }
 
@@ -688,6 +696,7 @@ impl Priced {
         self.unpriced.absorb(other.unpriced);
         self.fallbacks.absorb(other.fallbacks);
         self.traces.extend(other.traces);
+        self.newest = self.newest.max(other.newest);
         self.last = other.last.map(|(t, groups)| {
             (
                 t,
@@ -732,6 +741,7 @@ pub fn report(
         unpriced,
         fallbacks,
         traces,
+        newest,
         ..
     } = priced;
     let total_traces = traces.len() as u64;
@@ -750,6 +760,7 @@ pub fn report(
         total,
         unpriced_models: unpriced.into_vec(),
         fallback_priced: fallbacks.into_vec(),
+        newest_call: newest,
     }
     .check_sums()?)
 }
@@ -867,7 +878,7 @@ mod tests {
     /// The report from the calls table equals the one made call by call, whatever the
     /// order of the calls and however the table is cut into parts.
     fn same_report(calls: Vec<LlmCall>, group_by: Vec<Dim>, filter: CallFilter, part: usize) {
-        let pricing = Pricing::load(&[]).unwrap();
+        let pricing = Pricing::shipped();
         let mut builder = ReportBuilder::new(&pricing, group_by.clone(), &filter, &[]);
         calls.iter().for_each(|c| builder.add(c));
         let expected = builder.finish().unwrap();
@@ -978,7 +989,7 @@ mod tests {
             base(10, 500, 20, 0),
             base(100, 0, 10, 40),
         ];
-        let pricing = Pricing::load(&[]).unwrap();
+        let pricing = Pricing::shipped();
         let filter = CallFilter::default();
         let table = to_frame(
             &[],

@@ -261,6 +261,9 @@ pub struct CostReport {
     pub total: Metrics,
     pub unpriced_models: Vec<Unpriced>,
     pub fallback_priced: Vec<Fallback>,
+    /// The start of the newest call counted (Unix nanoseconds), to say when calls are
+    /// newer than the price table.
+    pub newest_call: Option<i64>,
 }
 
 /// Which calls a report covers.
@@ -459,6 +462,7 @@ pub struct ReportBuilder<'a> {
     unpriced: UnpricedModels,
     fallbacks: FallbackPriced,
     prices: PriceCache<'a>,
+    newest: Option<i64>,
 }
 
 impl<'a> ReportBuilder<'a> {
@@ -477,6 +481,7 @@ impl<'a> ReportBuilder<'a> {
             unpriced: UnpricedModels::default(),
             fallbacks: FallbackPriced::default(),
             prices: PriceCache::new(pricing),
+            newest: None,
         }
     }
 
@@ -484,6 +489,7 @@ impl<'a> ReportBuilder<'a> {
         if !self.filter.keeps(c) {
             return;
         }
+        self.newest = self.newest.max(Some(c.start));
         let matched = c
             .model()
             .and_then(|m| self.prices.entry(m, c.provider.as_deref()));
@@ -539,6 +545,7 @@ impl<'a> ReportBuilder<'a> {
             total: self.total.done(),
             unpriced_models: self.unpriced.into_vec(),
             fallback_priced: self.fallbacks.into_vec(),
+            newest_call: self.newest,
         }
         .check_sums()
     }

@@ -116,9 +116,14 @@ pub fn run(store: &Store, pricing_files: &[PathBuf], args: &CostArgs) -> Result<
     if let Some(n) = args.top {
         report.top(n);
     }
-    let table = to_table(&report, &args.by);
+    let mut table = to_table(&report, &args.by);
+    table.json_head.push((
+        "pricing".into(),
+        super::pricing::source_json(pricing.source()),
+    ));
     to_stdout(format, &table)?;
     report_unpriced(&report, &calls);
+    report_stale(&report, pricing.source());
     if args.strict && report.total.unpriced_calls + report.total.fallback_priced_calls > 0 {
         return Err(Unpriced {
             unpriced: report.total.unpriced_calls,
@@ -237,6 +242,18 @@ pub fn to_table(r: &CostReport, by: &[String]) -> Table {
     t.json_tail
         .push(("fallback_priced".into(), Value::Array(fallback)));
     t
+}
+
+/// Once, when the report's calls are newer than the price table: prices may have changed.
+fn report_stale(r: &CostReport, source: &traces::pricing::PriceSource) {
+    let Some(newest) = r.newest_call else { return };
+    let day = chrono::DateTime::from_timestamp_nanos(newest).date_naive();
+    if day > source.as_of {
+        eprintln!(
+            "warning: calls up to {day} are newer than the price table ({} as of {}); prices may have changed since (`traces pricing update FILE` takes a newer LiteLLM price file)",
+            source.table, source.as_of
+        );
+    }
 }
 
 fn report_unpriced(r: &CostReport, calls: &Calls) {

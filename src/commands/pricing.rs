@@ -6,11 +6,50 @@ use crate::cli::PricingCommand;
 use anyhow::Result;
 use std::path::PathBuf;
 use traces::pricing::Pricing;
-use traces::pricing::table::Rates;
+use traces::pricing::table::{PricingError, Rates};
 use traces::render::{Cell, OutputFormat, Table, to_stdout};
 
 fn price(d: Option<rust_decimal::Decimal>) -> Cell {
     d.map_or(Cell::Null, |d| Cell::Exact(d.normalize().to_string()))
+}
+
+/// What reports say of the price table they used, under `"pricing"` in JSON.
+pub fn source_json(s: &traces::pricing::PriceSource) -> serde_json::Value {
+    serde_json::json!({"table": s.table, "as_of": s.as_of.to_string(), "overrides": s.overrides})
+}
+
+/// `traces pricing update FILE`: checks the file as a price table, then keeps a copy
+/// where later runs read it (written aside and renamed, so a failed copy leaves the
+/// previous table in force).
+fn update(file: &std::path::Path) -> Result<()> {
+    let name = file.display().to_string();
+    let text = std::fs::read_to_string(file).map_err(|source| PricingError::Io {
+        file: name.clone(),
+        source,
+    })?;
+    let models = traces::pricing::table::parse_litellm(&text, &name)?;
+    if models.is_empty() {
+        return Err(PricingError::Invalid {
+            file: name,
+            message:
+                "no model priced per token: expected LiteLLM's model_prices_and_context_window.json"
+                    .into(),
+        }
+        .into());
+    }
+    let dest = traces::pricing::user_price_file()
+        .ok_or_else(|| anyhow::anyhow!("no config directory for this user (is $HOME set?)"))?;
+    let dir = dest.parent().unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(".litellm_prices.json.tmp");
+    std::fs::write(&tmp, &text)?;
+    std::fs::rename(&tmp, &dest)?;
+    println!(
+        "{} models priced per token from {name} are now the price table (kept at {}); the shipped prices still fill its gaps. Delete that file to go back to the shipped table.",
+        models.len(),
+        dest.display()
+    );
+    Ok(())
 }
 
 pub fn run(pricing_files: &[PathBuf], cmd: &PricingCommand) -> Result<()> {
@@ -62,14 +101,20 @@ pub fn run(pricing_files: &[PathBuf], cmd: &PricingCommand) -> Result<()> {
                     Cell::Text(e.source.clone()),
                 ]);
             }
+            t.json_head
+                .push(("pricing".into(), source_json(pricing.source())));
             to_stdout(format, &t)?;
             if format == OutputFormat::Table {
+                let src = pricing.source();
                 println!(
-                    "{} models; prices in USD per million tokens, in force today",
-                    t.rows.len()
+                    "{} models; prices in USD per million tokens, in force today; table: {} as of {}",
+                    t.rows.len(),
+                    src.table,
+                    src.as_of
                 );
             }
         }
+        PricingCommand::Update { file } => update(file)?,
         PricingCommand::Match { model, provider } => {
             match pricing.resolve(model, provider.as_deref()) {
                 None => {

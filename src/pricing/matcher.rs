@@ -442,7 +442,7 @@ mod tests {
     /// The shipped table, and where a call of `model` with `provider` is priced:
     /// (entry id, the entry's provider, whether it is a fallback).
     fn priced(model: &str, provider: Option<&str>) -> (String, String, bool) {
-        let p = crate::pricing::Pricing::load(&[]).unwrap();
+        let p = crate::pricing::Pricing::shipped();
         let (r, e) = p.resolve(model, provider).unwrap();
         (e.id.clone(), e.provider.clone(), r.fallback.is_some())
     }
@@ -513,7 +513,7 @@ mod tests {
 
     #[test]
     fn serving_provider_rules() {
-        let pricing = crate::pricing::Pricing::load(&[]).unwrap();
+        let pricing = crate::pricing::Pricing::shipped();
         let m = Matcher::new(pricing.entries());
         for (model, provider, want) in [
             (
@@ -556,7 +556,7 @@ mod tests {
             priced("ft:gpt-4o-mini-2024-07-18:acme::AbC123", Some("openai")),
             ("ft:gpt-4o-mini-2024-07-18".into(), "openai".into(), false)
         );
-        let p = crate::pricing::Pricing::load(&[]).unwrap();
+        let p = crate::pricing::Pricing::shipped();
         assert!(p.resolve("ft:no-such-base:acme::x", None).is_none());
         // A host's own listing from the bare name the host's SDK records.
         assert_eq!(

@@ -219,6 +219,9 @@ pub fn parse_toml(text: &str, file: &str) -> Result<Vec<ModelPrice>, PricingErro
     Ok(f.models)
 }
 
+/// The LiteLLM modes whose prices are per token of a call a span records.
+const MODES: [&str; 4] = ["chat", "responses", "completion", "embedding"];
+
 /// `line N: ` for the line where a LiteLLM file names model `id`, for an error.
 fn json_line(text: &str, id: &str) -> String {
     let quoted = format!("\"{id}\"");
@@ -279,8 +282,13 @@ pub fn parse_litellm(text: &str, file: &str) -> Result<Vec<ModelPrice>, PricingE
     };
     let mut out = Vec::new();
     for (id, e) in obj {
-        if !e.is_object() || e.get("input_cost_per_token").is_none() {
-            // `sample_spec` and models priced per image, second or character.
+        let mode = e.get("mode").and_then(|m| m.as_str());
+        if !e.is_object()
+            || e.get("input_cost_per_token").is_none()
+            || mode.is_some_and(|m| !MODES.contains(&m))
+        {
+            // `sample_spec`, models priced per image, second or character, and modes
+            // whose calls no span records as tokens (image generation, speech).
             continue;
         }
         let mut version = PriceVersion {
@@ -290,6 +298,7 @@ pub fn parse_litellm(text: &str, file: &str) -> Result<Vec<ModelPrice>, PricingE
             service_tier: BTreeMap::new(),
         };
         for (suffix, above) in [
+            ("_above_100k_tokens", 100_000),
             ("_above_128k_tokens", 128_000),
             ("_above_200k_tokens", 200_000),
             ("_above_272k_tokens", 272_000),

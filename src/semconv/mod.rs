@@ -76,6 +76,10 @@ fn span_type(a: &Attrs) -> SpanType {
 /// Aliases of one provider, folded to the GenAI conventions' names.
 pub fn canonical_provider(p: &str) -> String {
     let l = p.trim().to_ascii_lowercase();
+    // LiteLLM's names for one cloud's several APIs (`vertex_ai-anthropic_models`).
+    if l.starts_with("vertex_ai") {
+        return "gcp.vertex_ai".into();
+    }
     let l = l
         .strip_suffix(".chat")
         .or_else(|| l.strip_suffix(".responses"))
@@ -84,6 +88,10 @@ pub fn canonical_provider(p: &str) -> String {
     match l {
         "azure" | "azure-openai" | "az.ai.openai" | "azure_openai" => "azure.ai.openai",
         "az.ai.inference" | "azure_ai" | "azure-ai-inference" => "azure.ai.inference",
+        "azure_text" => "azure.ai.openai",
+        "text-completion-openai" => "openai",
+        "cohere_chat" => "cohere",
+        "fireworks_ai-embedding-models" => "fireworks_ai",
         "aws" | "aws_bedrock" | "amazon-bedrock" | "bedrock" | "bedrock_converse" | "amazon" => {
             "aws.bedrock"
         }

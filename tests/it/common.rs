@@ -16,6 +16,8 @@ pub fn testdata(rel: &str) -> PathBuf {
 pub fn traces_command() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_traces"));
     cmd.env_remove("TRACES_STORE").env_remove("TRACES_PRICING");
+    // Nor the price table a developer kept with `traces pricing update`.
+    cmd.env("XDG_CONFIG_HOME", root().join("target/no-user-config"));
     cmd
 }
 

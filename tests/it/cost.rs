@@ -885,3 +885,98 @@ fn segments_without_the_newer_count_columns_still_report() {
     let from_spans = cost_json(&["--store", &store, "cost", "--format", "json"]);
     assert_eq!(dec(&from_spans["total"]["cost_usd"]), want);
 }
+
+/// `traces pricing update FILE` keeps a LiteLLM price file as the table of later runs:
+/// its prices win over the shipped ones, the shipped ones fill its gaps, and reports say
+/// which table they used; calls newer than the table are named once on stderr.
+#[test]
+fn an_updated_price_file_is_the_table_of_later_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    let run = |args: &[&str]| {
+        traces_command()
+            .env("XDG_CONFIG_HOME", &config)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let prices = write(
+        dir.path(),
+        "model_prices_and_context_window.json",
+        r#"{"acme-large": {"litellm_provider": "openai", "mode": "chat",
+            "input_cost_per_token": 1e-05, "output_cost_per_token": 3e-05},
+           "gpt-4o-mini": {"litellm_provider": "openai", "mode": "chat",
+            "input_cost_per_token": 2e-07, "output_cost_per_token": 8e-07}}"#,
+    );
+    let bad = write(
+        dir.path(),
+        "bad.json",
+        r#"{"x": {"input_cost_per_token": -1}}"#,
+    );
+    let refused = run(&["pricing", "update", &bad]);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    assert!(!config.join("traces/litellm_prices.json").exists());
+
+    let out = run(&["pricing", "update", &prices]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("2 models"),
+        "{}",
+        text(&out.stdout)
+    );
+    let dump = one_call_dump(
+        dir.path(),
+        &[
+            ("acme-large", 1000, 0, 100, D2025_06_01, ""),
+            ("gpt-4o-mini", 1000, 0, 100, D2025_06_01, ""),
+            ("gpt-4.1", 1000, 0, 100, D2025_06_01, ""),
+        ],
+    );
+    let out = run(&["cost", "--by", "model", "--format", "json", &dump]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cost = |m: &str| {
+        dec(&r["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["model"] == m)
+            .unwrap()["cost_usd"])
+    };
+    // 1,000 in and 100 out at the file's rates; gpt-4.1 at the shipped $2 / $8.
+    assert_eq!(cost("acme-large"), Decimal::from_str("0.013").unwrap());
+    assert_eq!(cost("gpt-4o-mini"), Decimal::from_str("0.00028").unwrap());
+    assert_eq!(cost("gpt-4.1"), Decimal::from_str("0.0028").unwrap());
+    assert!(
+        r["pricing"]["table"]
+            .as_str()
+            .unwrap()
+            .contains("litellm_prices.json"),
+        "{}",
+        r["pricing"]
+    );
+    assert!(!text(&out.stderr).contains("newer than the price table"));
+
+    // Without the update, the shipped table, and a call after its date is named.
+    let later = one_call_dump(
+        dir.path(),
+        &[("gpt-4.1", 1000, 0, 100, 1_830_297_600_000_000_000, "")],
+    );
+    let out = traces(&["cost", "--format", "json", &later]);
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        r["pricing"]["table"]
+            .as_str()
+            .unwrap()
+            .starts_with("LiteLLM 1.110.2"),
+        "{}",
+        r["pricing"]
+    );
+    let err = text(&out.stderr);
+    assert_eq!(
+        err.matches("newer than the price table").count(),
+        1,
+        "{err}"
+    );
+    assert!(err.contains("2028-01-01"), "{err}");
+}

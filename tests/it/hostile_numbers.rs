@@ -187,7 +187,7 @@ proptest! {
         spans in prop::collection::vec(span(), 1..14),
         by_model in any::<bool>(),
     ) {
-        let pricing = Pricing::load(&[]).unwrap();
+        let pricing = Pricing::shipped();
         let dearest = MODELS.iter().map(|m| dearest(&pricing, m)).max().unwrap();
         let rows = spans
             .iter()
