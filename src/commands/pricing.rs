@@ -59,20 +59,10 @@ pub fn run(pricing_files: &[PathBuf], cmd: &PricingCommand) -> Result<()> {
     match cmd {
         PricingCommand::List { format } => {
             let format: OutputFormat = format.parse().map_err(UsageError)?;
-            let mut t = Table::new(&[
-                "model",
-                "provider",
-                "input",
-                "cached_input",
-                "cache_write_5m",
-                "cache_write_1h",
-                "output",
-                "reasoning",
-                "long_context",
-                "service_tiers",
-                "since",
-                "source",
-            ]);
+            let mut columns = vec!["model", "provider"];
+            columns.extend(Rates::default().named().map(|(name, _)| name));
+            columns.extend(["long_context", "service_tiers", "since", "source"]);
+            let mut t = Table::new(&columns);
             let mut entries: Vec<_> = pricing.entries().iter().collect();
             entries.sort_by(|a, b| (&a.provider, &a.id).cmp(&(&b.provider, &b.id)));
             for e in entries {
@@ -86,20 +76,15 @@ pub fn run(pricing_files: &[PathBuf], cmd: &PricingCommand) -> Result<()> {
                     .map(|t| format!("above {}", t.above_input_tokens))
                     .collect();
                 let st: Vec<&str> = v.service_tier.keys().map(String::as_str).collect();
-                t.rows.push(vec![
-                    Cell::Text(e.id.clone()),
-                    Cell::Text(e.provider.clone()),
-                    price(r.input),
-                    price(r.cached_input),
-                    price(r.cache_write_5m),
-                    price(r.cache_write_1h),
-                    price(r.output),
-                    price(r.reasoning),
+                let mut row = vec![Cell::Text(e.id.clone()), Cell::Text(e.provider.clone())];
+                row.extend(r.named().map(|(_, rate)| price(rate)));
+                row.extend([
                     Cell::Text(tiers.join(", ")),
                     Cell::Text(st.join(", ")),
                     v.since.map_or(Cell::Null, |d| Cell::Text(d.to_string())),
                     Cell::Text(e.source.clone()),
                 ]);
+                t.rows.push(row);
             }
             t.json_head
                 .push(("pricing".into(), source_json(pricing.source())));

@@ -266,18 +266,23 @@ mod as_a_user_runs_it {
         json!({"key": k, "value": v})
     }
 
+    /// A gpt-4o call's attributes with these input and output token values.
+    fn gpt_4o(input: Value, output: Value) -> Value {
+        json!([
+            kv("gen_ai.request.model", json!({"stringValue": "gpt-4o"})),
+            kv("gen_ai.usage.input_tokens", input),
+            kv("gen_ai.usage.output_tokens", output),
+        ])
+    }
+
     #[test]
     fn sums_past_i64_are_refused_not_wrapped() {
         let dir = tempfile::tempdir().unwrap();
         let huge = || {
-            json!([
-                kv("gen_ai.request.model", json!({"stringValue": "gpt-4o"})),
-                kv(
-                    "gen_ai.usage.input_tokens",
-                    json!({"intValue": "9223372036854775000"})
-                ),
-                kv("gen_ai.usage.output_tokens", json!({"intValue": "5"})),
-            ])
+            gpt_4o(
+                json!({"intValue": "9223372036854775000"}),
+                json!({"intValue": "5"}),
+            )
         };
         let path = dump(
             dir.path(),
@@ -324,22 +329,14 @@ mod as_a_user_runs_it {
         let spans = vec![
             span(
                 1,
-                json!([
-                    kv("gen_ai.request.model", json!({"stringValue": "gpt-4o"})),
-                    kv("gen_ai.usage.input_tokens", json!({"intValue": "-40"})),
-                    kv("gen_ai.usage.output_tokens", json!({"doubleValue": 2.5})),
-                ]),
+                gpt_4o(json!({"intValue": "-40"}), json!({"doubleValue": 2.5})),
             ),
             span(
                 2,
-                json!([
-                    kv("gen_ai.request.model", json!({"stringValue": "gpt-4o"})),
-                    kv(
-                        "gen_ai.usage.input_tokens",
-                        json!({"intValue": "99999999999999999999"})
-                    ),
-                    kv("gen_ai.usage.output_tokens", json!({"intValue": "1000"})),
-                ]),
+                gpt_4o(
+                    json!({"intValue": "99999999999999999999"}),
+                    json!({"intValue": "1000"}),
+                ),
             ),
         ];
         let path = dump(dir.path(), "bad.json", spans);

@@ -186,6 +186,19 @@ fn run(cases: &[(String, String, Value)]) -> (BTreeMap<String, (u64, u64)>, Vec<
     (share, misses)
 }
 
+/// Prices the cases, prints the share priced exactly per provider, and fails on a miss.
+fn all_exact(what: &str, cases: &[(String, String, Value)]) {
+    let (share, misses) = run(cases);
+    report(what, &share, &misses);
+    assert!(
+        misses.is_empty(),
+        "{} of {} missed:\n{}",
+        misses.len(),
+        cases.len(),
+        misses.join("\n")
+    );
+}
+
 fn report(what: &str, share: &BTreeMap<String, (u64, u64)>, misses: &[String]) {
     let (all, exact) = share.values().fold((0, 0), |a, s| (a.0 + s.0, a.1 + s.1));
     println!("{what}: {exact} of {all} priced exactly");
@@ -214,15 +227,7 @@ fn every_litellm_price_is_charged_exactly_as_litellm_would() {
             (key.clone(), provider, span(i, key, attrs))
         })
         .collect();
-    let (share, misses) = run(&cases);
-    report("by name and gen_ai.system", &share, &misses);
-    assert!(
-        misses.is_empty(),
-        "{} of {} missed:\n{}",
-        misses.len(),
-        cases.len(),
-        misses.join("\n")
-    );
+    all_exact("by name and gen_ai.system", &cases);
 }
 
 #[test]
@@ -266,13 +271,5 @@ fn the_endpoint_alone_says_which_provider_to_charge() {
         })
         .collect();
     assert!(cases.len() > 1000, "{}", cases.len());
-    let (share, misses) = run(&cases);
-    report("by the endpoint alone", &share, &misses);
-    assert!(
-        misses.is_empty(),
-        "{} of {} missed:\n{}",
-        misses.len(),
-        cases.len(),
-        misses.join("\n")
-    );
+    all_exact("by the endpoint alone", &cases);
 }
