@@ -444,3 +444,76 @@ pub fn content(span: &RawSpan, logs: &[RawLog]) -> Content {
     genai::parameters(&a, &mut c.parameters);
     c
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::raw::KeyValue;
+
+    #[test]
+    fn known_endpoints_name_their_provider_and_others_nothing() {
+        for (address, want) in [
+            (
+                "bedrock-runtime.eu-west-1.amazonaws.com",
+                Some("aws.bedrock"),
+            ),
+            (
+                "https://acme.openai.azure.com/openai/deployments/gpt4o",
+                Some("azure.ai.openai"),
+            ),
+            ("acme.services.ai.azure.com", Some("azure.ai.inference")),
+            (
+                "us-central1-aiplatform.googleapis.com",
+                Some("gcp.vertex_ai"),
+            ),
+            ("generativelanguage.googleapis.com:443", Some("gcp.gemini")),
+            ("https://api.openai.com/v1", Some("openai")),
+            ("api.groq.com", Some("groq")),
+            ("s3.amazonaws.com", None),
+            ("127.0.0.1:4000", None),
+            ("litellm-proxy.internal", None),
+            ("evil-openai.azure.com.example.org", None),
+        ] {
+            assert_eq!(provider_of_host(address), want, "{address}");
+        }
+    }
+
+    #[test]
+    fn the_endpoint_outranks_the_sdk_s_provider_name() {
+        use crate::ingest::ids::{SpanId, TraceId};
+        use crate::ingest::raw::SpanKind;
+        let span = |attributes: Vec<KeyValue>| RawSpan {
+            trace_id: TraceId([1; 16]),
+            span_id: SpanId([1; 8]),
+            parent_span_id: None,
+            trace_state: String::new(),
+            name: "chat gpt-4o".into(),
+            kind: SpanKind::Client,
+            start_time_unix_nano: 1,
+            end_time_unix_nano: 2,
+            status_code: StatusCode::Unset,
+            status_message: String::new(),
+            flags: 0,
+            attributes,
+            events: vec![],
+            links: vec![],
+            resource: Default::default(),
+            scope: Default::default(),
+        };
+        let s = span(vec![
+            KeyValue::new("gen_ai.request.model", AnyValue::String("gpt-4o".into())),
+            KeyValue::new("gen_ai.system", AnyValue::String("openai".into())),
+            KeyValue::new(
+                "server.address",
+                AnyValue::String("acme.openai.azure.com".into()),
+            ),
+        ]);
+        assert_eq!(normalize(&s).provider.as_deref(), Some("azure.ai.openai"));
+        let local = span(vec![
+            KeyValue::new("gen_ai.request.model", AnyValue::String("gpt-4o".into())),
+            KeyValue::new("gen_ai.system", AnyValue::String("openai".into())),
+            KeyValue::new("server.address", AnyValue::String("localhost".into())),
+        ]);
+        assert_eq!(normalize(&local).provider.as_deref(), Some("openai"));
+    }
+}
