@@ -59,7 +59,7 @@ pub struct Resolution {
 pub struct Matcher {
     /// Every entry that answers to a name, exact or with its routing removed, highest
     /// precedence first.
-    by_name: HashMap<String, Vec<usize>>,
+    by_name: foldhash::HashMap<String, Vec<usize>>,
     /// Each entry's provider, as `canonical_provider` spells it.
     families: Vec<String>,
     /// The first segment of LiteLLM-style ids (`azure/`, `groq/`, `vertex_ai/`) that
@@ -117,13 +117,24 @@ fn strip_route_prefixes(name: &str) -> &str {
 /// The name with route, region and vendor prefixes and version suffixes removed, each
 /// removal described.
 fn strip_routing(name: &str) -> (String, Vec<String>) {
-    let mut n = name.to_string();
     let mut steps = Vec::new();
+    let n = stripped(name, Some(&mut steps));
+    (n, steps)
+}
+
+/// `strip_routing`'s name alone: indexing thousands of entries need not describe it.
+fn stripped(name: &str, mut steps: Option<&mut Vec<String>>) -> String {
+    let mut n = name.to_string();
+    let mut note = |s: &dyn Fn() -> String| {
+        if let Some(steps) = steps.as_deref_mut() {
+            steps.push(s());
+        }
+    };
     loop {
         let before = n.clone();
         for p in ROUTE_PREFIXES {
             if let Some(rest) = n.strip_prefix(p) {
-                steps.push(format!("removed the prefix {p:?}"));
+                note(&|| format!("removed the prefix {p:?}"));
                 n = rest.to_string();
             }
         }
@@ -131,13 +142,13 @@ fn strip_routing(name: &str) -> (String, Vec<String>) {
             if let Some(rest) = n.strip_prefix(p)
                 && VENDORS.iter().any(|v| rest.starts_with(v))
             {
-                steps.push(format!("removed the Bedrock region {p:?}"));
+                note(&|| format!("removed the Bedrock region {p:?}"));
                 n = rest.to_string();
             }
         }
         for p in VENDORS {
             if let Some(rest) = n.strip_prefix(p) {
-                steps.push(format!("removed the Bedrock vendor {p:?}"));
+                note(&|| format!("removed the Bedrock vendor {p:?}"));
                 n = rest.to_string();
             }
         }
@@ -151,22 +162,22 @@ fn strip_routing(name: &str) -> (String, Vec<String>) {
             .split(':')
             .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
     {
-        steps.push(format!("removed the version suffix {:?}", &n[i..]));
+        note(&|| format!("removed the version suffix {:?}", &n[i..]));
         n.truncate(i);
     }
     if let Some(i) = n.rfind(':')
         && n[i + 1..].bytes().all(|b| b.is_ascii_digit())
         && i + 1 < n.len()
     {
-        steps.push(format!("removed the version suffix {:?}", &n[i..]));
+        note(&|| format!("removed the version suffix {:?}", &n[i..]));
         n.truncate(i);
     }
     // Vertex AI writes snapshots as `claude-3-7-sonnet@20250219`.
     if let Some(i) = n.find('@') {
-        steps.push("read the Vertex AI snapshot \"@\" as \"-\"".to_string());
+        note(&|| "read the Vertex AI snapshot \"@\" as \"-\"".to_string());
         n.replace_range(i..i + 1, "-");
     }
-    (n, steps)
+    n
 }
 
 /// `gpt-4o-mini-2024-07-18` → `gpt-4o-mini`, `claude-sonnet-4-5-20250929` →
@@ -192,14 +203,15 @@ impl Matcher {
     /// Indexes the entries; where two claim one name, the earlier entry wins, so the
     /// table is ordered from the highest precedence (a user's file) down.
     pub fn new(entries: &[ModelPrice]) -> Matcher {
-        let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_name: foldhash::HashMap<String, Vec<usize>> =
+            foldhash::HashMap::with_capacity_and_hasher(2 * entries.len(), Default::default());
         let mut builder = GlobSetBuilder::new();
         let mut pattern_owner = Vec::new();
         for (i, e) in entries.iter().enumerate() {
             for name in std::iter::once(&e.id).chain(&e.aliases) {
                 let lower = name.to_ascii_lowercase();
-                let stripped = strip_routing(&lower).0;
-                for n in [lower, stripped] {
+                let bare = stripped(&lower, None);
+                for n in [lower, bare] {
                     let owners = by_name.entry(n).or_default();
                     if !owners.contains(&i) {
                         owners.push(i);
