@@ -17,7 +17,7 @@ use traces::analysis::{calls_view, cost_columns};
 use traces::ingest::{DecodeOptions, Record, decode_input_prepared, expand_inputs};
 use traces::pricing::Pricing;
 use traces::render::{Cell, OutputFormat, Table, group_digits, to_stdout};
-use traces::semconv::{RefusedNumbers, content_only, normalize};
+use traces::semconv::{RefusedValues, content_only, normalize};
 use traces::store::Store;
 
 /// The strict mode's failure: a report with calls that have no price, or only another
@@ -150,7 +150,7 @@ fn calls_from_dumps(
     };
     let mut rows = TracePartitions::default();
     let mut filing = Ok(());
-    let refused = RefusedNumbers::default();
+    let refused = RefusedValues::default();
     let prepare = |r: Record| match r {
         Record::Span(s) => {
             let n = normalize(&s);

@@ -15,7 +15,7 @@ use traces::analysis::partition::{SpillError, TracePartitions};
 use traces::ingest::ids::TraceId;
 use traces::ingest::{self, DecodeOptions, InputSummary, Invalid, expand_inputs};
 use traces::render::group_digits;
-use traces::semconv::RefusedNumbers;
+use traces::semconv::RefusedValues;
 use traces::store::{ImportStats, Store};
 
 /// Inputs smaller than this finish before a progress bar would help.
@@ -57,7 +57,7 @@ pub fn run(store: &Store, args: &ImportArgs) -> Result<()> {
     // (spilled past a limit, like a cost report over a dump) rather than read back.
     let rows = Arc::new(Mutex::new(Filed::default()));
     let filer = rows.clone();
-    let refused = Arc::new(RefusedNumbers::default());
+    let refused = Arc::new(RefusedValues::default());
     let refusals = refused.clone();
     import.on_span(Box::new(move |span, normalized, trace_existed| {
         refusals.note(span, &normalized);

@@ -32,7 +32,7 @@ impl<'a> Attrs<'a> {
             AnyValue::String(s) => {
                 let t = s.trim();
                 // Redaction placeholders carry no value.
-                (!t.is_empty() && t != "__REDACTED__").then(|| t.to_string())
+                (!t.is_empty() && t != "__REDACTED__" && !is_scrubbed(t)).then(|| t.to_string())
             }
             AnyValue::Int(i) => Some(i.to_string()),
             AnyValue::Double(d) => Some(d.to_string()),
@@ -102,6 +102,12 @@ impl<'a> Attrs<'a> {
         }
         out
     }
+}
+
+/// Logfire's placeholder for a value it took for a secret (`[Scrubbed due to 'session']`):
+/// no value at all.
+pub fn is_scrubbed(s: &str) -> bool {
+    s.starts_with("[Scrubbed due to")
 }
 
 /// Why a value read from a file cannot be a token count.

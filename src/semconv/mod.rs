@@ -10,7 +10,7 @@
 //! | response model | GenAI → OpenInference → AI SDK → Langfuse → OpenLLMetry era A |
 //! | usage | the richest source on the span (see `usage`), never a sum |
 //! | session, user | Langfuse compat keys → `session.id`/`user.id` → GenAI conversation → OpenLLMetry association → AI SDK metadata → Langfuse metadata |
-//! | recorded cost | OpenInference `llm.cost.*` → Langfuse `cost_details` → `operation.cost` → `gen_ai.usage.cost` |
+//! | recorded cost | OpenInference `llm.cost.*` → Langfuse `cost_details` → `operation.cost` → `gen_ai.usage.cost` → LiteLLM `gen_ai.cost.total_cost` |
 //! | content (`content`) | GenAI → OpenInference → OpenLLMetry → AI SDK → Langfuse |
 
 pub mod attrs;
@@ -197,22 +197,22 @@ fn provider_of_model(model: &str) -> Option<&'static str> {
     }
 }
 
-/// Numbers refused across many spans (`Normalized::invalid_numbers`): all counted, the
+/// Numbers refused across many spans (`Normalized::refused_values`): all counted, the
 /// first few kept with the span they were on, for one warning at the end of a command.
 /// Shared by the threads that normalize.
 #[derive(Default)]
-pub struct RefusedNumbers(std::sync::Mutex<(u64, Vec<String>)>);
+pub struct RefusedValues(std::sync::Mutex<(u64, Vec<String>)>);
 
-impl RefusedNumbers {
+impl RefusedValues {
     const SHOWN: usize = 10;
 
     pub fn note(&self, span: &RawSpan, n: &Normalized) {
-        if n.invalid_numbers.is_empty() {
+        if n.refused_values.is_empty() {
             return;
         }
         let Ok(mut g) = self.0.lock() else { return };
         let (count, shown) = &mut *g;
-        for bad in &n.invalid_numbers {
+        for bad in &n.refused_values {
             *count += 1;
             if shown.len() < Self::SHOWN {
                 shown.push(format!(
@@ -233,13 +233,57 @@ impl RefusedNumbers {
             return Vec::new();
         }
         let mut out = vec![format!(
-            "{count} usage number(s) refused and treated as missing (not as 0):"
+            "{count} problem(s) with usage numbers (a refused value is treated as missing, never as 0):"
         )];
         out.extend(shown.iter().map(|l| format!("  {l}")));
         if *count > shown.len() as u64 {
             out.push(format!("  … and {} more", *count - shown.len() as u64));
         }
         out
+    }
+}
+
+/// Traceloop's `google_generativeai` instrumentation records Gemini's candidates count
+/// as output, without the thoughts Google bills as output; its total is Google's, thoughts
+/// included.
+const DROPS_THOUGHTS: [&str; 1] = ["opentelemetry.instrumentation.google_generativeai"];
+
+/// A total larger than input plus output: from a producer known to drop thinking tokens,
+/// the difference is recovered as reasoning (a part of output); from any other, it is
+/// reported, never silently dropped.
+fn check_total(a: &Attrs, scope: &str, n: &mut Normalized) {
+    let total = [
+        "gen_ai.usage.total_tokens",
+        "llm.usage.total_tokens",
+        "llm.token_count.total",
+    ]
+    .iter()
+    .find_map(|k| a.count(k).and_then(Result::ok).map(|t| (t, *k)));
+    let (Some((total, key)), Some(input), Some(output)) = (total, n.usage.input, n.usage.output)
+    else {
+        return;
+    };
+    let Some(missing) = input
+        .checked_add(output)
+        .and_then(|sum| total.checked_sub(sum))
+        .filter(|m| *m > 0)
+    else {
+        return;
+    };
+    if DROPS_THOUGHTS.contains(&scope) && n.usage.reasoning.is_none() {
+        n.usage.output = Some(output + missing);
+        n.usage.reasoning = Some(missing);
+        if let Some(s) = &mut n.usage_source {
+            s.push_str(" (thinking tokens recovered from the total)");
+        }
+    } else {
+        n.refused_values.push(model::RefusedValue::new(
+            key,
+            &total.to_string(),
+            format!(
+                "the total exceeds input + output ({input} + {output}) by {missing}: the producer may leave thinking tokens out of output; counted as recorded"
+            ),
+        ));
     }
 }
 
@@ -305,10 +349,35 @@ pub fn normalize(span: &RawSpan) -> Normalized {
     // cache tokens out.
     let exclusive_producer =
         a.str("gen_ai.system").as_deref() == Some("aws_bedrock") && model.contains("claude");
-    let bad = &mut n.invalid_numbers;
-    if let Some((u, source)) = usage::choose(usage::readings(&a, bad), exclusive_producer, bad) {
+    let bad = &mut n.refused_values;
+    let model_call = n.span_type.is_model_call();
+    if let Some((u, source)) = usage::choose(
+        usage::readings(&a, model_call, bad),
+        exclusive_producer,
+        bad,
+    ) {
         n.usage = u;
         n.usage_source = Some(source);
+        if model_call {
+            check_total(&a, &span.scope.name, &mut n);
+        }
+    }
+    // Logfire scrubs `session.id` by default: say so, rather than lose sessions quietly.
+    for key in [
+        "session.id",
+        "user.id",
+        "enduser.id",
+        "gen_ai.conversation.id",
+    ] {
+        if let Some(AnyValue::String(v)) = a.get(key)
+            && attrs::is_scrubbed(v)
+        {
+            n.refused_values.push(model::RefusedValue::new(
+                key,
+                v,
+                "Logfire scrubbed it as a secret, so it is missing; keep it with a scrubbing callback (logfire.configure(scrubbing=logfire.ScrubbingOptions(callback=…)))",
+            ));
+        }
     }
     n.session_id = first(
         &a,
@@ -329,6 +398,8 @@ pub fn normalize(span: &RawSpan) -> Normalized {
             openllmetry::USER,
             vercel::USER,
             langfuse::USER_FALLBACK,
+            // The LiteLLM SDK's and proxy's OpenTelemetry callback.
+            &["metadata.user_api_key_user_id", "llm.user"],
         ],
     );
     let recorded = openinference::recorded_cost(&a)
@@ -338,10 +409,15 @@ pub fn normalize(span: &RawSpan) -> Normalized {
         .or_else(|| {
             a.float("gen_ai.usage.cost")
                 .map(|c| (c, "gen_ai.usage.cost"))
+        })
+        // LiteLLM's own per-call cost.
+        .or_else(|| {
+            a.float("gen_ai.cost.total_cost")
+                .map(|c| (c, "gen_ai.cost.total_cost"))
         });
     n.recorded_cost_usd = match recorded {
         Some((c, key)) if !(0.0..=MAX_RECORDED_COST_USD).contains(&c) => {
-            n.invalid_numbers.push(model::InvalidNumber::new(
+            n.refused_values.push(model::RefusedValue::new(
                 key,
                 &c.to_string(),
                 "a recorded cost must be between $0 and $1,000,000,000 a call",
@@ -478,16 +554,15 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_endpoint_outranks_the_sdk_s_provider_name() {
+    fn span_in(scope: &str, attributes: Vec<KeyValue>) -> RawSpan {
         use crate::ingest::ids::{SpanId, TraceId};
-        use crate::ingest::raw::SpanKind;
-        let span = |attributes: Vec<KeyValue>| RawSpan {
+        use crate::ingest::raw::{Scope, SpanKind};
+        RawSpan {
             trace_id: TraceId([1; 16]),
             span_id: SpanId([1; 8]),
             parent_span_id: None,
             trace_state: String::new(),
-            name: "chat gpt-4o".into(),
+            name: "chat".into(),
             kind: SpanKind::Client,
             start_time_unix_nano: 1,
             end_time_unix_nano: 2,
@@ -498,22 +573,183 @@ mod tests {
             events: vec![],
             links: vec![],
             resource: Default::default(),
-            scope: Default::default(),
-        };
-        let s = span(vec![
-            KeyValue::new("gen_ai.request.model", AnyValue::String("gpt-4o".into())),
-            KeyValue::new("gen_ai.system", AnyValue::String("openai".into())),
-            KeyValue::new(
-                "server.address",
-                AnyValue::String("acme.openai.azure.com".into()),
-            ),
-        ]);
+            scope: std::sync::Arc::new(Scope {
+                name: scope.into(),
+                ..Default::default()
+            }),
+        }
+    }
+
+    fn text(k: &str, v: &str) -> KeyValue {
+        KeyValue::new(k, AnyValue::String(v.into()))
+    }
+
+    fn int(k: &str, v: i64) -> KeyValue {
+        KeyValue::new(k, AnyValue::Int(v))
+    }
+
+    #[test]
+    fn the_endpoint_outranks_the_sdk_s_provider_name() {
+        let s = span_in(
+            "t",
+            vec![
+                text("gen_ai.request.model", "gpt-4o"),
+                text("gen_ai.system", "openai"),
+                text("server.address", "acme.openai.azure.com"),
+            ],
+        );
         assert_eq!(normalize(&s).provider.as_deref(), Some("azure.ai.openai"));
-        let local = span(vec![
-            KeyValue::new("gen_ai.request.model", AnyValue::String("gpt-4o".into())),
-            KeyValue::new("gen_ai.system", AnyValue::String("openai".into())),
-            KeyValue::new("server.address", AnyValue::String("localhost".into())),
-        ]);
+        let local = span_in(
+            "t",
+            vec![
+                text("gen_ai.request.model", "gpt-4o"),
+                text("gen_ai.system", "openai"),
+                text("server.address", "localhost"),
+            ],
+        );
         assert_eq!(normalize(&local).provider.as_deref(), Some("openai"));
+    }
+
+    /// Traceloop's google_generativeai instrumentation: output is the candidates alone,
+    /// the total is Google's (one streamed call: 407 candidates, 276 thoughts).
+    #[test]
+    fn thoughts_a_producer_drops_are_recovered_from_the_total_and_others_reported() {
+        let attrs = || {
+            vec![
+                text("gen_ai.request.model", "gemini-2.5-flash"),
+                int("gen_ai.usage.input_tokens", 100),
+                int("gen_ai.usage.output_tokens", 407),
+                int("gen_ai.usage.total_tokens", 783),
+            ]
+        };
+        let n = normalize(&span_in(
+            "opentelemetry.instrumentation.google_generativeai",
+            attrs(),
+        ));
+        assert_eq!((n.usage.output, n.usage.reasoning), (Some(683), Some(276)));
+        assert!(n.usage_source.unwrap().contains("recovered"));
+        assert!(n.refused_values.is_empty());
+        let n = normalize(&span_in("some.other.instrumentation", attrs()));
+        assert_eq!((n.usage.output, n.usage.reasoning), (Some(407), None));
+        assert_eq!(n.refused_values.len(), 1);
+        assert!(
+            n.refused_values[0].problem.contains("by 276"),
+            "{}",
+            n.refused_values[0]
+        );
+    }
+
+    #[test]
+    fn litellm_usage_object_cost_and_user() {
+        // As LiteLLM's otel callback writes it: a Python dict's text.
+        let usage = "{'completion_tokens': 40, 'prompt_tokens': 2000, 'total_tokens': 2040, \
+            'completion_tokens_details': {'reasoning_tokens': 8, 'audio_tokens': None}, \
+            'prompt_tokens_details': {'cached_tokens': 1500, 'text_tokens': None}, \
+            'cache_creation_input_tokens': 0, 'cache_read_input_tokens': 1500}";
+        let n = normalize(&span_in(
+            "litellm",
+            vec![
+                text("gen_ai.request.model", "gpt-4o"),
+                text("gen_ai.system", "openai"),
+                int("gen_ai.usage.input_tokens", 2000),
+                int("gen_ai.usage.output_tokens", 40),
+                text("metadata.usage_object", usage),
+                KeyValue::new("gen_ai.cost.total_cost", AnyValue::Double(0.00229)),
+                text("metadata.user_api_key_user_id", "alice"),
+            ],
+        ));
+        assert_eq!(
+            (
+                n.usage.input,
+                n.usage.cache_read,
+                n.usage.output,
+                n.usage.reasoning
+            ),
+            (Some(2000), Some(1500), Some(40), Some(8))
+        );
+        assert_eq!(n.recorded_cost_usd, Some(0.00229));
+        assert_eq!(n.user_id.as_deref(), Some("alice"));
+        assert_eq!(
+            usage::python_literal("{'a': True, 'b': [1, -2.5e-3]}").unwrap(),
+            serde_json::json!({"a": true, "b": [1, -0.0025]})
+        );
+        assert!(usage::python_literal("{'a': Decimal('1')}").is_none());
+    }
+
+    #[test]
+    fn usage_json_on_every_span_of_a_run_is_read_on_the_model_call_only() {
+        let usage = text(
+            "usage",
+            r#"{"requests": 1, "input_tokens": 1200, "input_tokens_details": {"cached_tokens": 1024}, "output_tokens": 30, "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 1230}"#,
+        );
+        let call = normalize(&span_in(
+            "logfire.openai_agents",
+            vec![text("gen_ai.request.model", "gpt-4.1"), usage.clone()],
+        ));
+        assert_eq!(
+            (call.usage.input, call.usage.cache_read),
+            (Some(1200), Some(1024))
+        );
+        let turn = normalize(&span_in("logfire.openai_agents", vec![usage]));
+        assert!(turn.usage.is_empty());
+    }
+
+    #[test]
+    fn ai_sdk_4_provider_metadata_fills_what_the_flat_keys_lack() {
+        let n = normalize(&span_in(
+            "ai",
+            vec![
+                text("ai.operationId", "ai.generateText.doGenerate"),
+                text("ai.model.id", "o4-mini"),
+                text("ai.model.provider", "openai.chat"),
+                int("ai.usage.promptTokens", 3000),
+                int("ai.usage.completionTokens", 500),
+                text(
+                    "ai.response.providerMetadata",
+                    r#"{"openai":{"cachedPromptTokens":2048,"reasoningTokens":384}}"#,
+                ),
+            ],
+        ));
+        assert_eq!(
+            (
+                n.usage.input,
+                n.usage.cache_read,
+                n.usage.output,
+                n.usage.reasoning
+            ),
+            (Some(3000), Some(2048), Some(500), Some(384))
+        );
+    }
+
+    #[test]
+    fn cache_writes_thinking_and_scrubbed_sessions() {
+        let n = normalize(&span_in(
+            "opentelemetry.instrumentation.anthropic",
+            vec![
+                text("gen_ai.request.model", "claude-sonnet-4-5"),
+                text("gen_ai.provider.name", "anthropic"),
+                int("gen_ai.usage.input_tokens", 5000),
+                int("gen_ai.usage.cache_write.input_tokens", 4000),
+                int("gen_ai.usage.output_tokens", 10),
+                text("session.id", "[Scrubbed due to 'session']"),
+            ],
+        ));
+        assert_eq!(n.usage.cache_write, Some(4000));
+        assert_eq!(n.session_id, None);
+        assert!(
+            n.refused_values
+                .iter()
+                .any(|r| r.key == "session.id" && r.problem.contains("scrubbing callback"))
+        );
+        let raw = serde_json::json!({"input_tokens": 50, "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0,
+            "output_tokens": 900, "output_tokens_details": {"thinking_tokens": 700}});
+        let n = normalize(&span_in(
+            "t",
+            vec![
+                text("gen_ai.request.model", "claude-sonnet-4-5"),
+                text("gen_ai.usage.raw", &raw.to_string()),
+            ],
+        ));
+        assert_eq!((n.usage.output, n.usage.reasoning), (Some(900), Some(700)));
     }
 }

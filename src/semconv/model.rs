@@ -127,21 +127,21 @@ impl Usage {
 /// count, or a sum past 2^63 - 1): reported as a warning naming the span and key, and
 /// treated as missing, never as 0.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvalidNumber {
+pub struct RefusedValue {
     pub key: String,
     /// The value as written, shortened.
     pub value: String,
     pub problem: String,
 }
 
-impl InvalidNumber {
-    pub fn new(key: &str, value: &str, problem: impl ToString) -> InvalidNumber {
+impl RefusedValue {
+    pub fn new(key: &str, value: &str, problem: impl ToString) -> RefusedValue {
         const MAX: usize = 40;
         let value = match value.char_indices().nth(MAX) {
             Some((i, _)) => format!("{}…", &value[..i]),
             None => value.to_string(),
         };
-        InvalidNumber {
+        RefusedValue {
             key: key.to_string(),
             value,
             problem: problem.to_string(),
@@ -149,7 +149,7 @@ impl InvalidNumber {
     }
 }
 
-impl std::fmt::Display for InvalidNumber {
+impl std::fmt::Display for RefusedValue {
     fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         write!(f, "{} = {}: {}", self.key, self.value, self.problem)
     }
@@ -272,5 +272,5 @@ pub struct Normalized {
     pub error_type: Option<String>,
     pub error_message: Option<String>,
     /// Numbers on the span that were refused, each treated as missing.
-    pub invalid_numbers: Vec<InvalidNumber>,
+    pub refused_values: Vec<RefusedValue>,
 }

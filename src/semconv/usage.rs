@@ -3,7 +3,7 @@
 //! writes, output counts reasoning) whatever the source's own convention.
 
 use super::attrs::{Attrs, as_json, json_at, json_count};
-use super::model::{InvalidNumber, Usage};
+use super::model::{RefusedValue, Usage};
 use crate::ingest::raw::AnyValue;
 use serde_json::Value;
 
@@ -55,6 +55,8 @@ const GENAI: FlatKeys = FlatKeys {
     ],
     cache_write: &[
         "gen_ai.usage.cache_creation.input_tokens",
+        // The official Anthropic instrumentation and the anthropic SDK's own tracing.
+        "gen_ai.usage.cache_write.input_tokens",
         "gen_ai.usage.cache_creation_input_tokens",
         "gen_ai.usage.cache_write_input_tokens",
         "gen_ai.usage.input_tokens.cache_write",
@@ -124,13 +126,13 @@ const OPENLLMETRY_OLD: FlatKeys = FlatKeys {
     audio_output: &[],
 };
 
-fn flat(a: &Attrs, k: &FlatKeys, bad: &mut Vec<InvalidNumber>) -> Option<Reading> {
+fn flat(a: &Attrs, k: &FlatKeys, bad: &mut Vec<RefusedValue>) -> Option<Reading> {
     let mut first = |keys: &[&str]| {
         keys.iter().find_map(|key| match a.count(key)? {
             Ok(n) => Some(n),
             Err(problem) => {
                 let value = a.get(key).map(any_text).unwrap_or_default();
-                bad.push(InvalidNumber::new(key, &value, problem));
+                bad.push(RefusedValue::new(key, &value, problem));
                 None
             }
         })
@@ -153,6 +155,32 @@ fn flat(a: &Attrs, k: &FlatKeys, bad: &mut Vec<InvalidNumber>) -> Option<Reading
     })
 }
 
+/// AI SDK 4.x keeps cached and reasoning counts only in the provider's metadata JSON
+/// (`{"openai":{"cachedPromptTokens":…,"reasoningTokens":…}}`,
+/// `{"anthropic":{"cacheReadInputTokens":…,"cacheCreationInputTokens":…}}`): they fill
+/// what the flat `ai.usage.*` keys lack, never replace it.
+fn vercel_provider_metadata(a: &Attrs, r: &mut Reading, bad: &mut Vec<RefusedValue>) {
+    let Some(Value::Object(m)) = a.json("ai.response.providerMetadata") else {
+        return;
+    };
+    for v in m.values() {
+        let source: &'static str = "ai.response.providerMetadata";
+        let mut c = RawCounts { v, source, bad };
+        let u = &mut r.usage;
+        if u.cache_read.is_none() {
+            u.cache_read = c
+                .get(&["cachedPromptTokens"])
+                .or_else(|| c.get(&["cacheReadInputTokens"]));
+        }
+        if u.cache_write.is_none() {
+            u.cache_write = c.get(&["cacheCreationInputTokens"]);
+        }
+        if u.reasoning.is_none() {
+            u.reasoning = c.get(&["reasoningTokens"]);
+        }
+    }
+}
+
 fn any_text(v: &AnyValue) -> String {
     match v {
         AnyValue::String(s) => s.clone(),
@@ -165,7 +193,7 @@ fn any_text(v: &AnyValue) -> String {
 struct RawCounts<'v, 'b> {
     v: &'v Value,
     source: &'static str,
-    bad: &'b mut Vec<InvalidNumber>,
+    bad: &'b mut Vec<RefusedValue>,
 }
 
 impl RawCounts<'_, '_> {
@@ -177,7 +205,7 @@ impl RawCounts<'_, '_> {
                 let value = json_at(self.v, path)
                     .map(|cur| cur.as_str().map_or_else(|| cur.to_string(), String::from))
                     .unwrap_or_default();
-                self.bad.push(InvalidNumber::new(&key, &value, problem));
+                self.bad.push(RefusedValue::new(&key, &value, problem));
                 None
             }
         }
@@ -202,7 +230,7 @@ impl RawCounts<'_, '_> {
         if s.is_none() {
             let key = format!("{}.{what}", self.source);
             self.bad
-                .push(InvalidNumber::new(&key, &format!("{a} + {b}"), OVERFLOW));
+                .push(RefusedValue::new(&key, &format!("{a} + {b}"), OVERFLOW));
         }
         s
     }
@@ -216,7 +244,7 @@ const OVERFLOW: &str = "the sum exceeds 2^63 - 1";
 pub fn from_raw_json(
     v: &Value,
     source: &'static str,
-    bad: &mut Vec<InvalidNumber>,
+    bad: &mut Vec<RefusedValue>,
 ) -> Option<Reading> {
     let mut r = RawCounts { v, source, bad };
     if v.get("prompt_tokens").is_some() || v.get("completion_tokens").is_some() {
@@ -248,6 +276,8 @@ pub fn from_raw_json(
             cache_read: r.get(&["cache_read_input_tokens"]),
             cache_write: r.get(&["cache_creation_input_tokens"]),
             cache_write_1h: r.get(&["cache_creation", "ephemeral_1h_input_tokens"]),
+            // Extended thinking, a part of output_tokens.
+            reasoning: r.get(&["output_tokens_details", "thinking_tokens"]),
             ..Default::default()
         };
         return Some(Reading {
@@ -261,7 +291,9 @@ pub fn from_raw_json(
             input: r.get(&["input_tokens"]),
             output: r.get(&["output_tokens"]),
             cache_read: r.get(&["input_tokens_details", "cached_tokens"]),
-            reasoning: r.get(&["output_tokens_details", "reasoning_tokens"]),
+            reasoning: r
+                .get(&["output_tokens_details", "reasoning_tokens"])
+                .or_else(|| r.get(&["output_tokens_details", "thinking_tokens"])),
             ..Default::default()
         };
         return Some(Reading {
@@ -358,10 +390,16 @@ pub fn from_raw_json(
 
 /// Every reading a span offers, in the documented priority order; values that cannot
 /// be counts are left out and noted in `bad`.
-pub fn readings(a: &Attrs, bad: &mut Vec<InvalidNumber>) -> Vec<Reading> {
+pub fn readings(a: &Attrs, model_call: bool, bad: &mut Vec<RefusedValue>) -> Vec<Reading> {
     let mut out: Vec<Reading> = [GENAI, OPENINFERENCE, VERCEL, OPENLLMETRY_OLD]
         .iter()
-        .filter_map(|k| flat(a, k, bad))
+        .filter_map(|k| {
+            let mut r = flat(a, k, bad)?;
+            if k.source == VERCEL.source && model_call {
+                vercel_provider_metadata(a, &mut r, bad);
+            }
+            Some(r)
+        })
         .collect();
     for key in [
         "gen_ai.usage.raw",
@@ -373,7 +411,85 @@ pub fn readings(a: &Attrs, bad: &mut Vec<InvalidNumber>) -> Vec<Reading> {
             out.extend(from_raw_json(&v, key, bad));
         }
     }
+    // Keys that hold usage JSON on every span of an agent run (Logfire's `usage` on the
+    // model call, the turn and the run): read on the model call alone, as they repeat
+    // its numbers elsewhere.
+    if model_call {
+        for key in ["usage", "litellm.usage_object", "metadata.usage_object"] {
+            if let Some(v) = a.get(key).and_then(python_or_json).filter(Value::is_object) {
+                out.extend(from_raw_json(&v, key, bad));
+            }
+        }
+    }
     out
+}
+
+/// A usage object written as JSON, or as a Python dict's text as LiteLLM writes it
+/// (`{'prompt_tokens': 12, 'prompt_tokens_details': None}`): read with a tolerant
+/// reader for literals, never evaluated.
+fn python_or_json(v: &AnyValue) -> Option<Value> {
+    let AnyValue::String(s) = v else {
+        return as_json(v);
+    };
+    serde_json::from_str(s).ok().or_else(|| python_literal(s))
+}
+
+/// The JSON of a Python literal of dicts, lists, strings, numbers, `None`, `True` and
+/// `False`; `None` for anything else (a call, an object's repr).
+pub fn python_literal(text: &str) -> Option<Value> {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' | '"' => {
+                // A string: re-quoted for JSON, its escapes kept.
+                let mut s = String::new();
+                loop {
+                    match chars.next()? {
+                        '\\' => match chars.next()? {
+                            '\'' => s.push('\''),
+                            e => {
+                                s.push('\\');
+                                s.push(e);
+                            }
+                        },
+                        q if q == c => break,
+                        '"' => s.push_str("\\\""),
+                        ch => s.push(ch),
+                    }
+                }
+                out.push('"');
+                out.push_str(&s);
+                out.push('"');
+            }
+            'N' | 'T' | 'F' => {
+                let mut word = String::from(c);
+                while let Some(&n) = chars.peek().filter(|n| n.is_ascii_alphabetic()) {
+                    word.push(n);
+                    chars.next();
+                }
+                out.push_str(match word.as_str() {
+                    "None" => "null",
+                    "True" => "true",
+                    "False" => "false",
+                    _ => return None,
+                });
+            }
+            c if c.is_ascii_digit() || c == '-' => {
+                out.push(c);
+                while let Some(&n) = chars
+                    .peek()
+                    .filter(|n| n.is_ascii_digit() || matches!(n, '.' | 'e' | 'E' | '+' | '-'))
+                {
+                    out.push(n);
+                    chars.next();
+                }
+            }
+            c if c.is_ascii_alphabetic() || c == '_' || c == '(' => return None,
+            c => out.push(c),
+        }
+    }
+    serde_json::from_str(&out).ok()
 }
 
 /// The span's usage: the richest reading (ties go to the earlier, higher-priority one),
@@ -382,7 +498,7 @@ pub fn readings(a: &Attrs, bad: &mut Vec<InvalidNumber>) -> Vec<Reading> {
 pub fn choose(
     readings: Vec<Reading>,
     exclusive_producer: bool,
-    bad: &mut Vec<InvalidNumber>,
+    bad: &mut Vec<RefusedValue>,
 ) -> Option<(Usage, String)> {
     let best = readings
         .into_iter()
@@ -392,9 +508,9 @@ pub fn choose(
         })?;
     let mut u = best.usage;
     let mut source = best.source.to_string();
-    let overflow = |what: &str, a: i64, b: i64, bad: &mut Vec<InvalidNumber>| {
+    let overflow = |what: &str, a: i64, b: i64, bad: &mut Vec<RefusedValue>| {
         let key = format!("{} ({what})", best.source);
-        bad.push(InvalidNumber::new(&key, &format!("{a} + {b}"), OVERFLOW));
+        bad.push(RefusedValue::new(&key, &format!("{a} + {b}"), OVERFLOW));
     };
     let (cr, cw) = (u.cache_read.unwrap_or(0), u.cache_write.unwrap_or(0));
     let Some(cache) = cr.checked_add(cw) else {
@@ -466,7 +582,12 @@ mod tests {
                 ),
             ),
         ];
-        let (u, src) = choose(readings(&Attrs(&attrs), &mut vec![]), false, &mut vec![]).unwrap();
+        let (u, src) = choose(
+            readings(&Attrs(&attrs), true, &mut vec![]),
+            false,
+            &mut vec![],
+        )
+        .unwrap();
         assert_eq!(
             u,
             Usage {
@@ -500,13 +621,23 @@ mod tests {
             kv("gen_ai.usage.cache_read_input_tokens", AnyValue::Int(21245)),
             kv("gen_ai.usage.output_tokens", AnyValue::Int(7)),
         ];
-        let (u, _) = choose(readings(&Attrs(&attrs), &mut vec![]), true, &mut vec![]).unwrap();
+        let (u, _) = choose(
+            readings(&Attrs(&attrs), true, &mut vec![]),
+            true,
+            &mut vec![],
+        )
+        .unwrap();
         assert_eq!(u.input, Some(21248));
         let attrs = vec![
             kv("gen_ai.usage.input_tokens", AnyValue::Int(1000)),
             kv("gen_ai.usage.cache_read.input_tokens", AnyValue::Int(256)),
         ];
-        let (u, _) = choose(readings(&Attrs(&attrs), &mut vec![]), false, &mut vec![]).unwrap();
+        let (u, _) = choose(
+            readings(&Attrs(&attrs), true, &mut vec![]),
+            false,
+            &mut vec![],
+        )
+        .unwrap();
         assert_eq!(u.input, Some(1000), "inclusive input is left alone");
     }
 
@@ -527,7 +658,7 @@ mod tests {
 
     #[test]
     fn missing_usage_is_none() {
-        assert!(choose(readings(&Attrs(&[]), &mut vec![]), false, &mut vec![]).is_none());
+        assert!(choose(readings(&Attrs(&[]), true, &mut vec![]), false, &mut vec![]).is_none());
     }
 
     #[test]
@@ -542,7 +673,7 @@ mod tests {
             ),
         ];
         let mut bad = vec![];
-        let (u, _) = choose(readings(&Attrs(&attrs), &mut bad), false, &mut bad).unwrap();
+        let (u, _) = choose(readings(&Attrs(&attrs), true, &mut bad), false, &mut bad).unwrap();
         // The next alias is read in place of a refused value; nothing becomes 0.
         assert_eq!((u.input, u.output, u.cache_read), (Some(100), None, None));
         let keys: Vec<&str> = bad.iter().map(|b| b.key.as_str()).collect();

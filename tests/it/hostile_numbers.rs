@@ -352,7 +352,10 @@ mod as_a_user_runs_it {
             .unwrap();
         for (what, out) in [("import", &imported), ("cost", &from_dump)] {
             let err = text(&out.stderr);
-            assert!(err.contains("3 usage number(s) refused"), "{what}: {err}");
+            assert!(
+                err.contains("3 problem(s) with usage numbers"),
+                "{what}: {err}"
+            );
             assert!(
                 err.contains("span 0000000000000001")
                     && err.contains("gen_ai.usage.input_tokens = -40")
