@@ -219,6 +219,14 @@ pub fn calls_from_rows(rows: Vec<SpanRow>) -> Calls {
                     .or_else(|| d.previous_response_id.clone());
                 c.provider = c.provider.take().or_else(|| d.provider.clone());
                 c.service_tier = c.service_tier.take().or_else(|| d.service_tier.clone());
+                // And each count only the duplicate has (a cache-write or 1-hour count
+                // one instrumentation records and the other not): the call's richest
+                // reading, field by field. Both are already inclusive.
+                let mut counts = c.usage.counts();
+                for (mine, theirs) in counts.iter_mut().zip(d.usage.counts()) {
+                    *mine = mine.or(theirs);
+                }
+                c.usage = Usage::from_counts(counts);
             }
         }
     }
@@ -413,5 +421,58 @@ pub fn row_from_normalized(
                     })
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(span: u8, scope: &str, usage: Usage) -> SpanRow {
+        SpanRow {
+            trace_id: TraceId([7; 16]),
+            span_id: SpanId([span; 8]),
+            parent_span_id: None,
+            name: "chat".into(),
+            scope_name: scope.into(),
+            service_name: None,
+            start: 1_000,
+            end: 2_000,
+            span_type: SpanType::Llm,
+            provider: Some("anthropic".into()),
+            request_model: Some("claude-sonnet-4-5".into()),
+            response_model: None,
+            session_id: None,
+            user_id: None,
+            usage,
+            recorded_cost_usd: None,
+            response_id: None,
+            previous_response_id: None,
+            service_tier: None,
+            attrs: vec![],
+        }
+    }
+
+    /// OpenInference next to the anthropic SDK's own tracing: one call, two spans; the
+    /// SDK's has the cache-write count, OpenInference's not.
+    #[test]
+    fn a_duplicate_fills_the_counts_the_kept_span_lacks() {
+        let base = Usage {
+            input: Some(5000),
+            output: Some(10),
+            ..Default::default()
+        };
+        let richer = Usage {
+            cache_write: Some(4000),
+            cache_write_1h: Some(1000),
+            ..base
+        };
+        let calls = calls_from_rows(vec![
+            row(1, "openinference.instrumentation.anthropic", base),
+            row(2, "com.anthropic.sdk.python", richer),
+        ]);
+        assert_eq!(calls.calls.len(), 1, "one call, counted once");
+        assert_eq!(calls.calls[0].usage, richer);
+        assert_eq!(calls.duplicate_pairs.len(), 1);
     }
 }
