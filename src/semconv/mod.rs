@@ -5,11 +5,11 @@
 //! | field | order |
 //! |---|---|
 //! | span type | Langfuse → OpenInference → GenAI → OpenLLMetry → AI SDK → tool keys ⇒ tool → model key ⇒ llm → other |
-//! | provider | GenAI `gen_ai.provider.name` → OpenInference → GenAI `gen_ai.system` (not a framework name) → AI SDK → OpenLLMetry era A |
+//! | provider | a known endpoint (`server.address`, base URLs) → GenAI `gen_ai.provider.name` → OpenInference → GenAI `gen_ai.system` (not a framework name) → AI SDK → OpenLLMetry era A |
 //! | request model | GenAI → OpenInference request → AI SDK → Langfuse → OpenInference `llm.model_name` → OpenLLMetry era A |
 //! | response model | GenAI → OpenInference → AI SDK → Langfuse → OpenLLMetry era A |
 //! | usage | the richest source on the span (see `usage`), never a sum |
-//! | session, user | Langfuse compat keys → `session.id`/`user.id` → GenAI conversation → OpenLLMetry association → AI SDK metadata → Langfuse metadata |
+//! | session, user | Langfuse compat keys → `session.id`/`user.id` → GenAI conversation → OpenLLMetry association → AI SDK metadata → Langfuse metadata (user: → LiteLLM `metadata.user_api_key_user_id`, `llm.user`) |
 //! | recorded cost | OpenInference `llm.cost.*` → Langfuse `cost_details` → `operation.cost` → `gen_ai.usage.cost` → LiteLLM `gen_ai.cost.total_cost` |
 //! | content (`content`) | GenAI → OpenInference → OpenLLMetry → AI SDK → Langfuse |
 
