@@ -150,7 +150,11 @@ fn hand_on<T>(
 /// sonic-rs scans the line with SIMD; should it fail, serde_json decodes the line again:
 /// it has the last word on what is valid, and its errors give the exact column.
 pub fn decode_line(line: &[u8], line_no: u64, file: &str) -> Result<Vec<Record>, Invalid> {
-    if let Ok(records) = fast_decode(line) {
+    // sonic-rs skips an unread value by recursion, without a limit: a line nested
+    // thousands deep would overflow the stack. serde_json refuses it past its limit.
+    if !nests_deeper_than(line, MAX_DEPTH)
+        && let Ok(records) = fast_decode(line)
+    {
         return Ok(records);
     }
     exact_decode(line).map_err(|e| Invalid {
@@ -161,6 +165,48 @@ pub fn decode_line(line: &[u8], line_no: u64, file: &str) -> Result<Vec<Record>,
         },
         message: json_message(&e),
     })
+}
+
+/// serde_json's nesting limit: past it, a line is not valid for either parser.
+const MAX_DEPTH: usize = 128;
+
+/// Whether arrays and objects in `json` nest deeper than `limit`. Strings are jumped
+/// over with memchr, so the scan costs little next to the parse: brackets inside them
+/// do not count.
+pub fn nests_deeper_than(json: &[u8], limit: usize) -> bool {
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < json.len() {
+        match json[i] {
+            b'"' => {
+                i += 1;
+                loop {
+                    match memchr::memchr2(b'"', b'\\', &json[i..]) {
+                        None => return false,
+                        Some(k) if json[i + k] == b'\\' => i += k + 2,
+                        Some(k) => {
+                            i += k + 1;
+                            break;
+                        }
+                    }
+                    if i >= json.len() {
+                        return false;
+                    }
+                }
+                continue;
+            }
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > limit {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    false
 }
 
 fn fast_decode(line: &[u8]) -> Result<Vec<Record>, sonic_rs::Error> {
@@ -305,5 +351,28 @@ mod tests {
             agreed > 50 && records > 300,
             "{agreed} lines, {records} records"
         );
+    }
+
+    #[test]
+    fn nesting_is_measured_outside_strings() {
+        assert!(!nests_deeper_than(br#"{"a":[{"b":"[[[[[[["}]}"#, 3));
+        assert!(nests_deeper_than(br#"{"a":[{"b":[1]}]}"#, 3));
+        assert!(!nests_deeper_than(br#"{"a":"\"[[[[\\"}"#, 1));
+        assert!(!nests_deeper_than(br#"{"a":"unterminated [[[["#, 1));
+        let deep = format!(
+            "{{\"resourceSpans\":{}{}}}",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        assert!(nests_deeper_than(deep.as_bytes(), MAX_DEPTH));
+        assert!(decode_line(deep.as_bytes(), 1, "deep.jsonl").is_err());
+        // Deep in a field no one reads, which sonic-rs would skip by recursion.
+        let ignored = format!(
+            "{{\"unknownField\":{}{},\"resourceSpans\":[]}}",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        let e = decode_line(ignored.as_bytes(), 1, "deep.jsonl").unwrap_err();
+        assert!(e.message.contains("recursion limit"), "{}", e.message);
     }
 }
