@@ -233,6 +233,16 @@ pub fn calls_from_rows(rows: Vec<SpanRow>) -> Calls {
     out
 }
 
+/// A count's column (`Usage::COLUMNS`), or nulls in a table written before the count
+/// had a column: the count is missing there.
+pub fn count_column(schema: &Schema, name: &str) -> Expr {
+    if schema.contains(name) {
+        col(name)
+    } else {
+        lit(NULL).cast(DataType::Int64).alias(name)
+    }
+}
+
 /// Every span of the store as reports read it; `traces` limits it to some traces.
 pub fn load_rows(
     store: &Store,
@@ -250,16 +260,9 @@ pub fn load_rows_with(
     let Some(lf) = store.scan_spans()? else {
         return Ok(Vec::new());
     };
-    // Segments written before a count had its column read it as missing.
     let mut lf = lf;
     let schema = lf.collect_schema()?;
-    let counts = Usage::COLUMNS.map(|c| {
-        if schema.contains(c) {
-            col(c)
-        } else {
-            lit(NULL).cast(DataType::Int64).alias(c)
-        }
-    });
+    let counts = Usage::COLUMNS.map(|c| count_column(&schema, c));
     let mut wanted = vec![
         col("trace_id"),
         col("span_id"),

@@ -234,8 +234,8 @@ pub fn read(store: &Store, columns: &[&str]) -> Result<Option<CallsTable>, Store
         let schema = scan(file)?.collect_schema()?;
         let mut wanted: Vec<Expr> = vec![col("trace_id")];
         wanted.extend(columns.iter().filter(|c| **c != "trace_id").map(|c| {
-            if !schema.contains(c) && Usage::COLUMNS.contains(c) {
-                lit(NULL).cast(DataType::Int64).alias(*c)
+            if Usage::COLUMNS.contains(c) {
+                super::calls::count_column(&schema, c)
             } else {
                 col(*c)
             }

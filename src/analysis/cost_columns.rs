@@ -183,7 +183,8 @@ struct Rows<'a> {
     provider: Values<'a, &'a str>,
     service_tier: Values<'a, &'a str>,
     start: Values<'a, i64>,
-    tokens: [Values<'a, i64>; 9],
+    /// One per count, in `Usage::COLUMNS` order.
+    tokens: Vec<Values<'a, i64>>,
     recorded: Values<'a, f64>,
     /// The text column of each dimension grouped by, if it is one.
     dims: Vec<Option<Values<'a, &'a str>>>,
@@ -215,17 +216,10 @@ impl<'a> Rows<'a> {
             provider: text("provider")?,
             service_tier: text("service_tier")?,
             start: int("start_time_unix_nano")?,
-            tokens: [
-                int(Usage::COLUMNS[0])?,
-                int(Usage::COLUMNS[1])?,
-                int(Usage::COLUMNS[2])?,
-                int(Usage::COLUMNS[3])?,
-                int(Usage::COLUMNS[4])?,
-                int(Usage::COLUMNS[5])?,
-                int(Usage::COLUMNS[6])?,
-                int(Usage::COLUMNS[7])?,
-                int(Usage::COLUMNS[8])?,
-            ],
+            tokens: Usage::COLUMNS
+                .iter()
+                .map(|c| int(c))
+                .collect::<PolarsResult<_>>()?,
             recorded: Box::new(df.column("recorded_cost_usd")?.f64()?.iter()),
             dims: group_by
                 .iter()
@@ -238,7 +232,7 @@ impl<'a> Rows<'a> {
     /// are not text columns).
     fn next(&mut self, dims: &mut Vec<Option<&'a str>>) -> Option<Row<'a>> {
         let trace = self.trace.next()?;
-        let counts = self.tokens.each_mut().map(|t| t.next().flatten());
+        let counts = std::array::from_fn(|i| self.tokens[i].next().flatten());
         dims.clear();
         dims.extend(
             self.dims

@@ -22,11 +22,7 @@ pub fn source_json(s: &traces::pricing::PriceSource) -> serde_json::Value {
 /// where later runs read it (written aside and renamed, so a failed copy leaves the
 /// previous table in force).
 fn update(file: &std::path::Path) -> Result<()> {
-    let name = file.display().to_string();
-    let text = std::fs::read_to_string(file).map_err(|source| PricingError::Io {
-        file: name.clone(),
-        source,
-    })?;
+    let (name, text) = traces::pricing::read_file(file)?;
     let models = traces::pricing::table::parse_litellm(&text, &name)?;
     if models.is_empty() {
         return Err(PricingError::Invalid {

@@ -86,15 +86,10 @@ const MODEL_VENDORS: [&str; 6] = [
 /// Whether a model id is one only Bedrock uses: `anthropic.claude-…`, a cross-region
 /// profile `us.anthropic.claude-…`, or behind a `bedrock/` route.
 fn is_bedrock_id(model: &str) -> bool {
-    let m = model
-        .strip_prefix("bedrock/")
-        .or_else(|| model.strip_prefix("bedrock_converse/"));
-    let bedrock_id = |n: &str| VENDORS.iter().any(|v| n.starts_with(v));
-    m.is_some()
-        || bedrock_id(model)
-        || REGIONS
-            .iter()
-            .any(|r| model.strip_prefix(r).is_some_and(bedrock_id))
+    model.starts_with("bedrock/")
+        || model.starts_with("bedrock_converse/")
+        || VENDORS.iter().any(|v| model.starts_with(v))
+        || region_of(model).is_some()
 }
 
 /// The cross-region inference profile a Bedrock model id names (`us.`), if any.
@@ -281,7 +276,7 @@ impl Matcher {
             && let Some(mut r) = self.resolve_among(model, Some(p))
         {
             if let Some(region) = region_of(&model.to_ascii_lowercase())
-                && !self.region_entry(&r, region)
+                && !strip_route_prefixes(&r.matched).starts_with(region)
             {
                 r.fallback = Some(format!(
                     "no aws.bedrock entry for the {region} inference profile; priced at the model's in-region Bedrock price"
@@ -305,11 +300,6 @@ impl Matcher {
     /// own price) is the price wherever the model is served.
     fn serves(&self, i: usize, family: &str) -> bool {
         self.families[i].is_empty() || self.families[i] == family
-    }
-
-    /// Whether the resolved entry is the one of that inference profile.
-    fn region_entry(&self, r: &Resolution, region: &str) -> bool {
-        strip_route_prefixes(&r.matched).starts_with(region)
     }
 
     /// The name rules, over entries of `family` only when it is given.

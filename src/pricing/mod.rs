@@ -12,7 +12,8 @@ use matcher::{Matcher, Resolution};
 use std::path::Path;
 use table::{ModelPrice, PricingError};
 
-fn read(path: &Path) -> Result<(String, String), PricingError> {
+/// A price file's name as errors give it, and its text.
+pub fn read_file(path: &Path) -> Result<(String, String), PricingError> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| PricingError::Io {
         file: file.clone(),
@@ -111,7 +112,7 @@ impl Pricing {
     ) -> Result<Pricing, PricingError> {
         let mut entries = Vec::new();
         for path in overrides {
-            let (file, text) = read(path)?;
+            let (file, text) = read_file(path)?;
             let trimmed = text.trim_start();
             entries.extend(if trimmed.starts_with('{') {
                 table::parse_litellm(&text, &file)?
@@ -130,7 +131,7 @@ impl Pricing {
             entries.extend(models.iter().map(shipped::StaticModel::to_model));
         }
         if let Some(path) = user_file.filter(|p| p.exists()) {
-            let (file, text) = read(path)?;
+            let (file, text) = read_file(path)?;
             entries.extend(table::parse_litellm(&text, &file)?);
             let modified = std::fs::metadata(path)
                 .and_then(|m| m.modified())

@@ -170,21 +170,17 @@ fn bad_rate(m: &ModelPrice) -> Option<(&'static str, Decimal, String)> {
 /// The 1-based line where `key` is given `value` in the block of model `id`, for an
 /// error to point at; the model's line when the key is not found there.
 fn line_of(text: &str, id: &str, key: &str, value: Decimal) -> Option<usize> {
-    let quoted = format!("\"{id}\"");
     let lines: Vec<&str> = text.lines().collect();
-    let start = lines.iter().position(|l| {
-        l.contains(&quoted) && (l.contains("id") || l.trim_start().starts_with('"'))
-    })?;
+    let start = model_line(text, id)?;
     let wanted = value.normalize().to_string();
     let found = lines[start..].iter().position(|l| {
         let t = l.trim_start().trim_start_matches('"');
         t.starts_with(key)
             && l.split_once(['=', ':']).is_some_and(|(_, v)| {
                 let v = v.trim().trim_matches(|c| c == '"' || c == ',');
-                v.parse::<Decimal>()
+                Decimal::from_scientific(v)
+                    .or_else(|_| v.parse::<Decimal>())
                     .is_ok_and(|d| d.normalize().to_string() == wanted)
-                    || Decimal::from_scientific(v)
-                        .is_ok_and(|d| d.normalize().to_string() == wanted)
             })
     });
     Some(start + found.unwrap_or(0) + 1)
@@ -224,11 +220,15 @@ const MODES: [&str; 4] = ["chat", "responses", "completion", "embedding"];
 
 /// `line N: ` for the line where a LiteLLM file names model `id`, for an error.
 fn json_line(text: &str, id: &str) -> String {
-    let quoted = format!("\"{id}\"");
-    text.lines()
-        .position(|l| l.contains(&quoted))
+    model_line(text, id)
         .map(|l| format!("line {}: ", l + 1))
         .unwrap_or_default()
+}
+
+/// The 0-based line that first names model `id` (`id = "…"` in TOML, `"…": {` in JSON).
+fn model_line(text: &str, id: &str) -> Option<usize> {
+    let quoted = format!("\"{id}\"");
+    text.lines().position(|l| l.contains(&quoted))
 }
 
 /// LiteLLM's `model_prices_and_context_window.json` format: USD per token.

@@ -229,7 +229,6 @@ pub fn parse_str_list(s: &str) -> Vec<String> {
     }
 }
 
-/// A token count inside a JSON object, at a path of keys: `None` when absent or null.
 /// The value at a path of object keys and array indices.
 pub fn json_at<'v>(v: &'v Value, path: &[&str]) -> Option<&'v Value> {
     path.iter().try_fold(v, |cur, p| match cur {
@@ -238,6 +237,7 @@ pub fn json_at<'v>(v: &'v Value, path: &[&str]) -> Option<&'v Value> {
     })
 }
 
+/// A token count inside a JSON object, at a path of keys: `None` when absent or null.
 pub fn json_count(v: &Value, path: &[&str]) -> Option<Result<i64, BadCount>> {
     let cur = json_at(v, path)?;
     Some(match cur {

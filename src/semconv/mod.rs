@@ -197,8 +197,9 @@ fn provider_of_model(model: &str) -> Option<&'static str> {
     }
 }
 
-/// Numbers refused across many spans (`Normalized::refused_values`): all counted, the
-/// first few kept with the span they were on, for one warning at the end of a command.
+/// Values refused or questioned across many spans (`Normalized::refused_values`): all
+/// counted, the first few kept with the span they were on, for one warning at the end of
+/// a command.
 /// Shared by the threads that normalize.
 #[derive(Default)]
 pub struct RefusedValues(std::sync::Mutex<(u64, Vec<String>)>);
@@ -303,9 +304,8 @@ pub fn normalize(span: &RawSpan) -> Normalized {
     };
     // A known endpoint names the provider that served the call, whichever SDK made it
     // (the OpenAI SDK pointed at Azure still says `openai`).
-    let span_type = n.span_type;
-    n.provider = span_type
-        .is_model_call()
+    let model_call = n.span_type.is_model_call();
+    n.provider = model_call
         .then(|| provider_of_address(&a))
         .flatten()
         .map(String::from)
@@ -350,7 +350,6 @@ pub fn normalize(span: &RawSpan) -> Normalized {
     let exclusive_producer =
         a.str("gen_ai.system").as_deref() == Some("aws_bedrock") && model.contains("claude");
     let bad = &mut n.refused_values;
-    let model_call = n.span_type.is_model_call();
     if let Some((u, source)) = usage::choose(
         usage::readings(&a, model_call, bad),
         exclusive_producer,
@@ -363,17 +362,20 @@ pub fn normalize(span: &RawSpan) -> Normalized {
         }
     }
     // Logfire scrubs `session.id` by default: say so, rather than lose sessions quietly.
-    for key in [
+    // One pass over the attributes, as this runs on every span.
+    const IDENTITY_KEYS: [&str; 4] = [
         "session.id",
         "user.id",
         "enduser.id",
         "gen_ai.conversation.id",
-    ] {
-        if let Some(AnyValue::String(v)) = a.get(key)
+    ];
+    for kv in a.0 {
+        if let AnyValue::String(v) = &kv.value
             && attrs::is_scrubbed(v)
+            && IDENTITY_KEYS.contains(&kv.key.as_str())
         {
             n.refused_values.push(model::RefusedValue::new(
-                key,
+                &kv.key,
                 v,
                 "Logfire scrubbed it as a secret, so it is missing; keep it with a scrubbing callback (logfire.configure(scrubbing=logfire.ScrubbingOptions(callback=…)))",
             ));

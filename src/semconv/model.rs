@@ -149,6 +149,13 @@ impl RefusedValue {
     }
 }
 
+impl RefusedValue {
+    /// `a + b` under `key` passed 2^63 - 1: neither part can be trusted.
+    pub fn overflow(key: &str, a: i64, b: i64) -> RefusedValue {
+        RefusedValue::new(key, &format!("{a} + {b}"), "the sum exceeds 2^63 - 1")
+    }
+}
+
 impl std::fmt::Display for RefusedValue {
     fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         write!(f, "{} = {}: {}", self.key, self.value, self.problem)

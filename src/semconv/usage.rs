@@ -229,14 +229,11 @@ impl RawCounts<'_, '_> {
         let s = a.checked_add(b);
         if s.is_none() {
             let key = format!("{}.{what}", self.source);
-            self.bad
-                .push(RefusedValue::new(&key, &format!("{a} + {b}"), OVERFLOW));
+            self.bad.push(RefusedValue::overflow(&key, a, b));
         }
         s
     }
 }
-
-const OVERFLOW: &str = "the sum exceeds 2^63 - 1";
 
 /// Raw provider usage JSON, as Logfire (`gen_ai.usage.raw`), Catalyst (`llm.usage`) and
 /// the Langfuse SDK (`usage_details`) record it: OpenAI Chat, OpenAI Responses,
@@ -509,8 +506,11 @@ pub fn choose(
     let mut u = best.usage;
     let mut source = best.source.to_string();
     let overflow = |what: &str, a: i64, b: i64, bad: &mut Vec<RefusedValue>| {
-        let key = format!("{} ({what})", best.source);
-        bad.push(RefusedValue::new(&key, &format!("{a} + {b}"), OVERFLOW));
+        bad.push(RefusedValue::overflow(
+            &format!("{} ({what})", best.source),
+            a,
+            b,
+        ));
     };
     let (cr, cw) = (u.cache_read.unwrap_or(0), u.cache_write.unwrap_or(0));
     let Some(cache) = cr.checked_add(cw) else {

@@ -266,6 +266,17 @@ mod as_a_user_runs_it {
         json!({"key": k, "value": v})
     }
 
+    /// Imports `path` into a new store in `dir`: the store, and what the import said.
+    fn import(dir: &Path, path: &str) -> (String, std::process::Output) {
+        let store = dir.join("store").display().to_string();
+        let imported = traces_command()
+            .args(["--store", &store, "import", path])
+            .output()
+            .unwrap();
+        assert!(imported.status.success(), "{}", text(&imported.stderr));
+        (store, imported)
+    }
+
     /// A gpt-4o call's attributes with these input and output token values.
     fn gpt_4o(input: Value, output: Value) -> Value {
         json!([
@@ -289,12 +300,7 @@ mod as_a_user_runs_it {
             "two.json",
             vec![span(1, huge()), span(2, huge())],
         );
-        let store = dir.path().join("store").display().to_string();
-        let imported = traces_command()
-            .args(["--store", &store, "import", &path])
-            .output()
-            .unwrap();
-        assert!(imported.status.success(), "{}", text(&imported.stderr));
+        let (store, _) = import(dir.path(), &path);
         for args in [
             vec!["cost", path.as_str()],
             vec!["--store", &store, "cost"],
@@ -340,12 +346,7 @@ mod as_a_user_runs_it {
             ),
         ];
         let path = dump(dir.path(), "bad.json", spans);
-        let store = dir.path().join("store").display().to_string();
-        let imported = traces_command()
-            .args(["--store", &store, "import", &path])
-            .output()
-            .unwrap();
-        assert!(imported.status.success(), "{}", text(&imported.stderr));
+        let (store, imported) = import(dir.path(), &path);
         let from_dump = traces_command()
             .args(["cost", &path, "--format", "json"])
             .output()
