@@ -169,10 +169,12 @@ fn main() {
                     .collect()
             })
             .unwrap_or_default();
+        // The text is included from this checkout's manifest directory when the crate
+        // compiles, not from the path this script ran at: a target directory shared by
+        // two checkouts would otherwise include the other one's files.
         writeln!(
             out,
-            "    (\"pricing/{n}\", include_str!({:?}), &[\n        {}\n    ]),",
-            path.display(),
+            "    (\"pricing/{n}\", include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/pricing/{n}\")), &[\n        {}\n    ]),",
             models.join(",\n        ")
         )
         .unwrap();

@@ -1,13 +1,23 @@
 //! Every command-line definition, and nothing else.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+use traces::render::OutputFormat;
+
+const QUICK_START: &str = "\
+Quick start:
+  traces import dump.json          read a trace dump (OTLP JSON or protobuf, Collector
+                                   files, Phoenix, CloudWatch...) into ./.traces
+  traces cost --by model           tokens and cost per model (or session, user, trace, day)
+  traces cost dump.json --by trace the same straight from a dump, without importing it";
 
 #[derive(Debug, Parser)]
 #[command(
     name = "traces",
     version,
-    about = "Offline analysis of LLM application traces and their cost"
+    about = "Offline analysis of LLM application traces and their cost",
+    after_help = QUICK_START,
+    arg_required_else_help = true
 )]
 pub struct Cli {
     /// Store directory (created by the first import).
@@ -24,21 +34,96 @@ pub struct Cli {
     )]
     pub pricing: Vec<PathBuf>,
 
+    /// When to colour the output: auto colours a terminal only, and honours NO_COLOR
+    /// and CLICOLOR_FORCE.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Print no warnings (errors still print).
+    #[arg(long, short, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Warnings in full: every value refused, not the first few.
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// How a report is written: shared by every command that prints one.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Output format: a table for people, or every column, exact, for machines.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+
+    /// The width a table may take (default: the terminal's, or 100 when not a terminal).
+    #[arg(long, value_name = "N")]
+    pub width: Option<usize>,
+
+    /// Show every column of a table, however wide.
+    #[arg(long)]
+    pub wide: bool,
+
+    /// Show dollar amounts in a table with every digit, not rounded.
+    #[arg(long)]
+    pub exact: bool,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Read trace dumps (files, directories or - for stdin) into the store.
+    #[command(after_help = "\
+Examples:
+  traces import dump.json
+  traces import collector-output/ exports/*.jsonl.gz
+  otelcol-export | traces import -
+  traces import --skip-invalid broken.jsonl")]
     Import(ImportArgs),
     /// One row per trace in the store.
+    #[command(after_help = "\
+Examples:
+  traces list --limit 20
+  traces list --since 24h --sort -duration
+  traces list --service checkout --format csv > traces.csv")]
     List(ListArgs),
     /// Token usage and cost, in total or per trace, session, user, model, day…
+    #[command(after_help = "\
+Examples:
+  traces cost
+  traces cost --by model
+  traces cost --by session --top 10
+  traces cost --by day --by model --since 7d
+  traces cost dump.json --by trace --format json
+  traces cost --model 'claude-*' --where deployment.environment=prod")]
     Cost(CostArgs),
     /// The pricing table: list it, or see which entry a model name resolves to.
     #[command(subcommand)]
     Pricing(PricingCommand),
+    /// A completion script for your shell, to source or install.
+    #[command(after_help = "\
+Examples:
+  traces completions bash > ~/.local/share/bash-completion/completions/traces
+  traces completions zsh > \"${fpath[1]}/_traces\"
+  traces completions fish > ~/.config/fish/completions/traces.fish")]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// The manual page, in roff.
+    #[command(after_help = "\
+Examples:
+  traces man > ~/.local/share/man/man1/traces.1
+  traces man | man -l -")]
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -91,9 +176,8 @@ pub struct CostArgs {
     #[arg(long)]
     pub top: Option<usize>,
 
-    /// Output format.
-    #[arg(long, default_value = "table", value_parser = ["table", "json", "csv", "markdown"])]
-    pub format: String,
+    #[command(flatten)]
+    pub output: OutputArgs,
 
     /// Fail (exit 1) when a call's model has no price.
     #[arg(long)]
@@ -103,19 +187,29 @@ pub struct CostArgs {
 #[derive(Debug, Subcommand)]
 pub enum PricingCommand {
     /// Every priced model with its prices in force today.
+    #[command(after_help = "\
+Examples:
+  traces pricing list
+  traces pricing list --format csv | grep claude")]
     List {
-        /// Output format.
-        #[arg(long, default_value = "table", value_parser = ["table", "json", "csv", "markdown"])]
-        format: String,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Keep a LiteLLM price file (model_prices_and_context_window.json, downloaded by
     /// you) as the price table of later runs, over the shipped one: prices stay current
     /// without a new release and without network access.
+    #[command(after_help = "\
+Examples:
+  traces pricing update model_prices_and_context_window.json")]
     Update {
         /// The LiteLLM JSON file.
         file: PathBuf,
     },
     /// Which entry a model name resolves to, and why.
+    #[command(after_help = "\
+Examples:
+  traces pricing match gpt-4o-2024-08-06
+  traces pricing match claude-sonnet-4-5 --provider aws_bedrock")]
     Match {
         /// The model name as a span recorded it.
         model: String,
@@ -162,7 +256,6 @@ pub struct ListArgs {
     #[arg(long, default_value = "-start", allow_hyphen_values = true)]
     pub sort: String,
 
-    /// Output format.
-    #[arg(long, default_value = "table", value_parser = ["table", "json", "csv", "markdown"])]
-    pub format: String,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }

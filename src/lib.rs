@@ -9,3 +9,4 @@ pub mod pricing;
 pub mod render;
 pub mod semconv;
 pub mod store;
+pub mod suggest;

@@ -29,6 +29,7 @@ fn keep_freed_pages() {
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    commands::say::setup(&cli);
     let store = traces::store::Store::at(&cli.store);
     let result = match &cli.command {
         cli::Command::Import(a) => {
@@ -38,6 +39,14 @@ fn main() -> ExitCode {
         cli::Command::List(a) => commands::list::run(&store, a),
         cli::Command::Cost(a) => commands::cost::run(&store, &cli.pricing, a),
         cli::Command::Pricing(c) => commands::pricing::run(&cli.pricing, c),
+        cli::Command::Completions { shell } => {
+            let mut cmd = <cli::Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut cmd, "traces", &mut std::io::stdout());
+            Ok(())
+        }
+        cli::Command::Man => clap_mangen::Man::new(<cli::Cli as clap::CommandFactory>::command())
+            .render(&mut std::io::stdout())
+            .map_err(anyhow::Error::from),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -48,7 +57,7 @@ fn main() -> ExitCode {
             {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {e:#}");
+            commands::say::error(format_args!("{e:#}"));
             ExitCode::from(exit_code(&e))
         }
     }
@@ -73,7 +82,9 @@ fn exit_code(e: &anyhow::Error) -> u8 {
         return 2;
     }
     // Option values that clap accepted but that did not parse (sort keys, formats).
-    if e.downcast_ref::<commands::UsageError>().is_some() {
+    if e.downcast_ref::<commands::UsageError>().is_some()
+        || e.downcast_ref::<commands::NoStore>().is_some()
+    {
         return 2;
     }
     1

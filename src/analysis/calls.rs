@@ -36,6 +36,29 @@ pub struct SpanRow {
     pub attrs: Vec<Option<String>>,
 }
 
+impl SpanRow {
+    /// Whether two rows of one span id say the same about it, in what reports read.
+    fn same_content(&self, o: &SpanRow) -> bool {
+        (
+            &self.parent_span_id,
+            &self.name,
+            self.start,
+            self.end,
+            &self.usage,
+            &self.request_model,
+            &self.response_model,
+        ) == (
+            &o.parent_span_id,
+            &o.name,
+            o.start,
+            o.end,
+            &o.usage,
+            &o.request_model,
+            &o.response_model,
+        )
+    }
+}
+
 /// A model call that counts.
 #[derive(Debug, Clone)]
 pub struct LlmCall {
@@ -79,6 +102,10 @@ pub struct Calls {
     pub conflicts: Vec<String>,
     /// LLM and embedding spans that recorded no usage, per trace that has any.
     pub without_usage_by_trace: Vec<(TraceId, u64)>,
+    /// Spans that repeat the id of an earlier span of their trace: the first is kept,
+    /// as an import keeps it (and `differing` of them said something else).
+    pub repeated_span_ids: u64,
+    pub repeated_span_ids_differing: u64,
 }
 
 impl Calls {
@@ -89,6 +116,8 @@ impl Calls {
         self.conflicts.append(&mut other.conflicts);
         self.without_usage_by_trace
             .append(&mut other.without_usage_by_trace);
+        self.repeated_span_ids += other.repeated_span_ids;
+        self.repeated_span_ids_differing += other.repeated_span_ids_differing;
     }
 
     /// LLM and embedding spans that recorded no usage.
@@ -115,8 +144,22 @@ pub fn calls_from_rows(rows: Vec<SpanRow>) -> Calls {
     order.sort_by_key(|&i| rows[i as usize].trace_id);
     let mut out = Calls::default();
     for group in order.chunk_by(|&a, &b| rows[a as usize].trace_id == rows[b as usize].trace_id) {
-        let spans: Vec<&SpanRow> = group.iter().map(|&i| &rows[i as usize]).collect();
+        let mut spans: Vec<&SpanRow> = group.iter().map(|&i| &rows[i as usize]).collect();
         let trace_id = spans[0].trace_id;
+        // One span per id, the first read, as a store keeps it: dumps read directly
+        // must count what their import would.
+        let mut first: foldhash::HashMap<SpanId, &SpanRow> = Default::default();
+        spans.retain(|s| match first.get(&s.span_id) {
+            None => {
+                first.insert(s.span_id, s);
+                true
+            }
+            Some(kept) => {
+                out.repeated_span_ids += 1;
+                out.repeated_span_ids_differing += u64::from(!kept.same_content(s));
+                false
+            }
+        });
         let facts: Vec<SpanFacts> = spans
             .iter()
             .map(|s| SpanFacts {

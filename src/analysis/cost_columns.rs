@@ -7,8 +7,8 @@
 
 use super::calls_view::CallsPart;
 use super::cost_report::{
-    CallFilter, CostReport, Dim, FallbackPriced, Metrics, PriceCache, ReportError, UnpricedModels,
-    time_key,
+    CallFilter, CostReport, Dim, FallbackPriced, Metrics, PriceCache, RecordedVsComputed,
+    ReportError, UnpricedModels, time_key,
 };
 use crate::ingest::ids::TraceId;
 use crate::pricing::Pricing;
@@ -129,6 +129,8 @@ struct Class {
     day: i64,
     /// The prompt size of one of its calls: all pass the same thresholds.
     prompt: i64,
+    /// Whether its calls carry a recorded cost, to set it against the computed one.
+    recorded: bool,
 }
 
 /// Sums of the calls of one group in one price class.
@@ -415,6 +417,7 @@ impl<'f> Summer<'f> {
                 Part::Text(row.service_tier),
                 Part::Instant(day),
                 Part::Instant(bracket as i64),
+                Part::Instant(i64::from(row.recorded.is_some())),
             ] {
                 p.encode(&mut buf);
             }
@@ -424,6 +427,7 @@ impl<'f> Summer<'f> {
                 service_tier: row.service_tier.map(String::from),
                 day,
                 prompt,
+                recorded: row.recorded.is_some(),
             });
             let cell = self.cell_of(group, class);
             let c = &mut self.cells[cell as usize];
@@ -575,6 +579,7 @@ struct Priced {
     first: Option<(TraceId, Vec<u32>)>,
     last: Option<(TraceId, Vec<u32>)>,
     newest: Option<i64>,
+    recorded: RecordedVsComputed,
 }
 
 /// Prices each cell at its class's rates; a class without them is unpriced.
@@ -599,7 +604,9 @@ fn price(summed: Summed, pricing: &Pricing) -> Priced {
         })
         .collect();
     let mut unpriced = UnpricedModels::default();
+    let mut recorded = RecordedVsComputed::default();
     for mut c in summed.cells {
+        let class = &summed.classes[c.class as usize];
         match &rates[c.class as usize] {
             Some((r, fallback)) => {
                 match cost_at(r, &c.billable) {
@@ -607,6 +614,14 @@ fn price(summed: Summed, pricing: &Pricing) -> Priced {
                     None => {
                         c.sums.overflow.get_or_insert("cost_usd");
                     }
+                }
+                if class.recorded {
+                    recorded.add(
+                        class.model.as_deref(),
+                        c.sums.calls,
+                        c.sums.recorded_cost_usd.unwrap_or_default(),
+                        c.sums.cost_usd,
+                    );
                 }
                 if let Some(reason) = fallback {
                     c.sums.fallback_priced_calls = c.sums.calls;
@@ -637,6 +652,7 @@ fn price(summed: Summed, pricing: &Pricing) -> Priced {
         first: summed.first,
         last: summed.last,
         newest: summed.newest,
+        recorded,
     }
 }
 
@@ -689,6 +705,7 @@ impl Priced {
         }
         self.unpriced.absorb(other.unpriced);
         self.fallbacks.absorb(other.fallbacks);
+        self.recorded.absorb(other.recorded);
         self.traces.extend(other.traces);
         self.newest = self.newest.max(other.newest);
         self.last = other.last.map(|(t, groups)| {
@@ -736,6 +753,7 @@ pub fn report(
         fallbacks,
         traces,
         newest,
+        recorded,
         ..
     } = priced;
     let total_traces = traces.len() as u64;
@@ -755,6 +773,7 @@ pub fn report(
         unpriced_models: unpriced.into_vec(),
         fallback_priced: fallbacks.into_vec(),
         newest_call: newest,
+        recorded_mismatches: recorded.mismatches(),
     }
     .check_sums()?)
 }

@@ -42,8 +42,13 @@ impl std::str::FromStr for Dim {
             _ => match s.strip_prefix("attr:") {
                 Some(k) if !k.is_empty() => Dim::Attr(k.to_string()),
                 _ => {
-                    return Err(format!(
-                        "cannot group by {s:?} (trace, session, user, model, provider, service, day, hour, name, attr:KEY)"
+                    return Err(crate::suggest::unknown(
+                        "cannot group by",
+                        s,
+                        &[
+                            "trace", "session", "user", "model", "provider", "service", "day",
+                            "hour", "name", "attr:KEY",
+                        ],
                     ));
                 }
             },
@@ -52,6 +57,21 @@ impl std::str::FromStr for Dim {
 }
 
 impl Dim {
+    /// What a table for people calls this dimension's column.
+    pub fn label(&self) -> String {
+        match self {
+            Dim::Attr(k) => k.clone(),
+            d => {
+                let f = d.field();
+                let f = f.strip_suffix("_id").unwrap_or(&f);
+                let mut c = f.chars();
+                c.next()
+                    .map(|h| h.to_uppercase().chain(c).collect())
+                    .unwrap_or_default()
+            }
+        }
+    }
+
     /// The name of the row field that holds this dimension's value.
     pub fn field(&self) -> String {
         match self {
@@ -80,7 +100,9 @@ pub struct Metrics {
     pub output_tokens: i64,
     pub reasoning_tokens: i64,
     pub cost_usd: Decimal,
-    pub recorded_cost_usd: Option<f64>,
+    /// The producers' own costs, summed exactly: each float as the decimal it prints
+    /// as, so that the sum does not depend on the order calls are added in.
+    pub recorded_cost_usd: Option<Decimal>,
     pub unpriced_calls: u64,
     /// Calls priced at the model vendor's list price because their serving provider has
     /// no entry of its own (`PriceMatch::fallback`).
@@ -156,8 +178,17 @@ impl Metrics {
             usage.output.unwrap_or(0),
             usage.reasoning.unwrap_or(0),
         ]);
-        if let Some(r) = recorded_cost_usd {
-            self.recorded_cost_usd = Some(self.recorded_cost_usd.unwrap_or(0.0) + r);
+        if let Some(r) = recorded_cost_usd.and_then(recorded_decimal) {
+            self.add_recorded(r);
+        }
+    }
+
+    fn add_recorded(&mut self, r: Decimal) {
+        match self.recorded_cost_usd.unwrap_or_default().checked_add(r) {
+            Some(s) => self.recorded_cost_usd = Some(s),
+            None => {
+                self.overflow.get_or_insert("recorded_cost_usd");
+            }
         }
     }
 
@@ -175,7 +206,7 @@ impl Metrics {
         self.unpriced_calls += o.unpriced_calls;
         self.fallback_priced_calls += o.fallback_priced_calls;
         if let Some(r) = o.recorded_cost_usd {
-            self.recorded_cost_usd = Some(self.recorded_cost_usd.unwrap_or(0.0) + r);
+            self.add_recorded(r);
         }
         if let Some(f) = o.overflow {
             self.overflow.get_or_insert(f);
@@ -264,6 +295,67 @@ pub struct CostReport {
     /// The start of the newest call counted (Unix nanoseconds), to say when calls are
     /// newer than the price table.
     pub newest_call: Option<i64>,
+    /// Models whose calls' recorded cost differs from the computed one by more than
+    /// rounding.
+    pub recorded_mismatches: Vec<RecordedMismatch>,
+}
+
+/// Calls of one model that carry a recorded cost, against what they cost computed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedMismatch {
+    pub model: String,
+    pub calls: u64,
+    pub recorded_usd: Decimal,
+    pub computed_usd: Decimal,
+}
+
+/// A recorded cost as the decimal its float prints as (`0.0001869`, not the binary
+/// fraction nearest to it).
+pub fn recorded_decimal(f: f64) -> Option<Decimal> {
+    f.to_string().parse().ok()
+}
+
+/// The recorded and the computed cost of priced calls that carry one, summed by model.
+#[derive(Default)]
+pub struct RecordedVsComputed(BTreeMap<String, (u64, Decimal, Decimal)>);
+
+impl RecordedVsComputed {
+    pub fn add(&mut self, model: Option<&str>, calls: u64, recorded: Decimal, computed: Decimal) {
+        let e = self
+            .0
+            .entry(model.unwrap_or("(no model recorded)").to_string())
+            .or_default();
+        e.0 += calls;
+        e.1 = e.1.checked_add(recorded).unwrap_or(e.1);
+        e.2 = e.2.checked_add(computed).unwrap_or(e.2);
+    }
+
+    pub fn absorb(&mut self, other: RecordedVsComputed) {
+        for (m, (calls, r, c)) in other.0 {
+            self.add(Some(&m), calls, r, c);
+        }
+    }
+
+    /// The models whose sums differ by more than rounding: a recorded cost is a float,
+    /// often rounded to 6 decimals a call, so up to $0.000001 a call plus a part in a
+    /// million is rounding; a different price or token count is more.
+    pub fn mismatches(self) -> Vec<RecordedMismatch> {
+        let per_call = Decimal::new(1, 6);
+        self.0
+            .into_iter()
+            .filter(|(_, (calls, recorded, computed))| {
+                let allowed = per_call * Decimal::from(*calls)
+                    + per_call * computed.abs().max(recorded.abs());
+                (*recorded - *computed).abs() > allowed
+            })
+            .map(|(model, (calls, recorded, computed))| RecordedMismatch {
+                model,
+                calls,
+                recorded_usd: recorded.normalize(),
+                computed_usd: computed.normalize(),
+            })
+            .collect()
+    }
 }
 
 /// Which calls a report covers.
@@ -463,6 +555,7 @@ pub struct ReportBuilder<'a> {
     fallbacks: FallbackPriced,
     prices: PriceCache<'a>,
     newest: Option<i64>,
+    recorded: RecordedVsComputed,
 }
 
 impl<'a> ReportBuilder<'a> {
@@ -482,6 +575,7 @@ impl<'a> ReportBuilder<'a> {
             fallbacks: FallbackPriced::default(),
             prices: PriceCache::new(pricing),
             newest: None,
+            recorded: RecordedVsComputed::default(),
         }
     }
 
@@ -514,6 +608,9 @@ impl<'a> ReportBuilder<'a> {
             self.total.m.overflow.get_or_insert("cost_usd");
         }
         let cost = cost.map(Option::unwrap_or_default);
+        if let (Some(r), Some(usd)) = (c.recorded_cost_usd.and_then(recorded_decimal), cost) {
+            self.recorded.add(c.model(), 1, r, usd);
+        }
         if cost.is_none() {
             self.unpriced.add(
                 c.model(),
@@ -546,6 +643,7 @@ impl<'a> ReportBuilder<'a> {
             unpriced_models: self.unpriced.into_vec(),
             fallback_priced: self.fallbacks.into_vec(),
             newest_call: self.newest,
+            recorded_mismatches: self.recorded.mismatches(),
         }
         .check_sums()
     }
@@ -574,11 +672,9 @@ impl CostReport {
         let dim = self.group_by.iter().position(|d| d.field() == column);
         if dim.is_none() && !METRIC_COLUMNS.contains(&column) {
             let fields: Vec<String> = self.group_by.iter().map(Dim::field).collect();
-            return Err(format!(
-                "cannot sort by {column:?} (one of {}, {})",
-                fields.join(", "),
-                METRIC_COLUMNS.join(", ")
-            ));
+            let mut names: Vec<&str> = fields.iter().map(String::as_str).collect();
+            names.extend(METRIC_COLUMNS);
+            return Err(crate::suggest::unknown("cannot sort by", column, &names));
         }
         let metric = |m: &Metrics| -> Decimal {
             match column {
@@ -590,9 +686,7 @@ impl CostReport {
                 "output_tokens" => m.output_tokens.into(),
                 "reasoning_tokens" => m.reasoning_tokens.into(),
                 "total_tokens" => m.total_tokens().into(),
-                "recorded_cost_usd" => {
-                    Decimal::from_f64_retain(m.recorded_cost_usd.unwrap_or(0.0)).unwrap_or_default()
-                }
+                "recorded_cost_usd" => m.recorded_cost_usd.unwrap_or_default(),
                 "unpriced_calls" => m.unpriced_calls.into(),
                 "fallback_priced_calls" => m.fallback_priced_calls.into(),
                 _ => m.cost_usd,

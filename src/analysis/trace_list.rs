@@ -48,8 +48,12 @@ impl std::str::FromStr for SortKey {
             "service" => SortKey::Service,
             "trace" | "trace_id" => SortKey::TraceId,
             _ => {
-                return Err(format!(
-                    "cannot sort by {s:?} (start, duration, spans, errors, name, service, trace_id)"
+                return Err(crate::suggest::unknown(
+                    "cannot sort by",
+                    s,
+                    &[
+                        "start", "duration", "spans", "errors", "name", "service", "trace_id",
+                    ],
                 ));
             }
         })

@@ -16,7 +16,7 @@ use traces::analysis::partition::TracePartitions;
 use traces::analysis::{calls_view, cost_columns};
 use traces::ingest::{DecodeOptions, Record, decode_input_prepared, expand_inputs};
 use traces::pricing::Pricing;
-use traces::render::{Cell, OutputFormat, Table, group_digits, to_stdout};
+use traces::render::{Cell, Column, Kind, OutputFormat, Table, group_digits, to_stdout};
 use traces::semconv::{RefusedValues, content_only, normalize};
 use traces::store::Store;
 
@@ -39,7 +39,6 @@ pub fn run(store: &Store, pricing_files: &[PathBuf], args: &CostArgs) -> Result<
         .map(|b| b.parse())
         .collect::<Result<_, String>>()
         .map_err(UsageError)?;
-    let format: OutputFormat = args.format.parse().map_err(UsageError)?;
     // Attributes to read: those grouped by, then those filtered on.
     let mut attr_keys: Vec<String> = group_by
         .iter()
@@ -80,6 +79,9 @@ pub fn run(store: &Store, pricing_files: &[PathBuf], args: &CostArgs) -> Result<
         trace: args.trace.clone(),
         where_attrs,
     };
+    if args.paths.is_empty() {
+        super::require_store(store, "cost")?;
+    }
     let paths: Vec<&std::path::Path> = pricing_files.iter().map(PathBuf::as_path).collect();
     let pricing = Pricing::load(&paths)?;
 
@@ -121,7 +123,18 @@ pub fn run(store: &Store, pricing_files: &[PathBuf], args: &CostArgs) -> Result<
         "pricing".into(),
         super::pricing::source_json(pricing.source()),
     ));
-    to_stdout(format, &table)?;
+    let format = args.output.format;
+    if report.total.calls == 0 {
+        let what = no_calls(args);
+        if format == OutputFormat::Table {
+            println!("{what}");
+        } else {
+            super::say::warn(&what);
+            to_stdout(format, &super::say::view(&args.output), &table)?;
+        }
+    } else {
+        to_stdout(format, &super::say::view(&args.output), &table)?;
+    }
     report_unpriced(&report, &calls);
     report_stale(&report, pricing.source());
     if args.strict && report.total.unpriced_calls + report.total.fallback_priced_calls > 0 {
@@ -150,7 +163,7 @@ fn calls_from_dumps(
     };
     let mut rows = TracePartitions::default();
     let mut filing = Ok(());
-    let refused = RefusedValues::default();
+    let refused = RefusedValues::keeping(super::say::problems_shown());
     let prepare = |r: Record| match r {
         Record::Span(s) => {
             let n = normalize(&s);
@@ -169,10 +182,36 @@ fn calls_from_dumps(
         })?;
         std::mem::replace(&mut filing, Ok(()))?;
     }
-    for w in refused.warnings() {
-        eprintln!("warning: {w}");
-    }
+    super::say::warn_lines(&refused.warnings());
     Ok(calls_of(rows, &mut |c| call(&c))?)
+}
+
+/// Why a report is empty: the filters that applied, or that there were no calls at all.
+fn no_calls(args: &CostArgs) -> String {
+    let mut applied = Vec::new();
+    let mut flag = |name: &str, v: &Option<String>| {
+        if let Some(v) = v {
+            applied.push(format!("--{name} {v}"));
+        }
+    };
+    flag("since", &args.since);
+    flag("until", &args.until);
+    flag("model", &args.model);
+    flag("service", &args.service);
+    flag("session", &args.session);
+    flag("user", &args.user);
+    flag("trace", &args.trace);
+    applied.extend(args.where_.iter().map(|w| format!("--where {w}")));
+    let source = if args.paths.is_empty() {
+        "the store"
+    } else {
+        "these dumps"
+    };
+    if applied.is_empty() {
+        format!("no LLM calls with token usage in {source}")
+    } else {
+        format!("no calls match {} in {source}", applied.join(" "))
+    }
 }
 
 fn metric_cells(m: &Metrics) -> Vec<Cell> {
@@ -186,11 +225,45 @@ fn metric_cells(m: &Metrics) -> Vec<Cell> {
         Cell::Int(m.reasoning_tokens),
         Cell::Int(m.total_tokens()),
         Cell::Exact(decimal_text(m.cost_usd)),
+        // Every digit the float has: rounding it here would make it disagree with an
+        // exact computed cost that it equals.
         m.recorded_cost_usd
-            .map_or(Cell::Null, |r| Cell::Fixed(r, 6)),
+            .map_or(Cell::Null, |r| Cell::Exact(decimal_text(r))),
         Cell::Int(m.unpriced_calls as i64),
         Cell::Int(m.fallback_priced_calls as i64),
     ]
+}
+
+/// `METRIC_COLUMNS` for people: what each is called, and the order a narrow terminal
+/// gives them up in (the lowest rank first; cost never).
+fn metric_columns() -> Vec<Column> {
+    let count = |label: &'static str, rank: u8| (label, Kind::Count, rank);
+    let labels = [
+        count("Traces", 20),
+        count("Calls", 90),
+        count("Input", 80),
+        count("Cached", 60),
+        count("Cache write", 40),
+        count("Output", 80),
+        count("Reasoning", 35),
+        count("Total", 45),
+        ("Cost", Kind::Money, Column::KEEP),
+        ("Recorded", Kind::Money, 50),
+        count("Unpriced", 95),
+        count("Fallback", 15),
+    ];
+    traces::analysis::cost_report::METRIC_COLUMNS
+        .iter()
+        .zip(labels)
+        .map(|(name, (label, kind, rank))| {
+            let c = Column::new(name, label, kind, rank);
+            if matches!(*name, "unpriced_calls" | "fallback_priced_calls") {
+                c.alerting()
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 /// A plain decimal with at least one decimal place (`0.0`, `1.5`, `0.000153`).
@@ -200,10 +273,13 @@ fn decimal_text(d: rust_decimal::Decimal) -> String {
 }
 
 pub fn to_table(r: &CostReport, by: &[String]) -> Table {
-    let fields: Vec<String> = r.group_by.iter().map(Dim::field).collect();
-    let mut columns: Vec<&str> = fields.iter().map(String::as_str).collect();
-    columns.extend(traces::analysis::cost_report::METRIC_COLUMNS);
-    let mut t = Table::new(&columns);
+    let mut columns: Vec<Column> = r
+        .group_by
+        .iter()
+        .map(|d| Column::key(&d.field(), &d.label()))
+        .collect();
+    columns.extend(metric_columns());
+    let mut t = Table::new(columns);
     for (key, m) in &r.rows {
         let mut row: Vec<Cell> = key
             .iter()
@@ -241,6 +317,17 @@ pub fn to_table(r: &CostReport, by: &[String]) -> Table {
         .collect();
     t.json_tail
         .push(("fallback_priced".into(), Value::Array(fallback)));
+    let mismatches: Vec<Value> = r
+        .recorded_mismatches
+        .iter()
+        .map(|m| {
+            // A diagnostic: to the precision of a float, as the recorded cost was.
+            let f = |d: rust_decimal::Decimal| d.to_string().parse::<f64>().unwrap_or(f64::NAN);
+            json!({"model": m.model, "calls": m.calls, "recorded_usd": f(m.recorded_usd), "computed_usd": f(m.computed_usd)})
+        })
+        .collect();
+    t.json_tail
+        .push(("recorded_cost_mismatch".into(), Value::Array(mismatches)));
     t
 }
 
@@ -249,33 +336,45 @@ fn report_stale(r: &CostReport, source: &traces::pricing::PriceSource) {
     let Some(newest) = r.newest_call else { return };
     let day = chrono::DateTime::from_timestamp_nanos(newest).date_naive();
     if day > source.as_of {
-        eprintln!(
-            "warning: calls up to {day} are newer than the price table ({} as of {}); prices may have changed since (`traces pricing update FILE` takes a newer LiteLLM price file)",
+        super::say::warn(format_args!(
+            "calls up to {day} are newer than the price table ({} as of {}); prices may have changed since (`traces pricing update FILE` takes a newer LiteLLM price file)",
             source.table, source.as_of
-        );
+        ));
     }
 }
 
 fn report_unpriced(r: &CostReport, calls: &Calls) {
     for f in &r.fallback_priced {
-        eprintln!(
-            "warning: {} call(s) of {:?} priced at another provider's price: {} (give the serving provider's price with --pricing FILE)",
+        super::say::warn(format_args!(
+            "{} call(s) of {:?} priced at another provider's price: {} (give the serving provider's price with --pricing FILE)",
             f.calls, f.model, f.reason
-        );
+        ));
     }
     for u in &r.unpriced_models {
-        eprintln!(
-            "warning: no price for model {:?}: {} call(s), {} input and {} output tokens not in cost_usd (add it with --pricing FILE)",
+        super::say::warn(format_args!(
+            "no price for model {:?}: {} call(s), {} input and {} output tokens not in cost_usd (add it with --pricing FILE)",
             u.model,
             u.calls,
             group_digits(&u.input_tokens.to_string()),
             group_digits(&u.output_tokens.to_string())
-        );
+        ));
+    }
+    for m in &r.recorded_mismatches {
+        super::say::warn(format_args!(
+            "{} call(s) of {:?} recorded a cost of ${:.6} but cost ${} at the price table's rates: the producer priced them otherwise, or recorded other tokens than it priced",
+            m.calls, m.model, m.recorded_usd, m.computed_usd
+        ));
+    }
+    if calls.repeated_span_ids > 0 {
+        super::say::warn(format_args!(
+            "{} span(s) repeat the id of an earlier span of their trace ({} of them with other content): the first is counted, as an import keeps it",
+            calls.repeated_span_ids, calls.repeated_span_ids_differing
+        ));
     }
     if calls.without_usage() > 0 {
-        eprintln!(
-            "warning: {} LLM span(s) recorded no token usage and are not counted",
+        super::say::warn(format_args!(
+            "{} LLM span(s) recorded no token usage and are not counted",
             calls.without_usage()
-        );
+        ));
     }
 }

@@ -57,7 +57,7 @@ pub fn run(store: &Store, args: &ImportArgs) -> Result<()> {
     // (spilled past a limit, like a cost report over a dump) rather than read back.
     let rows = Arc::new(Mutex::new(Filed::default()));
     let filer = rows.clone();
-    let refused = Arc::new(RefusedValues::default());
+    let refused = Arc::new(RefusedValues::keeping(super::say::problems_shown()));
     let refusals = refused.clone();
     import.on_span(Box::new(move |span, normalized, trace_existed| {
         refusals.note(span, &normalized);
@@ -156,10 +156,12 @@ pub fn run(store: &Store, args: &ImportArgs) -> Result<()> {
     if let Some(e) = &saved.table_error {
         // The spans are committed: without this table, reports derive the calls from
         // the spans, slower but the same.
-        eprintln!("warning: reports will attribute spans on every run: {e}");
+        super::say::warn(format_args!(
+            "reports will attribute spans on every run: {e}"
+        ));
     }
     for n in &not_dumps {
-        eprintln!("warning: {n}: skipped, not a trace dump");
+        super::say::warn(format_args!("{n}: skipped, not a trace dump"));
     }
     print_summary(
         store,
@@ -169,9 +171,7 @@ pub fn run(store: &Store, args: &ImportArgs) -> Result<()> {
         started.elapsed().as_secs_f64(),
         total_bytes,
     );
-    for w in refused.warnings() {
-        eprintln!("warning: {w}");
-    }
+    super::say::warn_lines(&refused.warnings());
     Ok(())
 }
 
@@ -328,6 +328,6 @@ fn print_summary(
         ));
     }
     for w in warnings {
-        eprintln!("warning: {w}");
+        super::say::warn(w);
     }
 }

@@ -5,7 +5,7 @@ use crate::cli::ListArgs;
 use anyhow::Result;
 use chrono::{DateTime, SecondsFormat};
 use traces::analysis::trace_list::{SortKey, TraceFilter, list_traces, sort_traces};
-use traces::render::{Cell, OutputFormat, Table, to_stdout};
+use traces::render::{Cell, Column, Kind, OutputFormat, Table, to_stdout};
 use traces::store::Store;
 
 pub fn run(store: &Store, args: &ListArgs) -> Result<()> {
@@ -17,21 +17,43 @@ pub fn run(store: &Store, args: &ListArgs) -> Result<()> {
     };
     let (descending, key) = super::sort_spec(&args.sort);
     let key: SortKey = key.parse().map_err(super::UsageError)?;
-    let format: OutputFormat = args.format.parse().map_err(super::UsageError)?;
+    super::require_store(store, "list")?;
 
     let mut rows = list_traces(store, &filter)?;
     sort_traces(&mut rows, key, descending);
     if let Some(n) = args.limit {
         rows.truncate(n);
     }
-    let mut table = Table::new(&[
-        "trace_id",
-        "root_name",
-        "start_time",
-        "duration_ms",
-        "spans",
-        "service",
-        "errors",
+    if rows.is_empty() {
+        let mut applied = Vec::new();
+        for (flag, v) in [
+            ("since", &args.since),
+            ("until", &args.until),
+            ("service", &args.service),
+        ] {
+            if let Some(v) = v {
+                applied.push(format!("--{flag} {v}"));
+            }
+        }
+        let what = if applied.is_empty() {
+            "no traces in the store".to_string()
+        } else {
+            format!("no traces match {}", applied.join(" "))
+        };
+        if args.output.format == OutputFormat::Table {
+            println!("{what}");
+            return Ok(());
+        }
+        super::say::warn(what);
+    }
+    let mut table = Table::new(vec![
+        Column::key("trace_id", "Trace"),
+        Column::new("root_name", "Name", Kind::Text, 85),
+        Column::new("start_time", "Start (UTC)", Kind::Time, 70),
+        Column::new("duration_ms", "Duration ms", Kind::Count, 75),
+        Column::new("spans", "Spans", Kind::Count, 50),
+        Column::new("service", "Service", Kind::Text, 40),
+        Column::new("errors", "Errors", Kind::Count, 60).alerting(),
     ]);
     for r in rows {
         table.rows.push(vec![
@@ -44,7 +66,7 @@ pub fn run(store: &Store, args: &ListArgs) -> Result<()> {
             Cell::Int(r.errors as i64),
         ]);
     }
-    to_stdout(format, &table)?;
+    to_stdout(args.output.format, &super::say::view(&args.output), &table)?;
     Ok(())
 }
 

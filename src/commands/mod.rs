@@ -4,6 +4,7 @@ pub mod cost;
 pub mod import;
 pub mod list;
 pub mod pricing;
+pub mod say;
 
 use std::io::IsTerminal;
 
@@ -21,6 +22,31 @@ impl From<String> for UsageError {
     fn from(s: String) -> Self {
         UsageError(s)
     }
+}
+
+/// A report asked of a store that no import has made.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "no store at {path}: import a dump first (traces import DUMP){direct}, or point --store (or TRACES_STORE) at one"
+)]
+pub struct NoStore {
+    pub path: String,
+    pub direct: &'static str,
+}
+
+/// The store, or what to do when there is none.
+pub fn require_store(store: &traces::store::Store, command: &str) -> Result<(), NoStore> {
+    if store.exists() {
+        return Ok(());
+    }
+    Err(NoStore {
+        path: store.root().display().to_string(),
+        direct: if command == "cost" {
+            ", give dumps to read directly (traces cost DUMP)"
+        } else {
+            ""
+        },
+    })
 }
 
 /// `--since` and `--until` as Unix nanoseconds.

@@ -7,10 +7,19 @@ use anyhow::Result;
 use std::path::PathBuf;
 use traces::pricing::Pricing;
 use traces::pricing::table::{PricingError, Rates};
-use traces::render::{Cell, OutputFormat, Table, to_stdout};
+use traces::render::{Cell, Column, Kind, OutputFormat, Table, to_stdout};
 
 fn price(d: Option<rust_decimal::Decimal>) -> Cell {
     d.map_or(Cell::Null, |d| Cell::Exact(d.normalize().to_string()))
+}
+
+/// `cache_write_5m` → `Cache write 5m`.
+fn rate_label(name: &str) -> String {
+    let spaced = name.replace('_', " ").replace("cached input", "cached");
+    let mut c = spaced.chars();
+    c.next()
+        .map(|h| h.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 /// What reports say of the price table they used, under `"pricing"` in JSON.
@@ -53,12 +62,30 @@ pub fn run(pricing_files: &[PathBuf], cmd: &PricingCommand) -> Result<()> {
     let pricing = Pricing::load(&paths)?;
     let today = chrono::Utc::now().date_naive();
     match cmd {
-        PricingCommand::List { format } => {
-            let format: OutputFormat = format.parse().map_err(UsageError)?;
-            let mut columns = vec!["model", "provider"];
-            columns.extend(Rates::default().named().map(|(name, _)| name));
-            columns.extend(["long_context", "service_tiers", "since", "source"]);
-            let mut t = Table::new(&columns);
+        PricingCommand::List { output } => {
+            let format = output.format;
+            let mut columns = vec![
+                Column::key("model", "Model"),
+                Column::new("provider", "Provider", Kind::Text, 75),
+            ];
+            // Input and output matter most; the rarer classes go first when narrow.
+            let rate_ranks = [90, 70, 60, 40, 90, 50, 30, 30, 30];
+            columns.extend(
+                Rates::default()
+                    .named()
+                    .into_iter()
+                    .zip(rate_ranks)
+                    .map(|((name, _), rank)| {
+                        Column::new(name, &rate_label(name), Kind::Price, rank)
+                    }),
+            );
+            columns.extend([
+                Column::new("long_context", "Long context", Kind::Text, 20),
+                Column::new("service_tiers", "Tiers", Kind::Text, 20),
+                Column::new("since", "Since", Kind::Time, 10),
+                Column::new("source", "Source", Kind::Text, 5),
+            ]);
+            let mut t = Table::new(columns);
             let mut entries: Vec<_> = pricing.entries().iter().collect();
             entries.sort_by(|a, b| (&a.provider, &a.id).cmp(&(&b.provider, &b.id)));
             for e in entries {
@@ -84,7 +111,7 @@ pub fn run(pricing_files: &[PathBuf], cmd: &PricingCommand) -> Result<()> {
             }
             t.json_head
                 .push(("pricing".into(), source_json(pricing.source())));
-            to_stdout(format, &t)?;
+            to_stdout(format, &super::say::view(output), &t)?;
             if format == OutputFormat::Table {
                 let src = pricing.source();
                 println!(

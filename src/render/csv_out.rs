@@ -15,7 +15,7 @@ fn io_error(e: csv::Error) -> io::Error {
 impl Renderer for Csv {
     fn render(&self, table: &Table, out: &mut dyn Write) -> io::Result<()> {
         let mut w = csv::Writer::from_writer(out);
-        w.write_record(&table.columns).map_err(io_error)?;
+        w.write_record(table.names()).map_err(io_error)?;
         for r in table.rows.iter().chain(table.total.iter()) {
             w.write_record(r.iter().map(|c| cell_text(c, false)))
                 .map_err(io_error)?;

@@ -28,7 +28,7 @@ impl Serialize for CellSer<'_> {
 }
 
 struct RowSer<'a> {
-    columns: &'a [String],
+    columns: &'a [super::Column],
     row: &'a [Cell],
 }
 
@@ -36,7 +36,7 @@ impl Serialize for RowSer<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(Some(self.columns.len()))?;
         for (k, c) in self.columns.iter().zip(self.row) {
-            m.serialize_entry(k, &CellSer(c))?;
+            m.serialize_entry(&k.name, &CellSer(c))?;
         }
         m.end()
     }

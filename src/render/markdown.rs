@@ -13,12 +13,7 @@ impl Renderer for Markdown {
         writeln!(
             out,
             "| {} |",
-            table
-                .columns
-                .iter()
-                .map(|c| escape(c))
-                .collect::<Vec<_>>()
-                .join(" | ")
+            table.names().map(escape).collect::<Vec<_>>().join(" | ")
         )?;
         let rule: Vec<&str> = aligns
             .iter()

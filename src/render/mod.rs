@@ -4,7 +4,10 @@
 mod csv_out;
 mod json;
 mod markdown;
+mod people;
 mod text_table;
+
+pub use people::{Layout, View, layout};
 
 use std::io::{self, Write};
 
@@ -25,9 +28,65 @@ pub enum Align {
     Right,
 }
 
+/// What a column holds, which decides how a table for people shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A group key or an id: never dropped to fit, shortened in the middle instead,
+    /// `(none)` when missing.
+    Key,
+    /// A count: left out of a table for people when zero or missing in every row.
+    Count,
+    /// Dollars: rounded for people to decimals chosen for the whole column.
+    Money,
+    /// A price: dollars with every digit, aligned on the point, never rounded.
+    Price,
+    /// Anything else (names, lists): left out when empty in every row, shortened in
+    /// the middle when the table is too wide.
+    Text,
+    /// A time: like text, but never shortened (half a timestamp tells nothing).
+    Time,
+}
+
+/// One column: its name for machines (JSON keys, CSV and Markdown headers) and what a
+/// table for people calls it and how readily it gives it up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    pub name: String,
+    pub label: String,
+    pub kind: Kind,
+    /// A table too wide for the terminal drops its lowest-ranked columns first; keys
+    /// and `Column::KEEP` are never dropped.
+    pub rank: u8,
+    /// A value other than zero here is a problem (unpriced calls): shown in red.
+    pub alert: bool,
+}
+
+impl Column {
+    pub const KEEP: u8 = u8::MAX;
+
+    pub fn new(name: &str, label: &str, kind: Kind, rank: u8) -> Column {
+        Column {
+            name: name.into(),
+            label: label.into(),
+            kind,
+            rank,
+            alert: false,
+        }
+    }
+
+    pub fn key(name: &str, label: &str) -> Column {
+        Column::new(name, label, Kind::Key, Column::KEEP)
+    }
+
+    pub fn alerting(mut self) -> Column {
+        self.alert = true;
+        self
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Table {
-    pub columns: Vec<String>,
+    pub columns: Vec<Column>,
     pub rows: Vec<Vec<Cell>>,
     /// Shown under the rows by the formats for people; part of the data for machines.
     pub total: Option<Vec<Cell>>,
@@ -37,11 +96,16 @@ pub struct Table {
 }
 
 impl Table {
-    pub fn new(columns: &[&str]) -> Table {
+    pub fn new(columns: Vec<Column>) -> Table {
         Table {
-            columns: columns.iter().map(|c| c.to_string()).collect(),
+            columns,
             ..Default::default()
         }
+    }
+
+    /// The machine names of the columns.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.columns.iter().map(|c| c.name.as_str())
     }
 
     /// Numbers are right-aligned; a column is numeric when any of its cells is.
@@ -60,30 +124,18 @@ impl Table {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum OutputFormat {
+    /// A table for people: fits the terminal, money rounded.
     #[default]
     Table,
+    /// Every column, exact, with the report's context (pricing, unpriced models).
     Json,
+    /// Every column, exact.
     Csv,
+    /// Every column, exact, as a Markdown table (for PR comments and docs).
+    #[value(alias = "md")]
     Markdown,
-}
-
-impl std::str::FromStr for OutputFormat {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Ok(match s {
-            "table" => OutputFormat::Table,
-            "json" => OutputFormat::Json,
-            "csv" => OutputFormat::Csv,
-            "markdown" | "md" => OutputFormat::Markdown,
-            _ => {
-                return Err(format!(
-                    "unknown output format {s:?} (table, json, csv, markdown)"
-                ));
-            }
-        })
-    }
 }
 
 pub trait Renderer {
@@ -92,15 +144,15 @@ pub trait Renderer {
 
 /// Renders to standard output through one buffer: stdout alone flushes at every line,
 /// a system call per row of a large report.
-pub fn to_stdout(format: OutputFormat, table: &Table) -> io::Result<()> {
+pub fn to_stdout(format: OutputFormat, view: &View, table: &Table) -> io::Result<()> {
     let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
-    renderer(format).render(table, &mut out)?;
+    renderer(format, view).render(table, &mut out)?;
     out.flush()
 }
 
-pub fn renderer(format: OutputFormat) -> Box<dyn Renderer> {
+pub fn renderer(format: OutputFormat, view: &View) -> Box<dyn Renderer> {
     match format {
-        OutputFormat::Table => Box::new(text_table::TextTable),
+        OutputFormat::Table => Box::new(text_table::TextTable(view.clone())),
         OutputFormat::Json => Box::new(json::Json),
         OutputFormat::Csv => Box::new(csv_out::Csv),
         OutputFormat::Markdown => Box::new(markdown::Markdown),

@@ -11,9 +11,10 @@ use serde_json::Value;
 pub fn span_type(a: &Attrs) -> Option<SpanType> {
     let op = a.str("gen_ai.operation.name")?;
     Some(match op.as_str() {
+        // LiteLLM names its call types, `a` for the async ones (its proxy's).
         "chat" | "generate_content" | "text_completion" | "completion" | "generate"
-        | "responses" => SpanType::Llm,
-        "embeddings" | "embedding" => SpanType::Embedding,
+        | "responses" | "acompletion" | "atext_completion" | "aresponses" => SpanType::Llm,
+        "embeddings" | "embedding" | "aembedding" => SpanType::Embedding,
         "execute_tool" => SpanType::Tool,
         "invoke_agent" | "create_agent" | "agent" => SpanType::Agent,
         "invoke_workflow"

@@ -26,6 +26,7 @@ pub mod vercel;
 use crate::ingest::raw::{AnyValue, Event, KeyValue, RawLog, RawSpan, StatusCode};
 use attrs::Attrs;
 use model::{Content, Normalized, SpanType};
+use serde_json::Value;
 
 /// A log record of a span, as the event it stands for: its attributes, with its body
 /// under `body`.
@@ -201,21 +202,35 @@ fn provider_of_model(model: &str) -> Option<&'static str> {
 /// counted, the first few kept with the span they were on, for one warning at the end of
 /// a command.
 /// Shared by the threads that normalize.
-#[derive(Default)]
-pub struct RefusedValues(std::sync::Mutex<(u64, Vec<String>)>);
+pub struct RefusedValues {
+    seen: std::sync::Mutex<(u64, Vec<String>)>,
+    shown: usize,
+}
+
+impl Default for RefusedValues {
+    fn default() -> Self {
+        RefusedValues::keeping(10)
+    }
+}
 
 impl RefusedValues {
-    const SHOWN: usize = 10;
+    /// Keeps the first `shown` values to name in the warning.
+    pub fn keeping(shown: usize) -> Self {
+        RefusedValues {
+            seen: Default::default(),
+            shown,
+        }
+    }
 
     pub fn note(&self, span: &RawSpan, n: &Normalized) {
         if n.refused_values.is_empty() {
             return;
         }
-        let Ok(mut g) = self.0.lock() else { return };
+        let Ok(mut g) = self.seen.lock() else { return };
         let (count, shown) = &mut *g;
         for bad in &n.refused_values {
             *count += 1;
-            if shown.len() < Self::SHOWN {
+            if shown.len() < self.shown {
                 shown.push(format!(
                     "span {} ({:?}) of trace {}: {bad}",
                     span.span_id, span.name, span.trace_id
@@ -226,7 +241,7 @@ impl RefusedValues {
 
     /// Warning lines: a head line, then one per refused value shown.
     pub fn warnings(&self) -> Vec<String> {
-        let Ok(g) = self.0.lock() else {
+        let Ok(g) = self.seen.lock() else {
             return Vec::new();
         };
         let (count, shown) = &*g;
@@ -291,6 +306,38 @@ fn check_total(a: &Attrs, scope: &str, n: &mut Normalized) {
 /// No call costs more; past this a recorded cost is a corrupt value, and a sum of such
 /// values would stop being exact in a report.
 const MAX_RECORDED_COST_USD: f64 = 1e9;
+
+/// Logfire's OpenAI Agents spans name the run's session and user only on the trace's
+/// root: the `metadata` given to `trace()` (where Logfire scrubs `session_id` by
+/// default) and the SDK's `group_id`, which links the traces of one conversation.
+fn agents_trace_identity(a: &Attrs, n: &mut Normalized) {
+    let metadata = a.json("metadata");
+    let field = |k: &str| {
+        metadata
+            .as_ref()
+            .and_then(|m| m.get(k))
+            .and_then(Value::as_str)
+    };
+    let usable = |v: &str| !v.trim().is_empty() && !attrs::is_scrubbed(v);
+    if n.user_id.is_none() {
+        n.user_id = field("user_id").filter(|v| usable(v)).map(String::from);
+    }
+    if n.session_id.is_none() {
+        n.session_id = field("session_id")
+            .filter(|v| usable(v))
+            .map(String::from)
+            .or_else(|| a.str("group_id"));
+        if n.session_id.is_none()
+            && let Some(v) = field("session_id").filter(|v| attrs::is_scrubbed(v))
+        {
+            n.refused_values.push(model::RefusedValue::new(
+                "metadata.session_id",
+                v,
+                "Logfire scrubbed it as a secret, so it is missing; keep it with a scrubbing callback (logfire.configure(scrubbing=logfire.ScrubbingOptions(callback=…))), or give the trace a group_id",
+            ));
+        }
+    }
+}
 
 /// Normalizes one span: type, provider, models, usage, session, user, ids, errors. Log
 /// records never contribute usage (a log that repeats a span's usage must not add to
@@ -400,10 +447,18 @@ pub fn normalize(span: &RawSpan) -> Normalized {
             openllmetry::USER,
             vercel::USER,
             langfuse::USER_FALLBACK,
-            // The LiteLLM SDK's and proxy's OpenTelemetry callback.
-            &["metadata.user_api_key_user_id", "llm.user"],
+            // The LiteLLM SDK's and proxy's OpenTelemetry callback: the end user the
+            // request names before the owner of the proxy key it came with.
+            &[
+                "metadata.user_api_key_end_user_id",
+                "llm.user",
+                "metadata.user_api_key_user_id",
+            ],
         ],
     );
+    if span.scope.name == "logfire.openai_agents" {
+        agents_trace_identity(&a, &mut n);
+    }
     let recorded = openinference::recorded_cost(&a)
         .map(|c| (c, "llm.cost.*"))
         .or_else(|| langfuse::recorded_cost(&a).map(|c| (c, "langfuse.observation.cost_details")))

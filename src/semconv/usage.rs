@@ -148,7 +148,9 @@ fn flat(a: &Attrs, k: &FlatKeys, bad: &mut Vec<RefusedValue>) -> Option<Reading>
         audio_output: first(k.audio_output),
         image_input: None,
     };
-    (!usage.is_empty()).then_some(Reading {
+    // Details alone (a reasoning count beside another dialect's input and output) are
+    // kept: they can fill that reading's gaps.
+    (usage.richness() > 0).then_some(Reading {
         usage,
         source: k.source,
         convention: InputConvention::Unknown,
@@ -251,12 +253,22 @@ pub fn from_raw_json(
             cache_read: r
                 .get(&["prompt_tokens_details", "cached_tokens"])
                 .or_else(|| r.get(&["cache_read_input_tokens"])),
-            cache_write: r.get(&["cache_creation_input_tokens"]),
+            // LiteLLM's usage object also carries Anthropic's writes, in its own keys.
+            cache_write: r
+                .get(&["cache_creation_input_tokens"])
+                .or_else(|| r.get(&["prompt_tokens_details", "cache_write_tokens"]))
+                .or_else(|| r.get(&["prompt_tokens_details", "cache_creation_tokens"])),
+            cache_write_1h: r
+                .get(&[
+                    "prompt_tokens_details",
+                    "cache_creation_token_details",
+                    "ephemeral_1h_input_tokens",
+                ])
+                .or_else(|| r.get(&["cache_creation", "ephemeral_1h_input_tokens"])),
             reasoning: r.get(&["completion_tokens_details", "reasoning_tokens"]),
             audio_input: r.get(&["prompt_tokens_details", "audio_tokens"]),
             audio_output: r.get(&["completion_tokens_details", "audio_tokens"]),
             image_input: r.get(&["prompt_tokens_details", "image_tokens"]),
-            ..Default::default()
         };
         return Some(Reading {
             usage,
@@ -497,14 +509,52 @@ pub fn choose(
     exclusive_producer: bool,
     bad: &mut Vec<RefusedValue>,
 ) -> Option<(Usage, String)> {
-    let best = readings
-        .into_iter()
-        .fold(None::<Reading>, |best, r| match best {
-            Some(b) if b.usage.richness() >= r.usage.richness() => Some(b),
-            _ => Some(r),
+    let best_at = readings
+        .iter()
+        .enumerate()
+        .fold(None::<usize>, |best, (i, r)| {
+            // A reading with input or output beats one of details alone.
+            let rank = |u: &Usage| (!u.is_empty(), u.richness());
+            match best {
+                Some(b) if rank(&readings[b].usage) >= rank(&r.usage) => Some(b),
+                _ => Some(i),
+            }
         })?;
+    let mut readings = readings;
+    let best = readings.remove(best_at);
+    let rest = readings;
     let mut u = best.usage;
     let mut source = best.source.to_string();
+    // A detail only another dialect on the same span records (ai 7 writes reasoning as
+    // `ai.usage.outputTokenDetails.reasoningTokens` beside `gen_ai.usage.*`) fills the
+    // gap, from a reading of the same call: its output, and its input unless it leaves
+    // cache tokens out, agree or are missing.
+    for other in &rest {
+        let agrees = |mine: Option<i64>, theirs: Option<i64>| theirs.is_none() || theirs == mine;
+        if !agrees(u.output, other.usage.output)
+            || (other.convention != InputConvention::Exclusive
+                && !agrees(u.input, other.usage.input))
+        {
+            continue;
+        }
+        let mut filled = Vec::new();
+        let mut counts = u.counts();
+        for ((mine, theirs), name) in counts
+            .iter_mut()
+            .zip(other.usage.counts())
+            .zip(Usage::COLUMNS)
+            .skip(2)
+        {
+            if mine.is_none() && theirs.is_some() {
+                *mine = theirs;
+                filled.push(name.trim_end_matches("_tokens"));
+            }
+        }
+        if !filled.is_empty() {
+            u = Usage::from_counts(counts);
+            source.push_str(&format!(" + {} ({})", other.source, filled.join(", ")));
+        }
+    }
     let overflow = |what: &str, a: i64, b: i64, bad: &mut Vec<RefusedValue>| {
         bad.push(RefusedValue::overflow(
             &format!("{} ({what})", best.source),

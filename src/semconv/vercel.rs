@@ -28,8 +28,14 @@ pub fn span_type(a: &Attrs) -> Option<SpanType> {
 
 pub const REQUEST_MODEL: &[&str] = &["ai.model.id"];
 pub const RESPONSE_MODEL: &[&str] = &["ai.response.model"];
-pub const SESSION: &[&str] = &["ai.telemetry.metadata.sessionId"];
-pub const USER: &[&str] = &["ai.telemetry.metadata.userId"];
+/// ai 4 to 6 write telemetry metadata on every span; ai 7's `@ai-sdk/otel` writes the
+/// runtime context on the agent and step spans only (the trace's value reaches the
+/// calls below them).
+pub const SESSION: &[&str] = &[
+    "ai.telemetry.metadata.sessionId",
+    "ai.settings.context.sessionId",
+];
+pub const USER: &[&str] = &["ai.telemetry.metadata.userId", "ai.settings.context.userId"];
 
 /// `openai.responses` → `openai`, `amazon-bedrock` → `aws.bedrock`, as AI SDK v7 maps them.
 pub fn provider(a: &Attrs) -> Option<String> {

@@ -67,6 +67,11 @@ impl Store {
         &self.root
     }
 
+    /// Whether an import has made this store.
+    pub fn exists(&self) -> bool {
+        self.manifest_path().is_file()
+    }
+
     fn manifest_path(&self) -> PathBuf {
         self.root.join("manifest.json")
     }

@@ -980,3 +980,66 @@ fn an_updated_price_file_is_the_table_of_later_runs() {
     );
     assert!(err.contains("2028-01-01"), "{err}");
 }
+
+/// Two dumps that reuse one trace's span ids, with other numbers: the store keeps the
+/// first span read under each id, and a report read straight from the dumps counts the
+/// same, saying that spans repeated an id and how many said something else.
+#[test]
+fn a_span_id_repeated_across_dumps_counts_once_as_the_store_keeps_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let span = |id: &str, input: u32| {
+        format!(
+            r#"{{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"{id}","parentSpanId":"1112131415161718","name":"chat","startTimeUnixNano":"1700000000100000000","endTimeUnixNano":"1700000000900000000","attributes":[{{"key":"gen_ai.operation.name","value":{{"stringValue":"chat"}}}},{{"key":"gen_ai.request.model","value":{{"stringValue":"gpt-4o-mini"}}}},{{"key":"gen_ai.usage.input_tokens","value":{{"intValue":"{input}"}}}},{{"key":"gen_ai.usage.output_tokens","value":{{"intValue":"10"}}}}]}}"#
+        )
+    };
+    let root_span = r#"{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"1112131415161718","name":"root","startTimeUnixNano":"1700000000000000000","endTimeUnixNano":"1700000001000000000"}"#;
+    let dump = |spans: &[String]| {
+        format!(
+            r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{root_span},{}]}}]}}]}}"#,
+            spans.join(",")
+        )
+    };
+    // The first dump's call reused with other numbers, and a call of its own.
+    let a = dir.path().join("a.json");
+    let b = dir.path().join("b.json");
+    std::fs::write(&a, dump(&[span("2122232425262728", 1000)])).unwrap();
+    std::fs::write(
+        &b,
+        dump(&[
+            span("2122232425262728", 2000),
+            span("3132333435363738", 300),
+        ]),
+    )
+    .unwrap();
+    let (a, b) = (a.display().to_string(), b.display().to_string());
+    let store = dir.path().join("store").display().to_string();
+    assert!(
+        traces(&["--store", &store, "import", &a, &b])
+            .status
+            .success()
+    );
+    let stored = cost_json(&["--store", &store, "cost", "--format", "json"]);
+    let out = traces(&[
+        "--store",
+        "/nonexistent",
+        "cost",
+        "--format",
+        "json",
+        &a,
+        &b,
+    ]);
+    let direct: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(stored["total"], direct["total"]);
+    assert_eq!(direct["total"]["calls"], 2);
+    assert_eq!(
+        direct["total"]["input_tokens"], 1300,
+        "the first span read wins"
+    );
+    assert!(
+        text(&out.stderr).contains(
+            "2 span(s) repeat the id of an earlier span of their trace (1 of them with other content)"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -19,7 +19,7 @@ fn truth(sdk: &str) -> Value {
 }
 
 /// Imports the SDK's dump with the binary, as a user would, and reads the calls back.
-fn imported(sdk: &str) -> (tempfile::TempDir, Calls, String) {
+pub fn imported(sdk: &str) -> (tempfile::TempDir, Calls, String) {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
     let out = traces_command()

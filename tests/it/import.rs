@@ -143,10 +143,10 @@ fn reimport_and_overlapping_dumps_store_each_span_once() {
 fn directories_and_stdin() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
-    let out = import(&store, &[testdata("otel"), testdata("generate")]);
+    let out = import(&store, &[testdata("otel"), testdata("generate/llm")]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
-        text(&out.stderr).contains("generate_otel.py: skipped, not a trace dump"),
+        text(&out.stderr).contains("fake_openai.py: skipped, not a trace dump"),
         "{}",
         text(&out.stderr)
     );
@@ -409,5 +409,24 @@ fn missing_input_and_empty_store() {
     let out = import(&store, &[dir.path().join("nope.json")]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("nope.json"));
-    assert_eq!(list_json(&store, &[]).len(), 0);
+    // The failed import made no store, and a report says so rather than showing nothing.
+    for cmd in [
+        &["list"][..],
+        &["cost"],
+        &["cost", "--by", "model", "--format", "json"],
+    ] {
+        let out = traces(&store, cmd);
+        assert_eq!(out.status.code(), Some(2), "{cmd:?}");
+        assert!(out.stdout.is_empty(), "{cmd:?}");
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("no store at") && err.contains("traces import DUMP"),
+            "{cmd:?}: {err}"
+        );
+        assert_eq!(
+            err.contains("traces cost DUMP"),
+            cmd[0] == "cost",
+            "{cmd:?}: {err}"
+        );
+    }
 }

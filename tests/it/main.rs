@@ -8,4 +8,6 @@ mod dialects;
 mod hostile_numbers;
 mod import;
 mod ingest_formats;
+mod ledgers;
+mod output;
 mod pricing_coverage;

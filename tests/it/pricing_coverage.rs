@@ -13,9 +13,9 @@ use std::io::Read;
 use std::str::FromStr;
 
 /// One LiteLLM entry: its fields as the JSON text wrote them.
-type Entry = BTreeMap<String, Box<RawValue>>;
+pub type Entry = BTreeMap<String, Box<RawValue>>;
 
-fn litellm() -> BTreeMap<String, Entry> {
+pub fn litellm() -> BTreeMap<String, Entry> {
     let gz = std::fs::read(crate::common::testdata("pricing/litellm-prices.json.gz")).unwrap();
     let mut body = String::new();
     flate2::read::GzDecoder::new(&gz[..])
@@ -34,7 +34,7 @@ fn provider_of(e: &Entry) -> String {
 
 /// USD per token exactly as the JSON text writes it (`2.5e-06` is 0.0000025), read as
 /// text: a double would round it.
-fn per_token(e: &Entry, key: &str) -> Option<Decimal> {
+pub fn per_token(e: &Entry, key: &str) -> Option<Decimal> {
     let t = e.get(key)?.get();
     Some(
         Decimal::from_scientific(t)

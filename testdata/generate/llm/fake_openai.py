@@ -300,6 +300,12 @@ class Handler(BaseHTTPRequestHandler):
             words = content.split(" ")
             for i, w in enumerate(words):
                 chunk({"content": w if i == 0 else " " + w})
+        if tool_calls:  # added for the aisdk suite (streamText with tools); like OpenAI: id+name, then arguments
+            for i, tc in enumerate(tool_calls):
+                head = {"index": i, "id": tc["id"], "type": "function",
+                        "function": {"name": tc["function"]["name"], "arguments": ""}}
+                chunk({"tool_calls": [head]})
+                chunk({"tool_calls": [{"index": i, "function": {"arguments": tc["function"]["arguments"]}}]})
         chunk({}, finish_reason=finish)
         if usage is not None:
             chunk(None, with_choice=False, usage_obj=usage)
