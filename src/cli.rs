@@ -58,6 +58,21 @@ pub enum ColorChoice {
     Never,
 }
 
+/// What a report of calls keeps and how it ends: shared by `cost`, `sessions`, `users`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Show the first N rows and fold the rest into one row.
+    #[arg(long)]
+    pub top: Option<usize>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// Fail (exit 1) when a call's model has no price.
+    #[arg(long)]
+    pub strict: bool,
+}
+
 /// How a report is written: shared by every command that prints one.
 #[derive(Debug, Args)]
 pub struct OutputArgs {
@@ -105,6 +120,31 @@ Examples:
   traces cost dump.json --by trace --format json
   traces cost --model 'claude-*' --where deployment.environment=prod")]
     Cost(CostArgs),
+    /// One trace: its span tree with tokens and cost rolled up, and its conversation.
+    #[command(after_help = "\
+Examples:
+  traces show 4bf92f35
+  traces show 4bf92f3577b34da6a3ce929d0e0e4736 --conversation
+  traces show 4bf9 --timeline
+  traces show 4bf9 dump.json --format json
+  traces show --session sess-42")]
+    Show(ShowArgs),
+    /// One row per session: its users, traces, first and last call, calls, tokens and cost.
+    #[command(after_help = "\
+Examples:
+  traces sessions
+  traces sessions --since 7d --top 20
+  traces sessions --user alice --sort -last_time
+  traces sessions dump.json --format json")]
+    Sessions(SessionsArgs),
+    /// One row per user: sessions, traces, first and last call, calls, tokens and cost.
+    #[command(after_help = "\
+Examples:
+  traces users
+  traces users --since 30d --sort -calls
+  traces users --model 'gpt-4o*' --format csv > users.csv
+  traces users dump.json --format json")]
+    Users(UsersArgs),
     /// The pricing table: list it, or see which entry a model name resolves to.
     #[command(subcommand)]
     Pricing(PricingCommand),
@@ -136,6 +176,20 @@ pub struct CostArgs {
     #[arg(long = "by")]
     pub by: Vec<String>,
 
+    #[command(flatten)]
+    pub filter: FilterArgs,
+
+    /// Sort by a column (a group field or a metric); -COLUMN for descending.
+    #[arg(long, default_value = "-cost_usd", allow_hyphen_values = true)]
+    pub sort: String,
+
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// Which calls a report covers: shared by every command that reports on calls.
+#[derive(Debug, Args)]
+pub struct FilterArgs {
     /// Only calls starting at or after: RFC 3339, a date, or a duration back from now.
     #[arg(long)]
     pub since: Option<String>,
@@ -167,22 +221,28 @@ pub struct CostArgs {
     /// Only calls whose span (or its trace's root span) has this attribute value; repeatable.
     #[arg(long = "where", value_name = "KEY=VALUE")]
     pub where_: Vec<String>,
+}
 
-    /// Sort by a column (a group field or a metric); -COLUMN for descending.
+/// `traces sessions` and `traces users`: one row per session, or per user.
+#[derive(Debug, Args)]
+pub struct SessionsArgs {
+    /// Dumps to read directly instead of the store (files, directories, or - for stdin).
+    pub paths: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+
+    /// Sort by a column (session_id, user_id, sessions, first_time, last_time or a
+    /// metric); -COLUMN for descending.
     #[arg(long, default_value = "-cost_usd", allow_hyphen_values = true)]
     pub sort: String,
 
-    /// Show the first N rows and fold the rest into one row.
-    #[arg(long)]
-    pub top: Option<usize>,
-
     #[command(flatten)]
-    pub output: OutputArgs,
-
-    /// Fail (exit 1) when a call's model has no price.
-    #[arg(long)]
-    pub strict: bool,
+    pub report: ReportArgs,
 }
+
+/// The same options as `traces sessions`.
+pub type UsersArgs = SessionsArgs;
 
 #[derive(Debug, Subcommand)]
 pub enum PricingCommand {
@@ -255,6 +315,36 @@ pub struct ListArgs {
     /// Sort key: start, duration, spans, errors, name, service, trace_id; prefix with - for descending.
     #[arg(long, default_value = "-start", allow_hyphen_values = true)]
     pub sort: String,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A trace id, or a prefix of at least 4 hex digits that only one trace has.
+    #[arg(required_unless_present = "session")]
+    pub id: Option<String>,
+
+    /// Dumps to read the trace from instead of the store (files, directories, or -).
+    pub paths: Vec<PathBuf>,
+
+    /// Every trace of this session instead of one trace: each with its part of the
+    /// conversation, then the session's totals.
+    #[arg(long, value_name = "SID")]
+    pub session: Option<String>,
+
+    /// A waterfall of the spans' times instead of the tree.
+    #[arg(long)]
+    pub timeline: bool,
+
+    /// The whole conversation, every message once, instead of the tree.
+    #[arg(long)]
+    pub conversation: bool,
+
+    /// Lines as long as they are: no name shortened, no text folded.
+    #[arg(long)]
+    pub full: bool,
 
     #[command(flatten)]
     pub output: OutputArgs,

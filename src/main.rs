@@ -4,6 +4,8 @@ mod commands;
 use clap::Parser;
 use std::process::ExitCode;
 use traces::analysis::cost_report::{ReportError, SumOverflow};
+use traces::analysis::session_report::Per;
+use traces::analysis::show::ShowError;
 use traces::analysis::time_bound::TimeBoundError;
 use traces::ingest::IngestError;
 use traces::pricing::table::PricingError;
@@ -38,6 +40,9 @@ fn main() -> ExitCode {
         }
         cli::Command::List(a) => commands::list::run(&store, a),
         cli::Command::Cost(a) => commands::cost::run(&store, &cli.pricing, a),
+        cli::Command::Show(a) => commands::show::run(&store, &cli.pricing, a),
+        cli::Command::Sessions(a) => commands::sessions::run(&store, &cli.pricing, a, Per::Session),
+        cli::Command::Users(a) => commands::sessions::run(&store, &cli.pricing, a, Per::User),
         cli::Command::Pricing(c) => commands::pricing::run(&cli.pricing, c),
         cli::Command::Completions { shell } => {
             let mut cmd = <cli::Cli as clap::CommandFactory>::command();
@@ -74,6 +79,14 @@ fn exit_code(e: &anyhow::Error) -> u8 {
     }
     if e.downcast_ref::<TimeBoundError>().is_some() || e.downcast_ref::<PricingError>().is_some() {
         return 2;
+    }
+    if let Some(se) = e.downcast_ref::<ShowError>() {
+        return match se {
+            ShowError::Ingest(IngestError::Io { .. })
+            | ShowError::Store(_)
+            | ShowError::Polars(_) => 1,
+            _ => 2,
+        };
     }
     // Sums only overflow on impossible counts in the input.
     if e.downcast_ref::<SumOverflow>().is_some()

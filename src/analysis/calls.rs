@@ -137,6 +137,32 @@ pub fn calls_of(rows: TracePartitions, call: &mut dyn FnMut(LlmCall)) -> Result<
     Ok(out)
 }
 
+/// What attribution needs of one trace's spans.
+pub fn facts_of<'a>(spans: &[&'a SpanRow]) -> Vec<SpanFacts<'a>> {
+    spans
+        .iter()
+        .map(|s| SpanFacts {
+            span_id: s.span_id,
+            parent_span_id: s.parent_span_id,
+            scope_name: &s.scope_name,
+            start: s.start,
+            end: s.end,
+            model: s.response_model.as_deref().or(s.request_model.as_deref()),
+            response_id: s.response_id.as_deref(),
+            usage: (!s.usage.is_empty()).then_some([
+                s.usage.input,
+                s.usage.output,
+                s.usage.cache_read,
+                s.usage.cache_write,
+                s.usage.reasoning,
+            ]),
+            session_id: s.session_id.as_deref(),
+            user_id: s.user_id.as_deref(),
+            model_call: s.span_type.is_model_call(),
+        })
+        .collect()
+}
+
 pub fn calls_from_rows(rows: Vec<SpanRow>) -> Calls {
     // Grouped by trace by sorting row numbers, not the rows (hundreds of bytes each);
     // stable, so a trace's spans keep their order.
@@ -160,28 +186,7 @@ pub fn calls_from_rows(rows: Vec<SpanRow>) -> Calls {
                 false
             }
         });
-        let facts: Vec<SpanFacts> = spans
-            .iter()
-            .map(|s| SpanFacts {
-                span_id: s.span_id,
-                parent_span_id: s.parent_span_id,
-                scope_name: &s.scope_name,
-                start: s.start,
-                end: s.end,
-                model: s.response_model.as_deref().or(s.request_model.as_deref()),
-                response_id: s.response_id.as_deref(),
-                usage: (!s.usage.is_empty()).then_some([
-                    s.usage.input,
-                    s.usage.output,
-                    s.usage.cache_read,
-                    s.usage.cache_write,
-                    s.usage.reasoning,
-                ]),
-                session_id: s.session_id.as_deref(),
-                user_id: s.user_id.as_deref(),
-                model_call: s.span_type.is_model_call(),
-            })
-            .collect();
+        let facts = facts_of(&spans);
         let a = attribute(&facts);
         if let Some(v) = &a.session_conflict {
             out.conflicts

@@ -432,6 +432,9 @@ impl<'f> Summer<'f> {
             let cell = self.cell_of(group, class);
             let c = &mut self.cells[cell as usize];
             c.sums.add_call(&usage, row.recorded);
+            if let Some(s) = row.start {
+                c.sums.add_start(s);
+            }
             c.billable.add(&Billable::of(&usage));
         }
         Ok(())
@@ -918,6 +921,20 @@ mod tests {
         assert_eq!(got.rows, expected.rows);
         assert_eq!(got.total, expected.total);
         assert_eq!(got.unpriced_models, expected.unpriced_models);
+        // First and last against the calls themselves, not only the other path.
+        let kept: Vec<i64> = calls
+            .calls
+            .iter()
+            .filter(|c| filter.keeps(c))
+            .map(|c| c.start)
+            .collect();
+        assert_eq!(got.total.first_start, kept.iter().min().copied());
+        assert_eq!(got.total.last_start, kept.iter().max().copied());
+        for (key, m) in &got.rows {
+            assert!(m.first_start <= m.last_start, "{key:?}");
+            assert!(m.first_start >= got.total.first_start, "{key:?}");
+            assert!(m.last_start <= got.total.last_start, "{key:?}");
+        }
     }
 
     proptest! {

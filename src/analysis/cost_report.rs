@@ -107,6 +107,9 @@ pub struct Metrics {
     /// Calls priced at the model vendor's list price because their serving provider has
     /// no entry of its own (`PriceMatch::fallback`).
     pub fallback_priced_calls: u64,
+    /// The start of the group's first and last call (Unix nanoseconds).
+    pub first_start: Option<i64>,
+    pub last_start: Option<i64>,
     /// The first field whose sum passed what it can hold: such a group has no figure
     /// to show, and the report is refused (`check_sums`) rather than wrapped.
     pub overflow: Option<&'static str>,
@@ -183,6 +186,12 @@ impl Metrics {
         }
     }
 
+    /// Counts a call's start in the group's first and last.
+    pub fn add_start(&mut self, start: i64) {
+        self.first_start = Some(self.first_start.map_or(start, |f| f.min(start)));
+        self.last_start = Some(self.last_start.map_or(start, |l| l.max(start)));
+    }
+
     fn add_recorded(&mut self, r: Decimal) {
         match self.recorded_cost_usd.unwrap_or_default().checked_add(r) {
             Some(s) => self.recorded_cost_usd = Some(s),
@@ -208,6 +217,9 @@ impl Metrics {
         if let Some(r) = o.recorded_cost_usd {
             self.add_recorded(r);
         }
+        for s in [o.first_start, o.last_start].into_iter().flatten() {
+            self.add_start(s);
+        }
         if let Some(f) = o.overflow {
             self.overflow.get_or_insert(f);
         }
@@ -225,6 +237,7 @@ impl Acc {
         self.traces.insert(c.trace_id);
         let m = &mut self.m;
         m.add_call(&c.usage, c.recorded_cost_usd);
+        m.add_start(c.start);
         match cost {
             Some(d) => m.add_cost(d),
             None => m.unpriced_calls += 1,
@@ -665,6 +678,26 @@ pub const METRIC_COLUMNS: [&str; 12] = [
     "fallback_priced_calls",
 ];
 
+/// A metric (one of `METRIC_COLUMNS`) of a group, as a number to sort by; `None` for
+/// another name.
+pub fn metric_value(m: &Metrics, column: &str) -> Option<Decimal> {
+    Some(match column {
+        "traces" => m.traces.into(),
+        "calls" => m.calls.into(),
+        "input_tokens" => m.input_tokens.into(),
+        "cache_read_tokens" => m.cache_read_tokens.into(),
+        "cache_write_tokens" => m.cache_write_tokens.into(),
+        "output_tokens" => m.output_tokens.into(),
+        "reasoning_tokens" => m.reasoning_tokens.into(),
+        "total_tokens" => m.total_tokens().into(),
+        "cost_usd" => m.cost_usd,
+        "recorded_cost_usd" => m.recorded_cost_usd.unwrap_or_default(),
+        "unpriced_calls" => m.unpriced_calls.into(),
+        "fallback_priced_calls" => m.fallback_priced_calls.into(),
+        _ => return None,
+    })
+}
+
 impl CostReport {
     /// Sorts by a metric or a dimension field; ties by the group key, so the order is
     /// always the same.
@@ -676,22 +709,7 @@ impl CostReport {
             names.extend(METRIC_COLUMNS);
             return Err(crate::suggest::unknown("cannot sort by", column, &names));
         }
-        let metric = |m: &Metrics| -> Decimal {
-            match column {
-                "traces" => m.traces.into(),
-                "calls" => m.calls.into(),
-                "input_tokens" => m.input_tokens.into(),
-                "cache_read_tokens" => m.cache_read_tokens.into(),
-                "cache_write_tokens" => m.cache_write_tokens.into(),
-                "output_tokens" => m.output_tokens.into(),
-                "reasoning_tokens" => m.reasoning_tokens.into(),
-                "total_tokens" => m.total_tokens().into(),
-                "recorded_cost_usd" => m.recorded_cost_usd.unwrap_or_default(),
-                "unpriced_calls" => m.unpriced_calls.into(),
-                "fallback_priced_calls" => m.fallback_priced_calls.into(),
-                _ => m.cost_usd,
-            }
-        };
+        let metric = |m: &Metrics| metric_value(m, column).unwrap_or_default();
         // Ties are broken by the group key, unique to a row: the order is total.
         self.rows.sort_unstable_by(|(ka, a), (kb, b)| {
             let o = match dim {

@@ -4,20 +4,16 @@
 //! `--format`, `--strict`; `--pricing` (global).
 
 use super::UsageError;
-use crate::cli::CostArgs;
+use crate::cli::{CostArgs, OutputArgs};
 use anyhow::Result;
 use serde_json::{Value, json};
 use std::path::PathBuf;
-use traces::analysis::calls::{
-    Calls, LlmCall, calls_from_rows, calls_of, load_rows_with, row_from_normalized,
-};
-use traces::analysis::cost_report::{CallFilter, CostReport, Dim, Metrics, ReportBuilder};
-use traces::analysis::partition::TracePartitions;
-use traces::analysis::{calls_view, cost_columns};
-use traces::ingest::{DecodeOptions, Record, decode_input_prepared, expand_inputs};
+use traces::analysis::calls::Calls;
+use traces::analysis::cost_report::{CostReport, Dim, Metrics};
+use traces::analysis::source::{Source, cost_report};
 use traces::pricing::Pricing;
 use traces::render::{Cell, Column, Kind, OutputFormat, Table, group_digits, to_stdout};
-use traces::semconv::{RefusedValues, content_only, normalize};
+use traces::semconv::RefusedValues;
 use traces::store::Store;
 
 /// The strict mode's failure: a report with calls that have no price, or only another
@@ -32,90 +28,32 @@ pub struct Unpriced {
 }
 
 pub fn run(store: &Store, pricing_files: &[PathBuf], args: &CostArgs) -> Result<()> {
-    let (since, until) = super::time_bounds(args.since.as_deref(), args.until.as_deref())?;
     let group_by: Vec<Dim> = args
         .by
         .iter()
         .map(|b| b.parse())
         .collect::<Result<_, String>>()
         .map_err(UsageError)?;
-    // Attributes to read: those grouped by, then those filtered on.
-    let mut attr_keys: Vec<String> = group_by
-        .iter()
-        .filter_map(|d| {
-            if let Dim::Attr(k) = d {
-                Some(k.clone())
-            } else {
-                None
-            }
-        })
-        .collect();
-    let mut where_attrs = Vec::new();
-    for w in &args.where_ {
-        let (k, v) = w
-            .split_once('=')
-            .ok_or_else(|| UsageError(format!("--where {w:?}: expected KEY=VALUE")))?;
-        if !attr_keys.iter().any(|x| x == k) {
-            attr_keys.push(k.to_string());
-        }
-        where_attrs.push((
-            attr_keys.iter().position(|x| x == k).unwrap_or(0),
-            v.to_string(),
-        ));
-    }
-    let model = args
-        .model
-        .as_deref()
-        .map(|g| globset::Glob::new(&g.to_ascii_lowercase()).map(|g| g.compile_matcher()))
-        .transpose()
-        .map_err(|e| UsageError(format!("--model: {e}")))?;
-    let filter = CallFilter {
-        since,
-        until,
-        model,
-        service: args.service.clone(),
-        session: args.session.clone(),
-        user: args.user.clone(),
-        trace: args.trace.clone(),
-        where_attrs,
-    };
+    let (filter, attr_keys) = super::ask::filter(&args.filter, &group_by)?;
     if args.paths.is_empty() {
         super::require_store(store, "cost")?;
     }
     let paths: Vec<&std::path::Path> = pricing_files.iter().map(PathBuf::as_path).collect();
     let pricing = Pricing::load(&paths)?;
-
-    let (mut report, calls) = if args.paths.is_empty() {
-        // The imports' calls tables, unless the report needs the spans' raw attributes.
-        let table = if attr_keys.is_empty() {
-            calls_view::read(store, &cost_columns::columns_for(&group_by, &filter))?
-        } else {
-            None
-        };
-        match table {
-            Some(t) => {
-                let report = cost_columns::report(&t.calls, &pricing, group_by, &filter)?;
-                let counts = Calls {
-                    without_usage_by_trace: t.without_usage_by_trace,
-                    ..Default::default()
-                };
-                (report, counts)
-            }
-            None => {
-                let mut builder = ReportBuilder::new(&pricing, group_by, &filter, &attr_keys);
-                let calls = calls_from_rows(load_rows_with(store, None, &attr_keys)?);
-                calls.calls.iter().for_each(|c| builder.add(c));
-                (builder.finish()?, calls)
-            }
-        }
-    } else {
-        let mut builder = ReportBuilder::new(&pricing, group_by, &filter, &attr_keys);
-        let calls = calls_from_dumps(&args.paths, &attr_keys, &mut |c| builder.add(c))?;
-        (builder.finish()?, calls)
-    };
+    let refused = RefusedValues::keeping(super::say::problems_shown());
+    let answer = cost_report(
+        Source::of(store, &args.paths),
+        &pricing,
+        group_by,
+        &filter,
+        &attr_keys,
+        &refused,
+    );
+    super::say::warn_lines(&refused.warnings());
+    let (mut report, calls) = answer.map_err(super::ask::source_error)?;
     let (descending, column) = super::sort_spec(&args.sort);
     report.sort(column, descending).map_err(UsageError)?;
-    if let Some(n) = args.top {
+    if let Some(n) = args.report.top {
         report.top(n);
     }
     let mut table = to_table(&report, &args.by);
@@ -123,21 +61,41 @@ pub fn run(store: &Store, pricing_files: &[PathBuf], args: &CostArgs) -> Result<
         "pricing".into(),
         super::pricing::source_json(pricing.source()),
     ));
-    let format = args.output.format;
-    if report.total.calls == 0 {
-        let what = no_calls(args);
+    print(
+        &table,
+        report.total.calls == 0,
+        &super::ask::no_calls(&args.filter, &args.paths),
+        &args.report.output,
+    )?;
+    warn_after(&report, &calls, pricing.source(), args.report.strict)
+}
+
+/// The table, or when no call counted, why: instead of the table for people, beside an
+/// empty document for machines.
+pub(super) fn print(table: &Table, empty: bool, why: &str, output: &OutputArgs) -> Result<()> {
+    let format = output.format;
+    if empty {
         if format == OutputFormat::Table {
-            println!("{what}");
-        } else {
-            super::say::warn(&what);
-            to_stdout(format, &super::say::view(&args.output), &table)?;
+            println!("{why}");
+            return Ok(());
         }
-    } else {
-        to_stdout(format, &super::say::view(&args.output), &table)?;
+        super::say::warn(why);
     }
-    report_unpriced(&report, &calls);
-    report_stale(&report, pricing.source());
-    if args.strict && report.total.unpriced_calls + report.total.fallback_priced_calls > 0 {
+    to_stdout(format, &super::say::view(output), table)?;
+    Ok(())
+}
+
+/// The warnings after a report: unpriced and fallback-priced models, recorded costs
+/// that disagree, stale prices; and `--strict`'s failure.
+pub(super) fn warn_after(
+    report: &CostReport,
+    calls: &Calls,
+    source: &traces::pricing::PriceSource,
+    strict: bool,
+) -> Result<()> {
+    report_unpriced(report, calls);
+    report_stale(report, source);
+    if strict && report.total.unpriced_calls + report.total.fallback_priced_calls > 0 {
         return Err(Unpriced {
             unpriced: report.total.unpriced_calls,
             fallback: report.total.fallback_priced_calls,
@@ -147,74 +105,7 @@ pub fn run(store: &Store, pricing_files: &[PathBuf], args: &CostArgs) -> Result<
     Ok(())
 }
 
-/// Reads dumps without importing them: decode, normalize, attribute, in memory. Message
-/// content is skipped unread, each span is normalized into its small row on the core
-/// that decoded it, and the rows are attributed a partition of traces at a time, each
-/// counting call handed to `call`; the counts and anomalies are returned, not the calls.
-fn calls_from_dumps(
-    paths: &[PathBuf],
-    attr_keys: &[String],
-    call: &mut dyn FnMut(&LlmCall),
-) -> Result<Calls> {
-    // A report asking for a content attribute itself must read it.
-    let opts = DecodeOptions {
-        skip_attribute: (!attr_keys.iter().any(|k| content_only(k))).then_some(content_only),
-        ..Default::default()
-    };
-    let mut rows = TracePartitions::default();
-    let mut filing = Ok(());
-    let refused = RefusedValues::keeping(super::say::problems_shown());
-    let prepare = |r: Record| match r {
-        Record::Span(s) => {
-            let n = normalize(&s);
-            refused.note(&s, &n);
-            Some(row_from_normalized(&s, n, attr_keys))
-        }
-        Record::Log(_) => None,
-    };
-    for input in expand_inputs(paths)? {
-        decode_input_prepared(&input, &opts, &prepare, &mut |row| {
-            if let Some(row) = row
-                && filing.is_ok()
-            {
-                filing = rows.push(row);
-            }
-        })?;
-        std::mem::replace(&mut filing, Ok(()))?;
-    }
-    super::say::warn_lines(&refused.warnings());
-    Ok(calls_of(rows, &mut |c| call(&c))?)
-}
-
-/// Why a report is empty: the filters that applied, or that there were no calls at all.
-fn no_calls(args: &CostArgs) -> String {
-    let mut applied = Vec::new();
-    let mut flag = |name: &str, v: &Option<String>| {
-        if let Some(v) = v {
-            applied.push(format!("--{name} {v}"));
-        }
-    };
-    flag("since", &args.since);
-    flag("until", &args.until);
-    flag("model", &args.model);
-    flag("service", &args.service);
-    flag("session", &args.session);
-    flag("user", &args.user);
-    flag("trace", &args.trace);
-    applied.extend(args.where_.iter().map(|w| format!("--where {w}")));
-    let source = if args.paths.is_empty() {
-        "the store"
-    } else {
-        "these dumps"
-    };
-    if applied.is_empty() {
-        format!("no LLM calls with token usage in {source}")
-    } else {
-        format!("no calls match {} in {source}", applied.join(" "))
-    }
-}
-
-fn metric_cells(m: &Metrics) -> Vec<Cell> {
+pub(super) fn metric_cells(m: &Metrics) -> Vec<Cell> {
     vec![
         Cell::Int(m.traces as i64),
         Cell::Int(m.calls as i64),
@@ -236,7 +127,7 @@ fn metric_cells(m: &Metrics) -> Vec<Cell> {
 
 /// `METRIC_COLUMNS` for people: what each is called, and the order a narrow terminal
 /// gives them up in (the lowest rank first; cost never).
-fn metric_columns() -> Vec<Column> {
+pub(super) fn metric_columns() -> Vec<Column> {
     let count = |label: &'static str, rank: u8| (label, Kind::Count, rank);
     let labels = [
         count("Traces", 20),
@@ -267,7 +158,7 @@ fn metric_columns() -> Vec<Column> {
 }
 
 /// A plain decimal with at least one decimal place (`0.0`, `1.5`, `0.000153`).
-fn decimal_text(d: rust_decimal::Decimal) -> String {
+pub(super) fn decimal_text(d: rust_decimal::Decimal) -> String {
     let s = d.normalize().to_string();
     if s.contains('.') { s } else { format!("{s}.0") }
 }
@@ -303,20 +194,26 @@ pub fn to_table(r: &CostReport, by: &[String]) -> Table {
     total.extend(metric_cells(&r.total));
     t.total = Some(total);
     t.json_head.push(("group_by".into(), json!(by)));
+    t.json_tail = json_tail(r);
+    t
+}
+
+/// What a report's JSON says after its total: the models without a price, those priced
+/// at another provider's, and recorded costs that disagree with the computed ones.
+pub(super) fn json_tail(r: &CostReport) -> Vec<(String, Value)> {
+    let mut tail = Vec::new();
     let unpriced: Vec<Value> = r
         .unpriced_models
         .iter()
         .map(|u| json!({"model": u.model, "calls": u.calls, "input_tokens": u.input_tokens, "output_tokens": u.output_tokens}))
         .collect();
-    t.json_tail
-        .push(("unpriced_models".into(), Value::Array(unpriced)));
+    tail.push(("unpriced_models".into(), Value::Array(unpriced)));
     let fallback: Vec<Value> = r
         .fallback_priced
         .iter()
         .map(|f| json!({"model": f.model, "calls": f.calls, "reason": f.reason}))
         .collect();
-    t.json_tail
-        .push(("fallback_priced".into(), Value::Array(fallback)));
+    tail.push(("fallback_priced".into(), Value::Array(fallback)));
     let mismatches: Vec<Value> = r
         .recorded_mismatches
         .iter()
@@ -326,9 +223,8 @@ pub fn to_table(r: &CostReport, by: &[String]) -> Table {
             json!({"model": m.model, "calls": m.calls, "recorded_usd": f(m.recorded_usd), "computed_usd": f(m.computed_usd)})
         })
         .collect();
-    t.json_tail
-        .push(("recorded_cost_mismatch".into(), Value::Array(mismatches)));
-    t
+    tail.push(("recorded_cost_mismatch".into(), Value::Array(mismatches)));
+    tail
 }
 
 /// Once, when the report's calls are newer than the price table: prices may have changed.

@@ -1,10 +1,13 @@
 //! One file per subcommand: glue from parsed arguments to the library.
 
+pub mod ask;
 pub mod cost;
 pub mod import;
 pub mod list;
 pub mod pricing;
 pub mod say;
+pub mod sessions;
+pub mod show;
 
 use std::io::IsTerminal;
 
@@ -31,7 +34,7 @@ impl From<String> for UsageError {
 )]
 pub struct NoStore {
     pub path: String,
-    pub direct: &'static str,
+    pub direct: String,
 }
 
 /// The store, or what to do when there is none.
@@ -41,10 +44,10 @@ pub fn require_store(store: &traces::store::Store, command: &str) -> Result<(), 
     }
     Err(NoStore {
         path: store.root().display().to_string(),
-        direct: if command == "cost" {
-            ", give dumps to read directly (traces cost DUMP)"
+        direct: if matches!(command, "cost" | "sessions" | "users") {
+            format!(", give dumps to read directly (traces {command} DUMP)")
         } else {
-            ""
+            String::new()
         },
     })
 }

@@ -12,6 +12,7 @@ impl Serialize for CellSer<'_> {
         match self.0 {
             Cell::Null => s.serialize_unit(),
             Cell::Text(t) => s.serialize_str(t),
+            Cell::List(l) => l.serialize(s),
             Cell::Int(i) => s.serialize_i64(*i),
             // Rounded to the shown decimals, so JSON and the table agree.
             Cell::Fixed(v, d) => {

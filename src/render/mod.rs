@@ -7,7 +7,7 @@ mod markdown;
 mod people;
 mod text_table;
 
-pub use people::{Layout, View, layout};
+pub use people::{Layout, View, layout, shorten_middle};
 
 use std::io::{self, Write};
 
@@ -20,6 +20,9 @@ pub enum Cell {
     Fixed(f64, usize),
     /// An exact decimal (money), written out with every digit it has.
     Exact(String),
+    /// Several values (the users of a session): an array in JSON, joined with `, `
+    /// elsewhere.
+    List(Vec<String>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,6 +162,20 @@ pub fn renderer(format: OutputFormat, view: &View) -> Box<dyn Renderer> {
     }
 }
 
+/// An exact decimal written into JSON as a number with every digit it has (a float
+/// would round it): for `#[serde(serialize_with)]`.
+pub fn exact_number<S: serde::Serializer>(
+    d: &rust_decimal::Decimal,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::Serialize;
+    let text = d.normalize().to_string();
+    match serde_json::value::RawValue::from_string(text.clone()) {
+        Ok(raw) => raw.serialize(s),
+        Err(_) => s.serialize_str(&text),
+    }
+}
+
 /// `1234567` → `1,234,567`: the formats for people group digits.
 pub fn group_digits(s: &str) -> String {
     let (sign, rest) = s.strip_prefix('-').map_or(("", s), |r| ("-", r));
@@ -183,6 +200,7 @@ pub fn cell_text(c: &Cell, human: bool) -> String {
     let raw = match c {
         Cell::Null => return String::new(),
         Cell::Text(t) => return t.clone(),
+        Cell::List(l) => return l.join(", "),
         Cell::Int(i) => i.to_string(),
         Cell::Fixed(v, d) => format!("{v:.d$}", d = *d),
         Cell::Exact(t) => t.clone(),

@@ -213,6 +213,7 @@ fn blank(c: &Cell) -> bool {
     match c {
         Cell::Null => true,
         Cell::Text(t) => t.is_empty(),
+        Cell::List(l) => l.is_empty(),
         Cell::Int(i) => *i == 0,
         Cell::Fixed(v, _) => *v == 0.0,
         Cell::Exact(t) => t.parse::<Decimal>().is_ok_and(|d| d.is_zero()),

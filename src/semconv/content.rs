@@ -16,6 +16,21 @@ fn text_of(v: &Value) -> String {
 
 /// `data:image/png;base64,…` → media type and decoded size; other URLs are kept.
 pub fn media_from_url(url: &str) -> Part {
+    // Langfuse uploads media and leaves a token in its place:
+    // `@@@langfuseMedia:type=image/png|id=…|source=base64_data_uri@@@`.
+    if let Some(token) = url
+        .strip_prefix("@@@langfuseMedia:")
+        .and_then(|t| t.strip_suffix("@@@"))
+    {
+        return Part::Media {
+            media_type: token
+                .split('|')
+                .find_map(|kv| kv.strip_prefix("type="))
+                .map(String::from),
+            bytes: None,
+            uri: None,
+        };
+    }
     if let Some(rest) = url.strip_prefix("data:")
         && let Some((meta, data)) = rest.split_once(',')
     {
@@ -206,10 +221,12 @@ fn openai_part(p: &Value) -> Option<Part> {
                     .unwrap_or(""),
             ),
         },
+        // A Responses function call's `id` names the item; its `call_id` is what the
+        // output answers.
         "tool_use" | "function_call" | "tool-call" => Part::ToolCall {
             id: p
-                .get("id")
-                .or_else(|| p.get("call_id"))
+                .get("call_id")
+                .or_else(|| p.get("id"))
                 .or_else(|| p.get("toolCallId"))
                 .and_then(Value::as_str)
                 .map(String::from),
@@ -358,7 +375,14 @@ pub fn openai_messages(v: &Value) -> Vec<Message> {
             if let Some(input) = o.get("input") {
                 return openai_messages(input);
             }
-            if o.contains_key("role") {
+            // A message, or one Responses item on its own (Langfuse's output of a call
+            // that only called a function).
+            if o.contains_key("role")
+                || matches!(
+                    o.get("type").and_then(Value::as_str),
+                    Some("function_call" | "function_call_output" | "message")
+                )
+            {
                 return openai_message(v).into_iter().collect();
             }
             Vec::new()

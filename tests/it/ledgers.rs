@@ -17,21 +17,21 @@ use traces::analysis::calls::LlmCall;
 
 /// One call as the report should count it.
 #[derive(Debug, Clone, Default, PartialEq)]
-struct Expected {
-    request_no: i64,
-    trace_id: Option<String>,
-    session: Option<String>,
-    user: Option<String>,
-    model: String,
+pub(crate) struct Expected {
+    pub(crate) request_no: i64,
+    pub(crate) trace_id: Option<String>,
+    pub(crate) session: Option<String>,
+    pub(crate) user: Option<String>,
+    pub(crate) model: String,
     /// LiteLLM's key for the model's price.
-    price_key: String,
-    input: i64,
-    cache_read: i64,
-    cache_write: i64,
+    pub(crate) price_key: String,
+    pub(crate) input: i64,
+    pub(crate) cache_read: i64,
+    pub(crate) cache_write: i64,
     /// The part of `cache_write` the span says was written for an hour.
-    cache_write_1h: i64,
-    output: i64,
-    reasoning: i64,
+    pub(crate) cache_write_1h: i64,
+    pub(crate) output: i64,
+    pub(crate) reasoning: i64,
 }
 
 /// What an SDK's dump records differently from the wire, by request number.
@@ -129,7 +129,7 @@ fn price_key(provider: &str, model: &str) -> String {
 }
 
 /// The ledger's calls that have usage, as the report should count them.
-fn expected(sdk: &str) -> Vec<Expected> {
+pub(crate) fn expected(sdk: &str) -> Vec<Expected> {
     let t = truth(sdk);
     let d = defects(sdk);
     let n = |v: &Value, k: &str| v[k].as_i64().unwrap_or(0);
@@ -202,7 +202,7 @@ fn expected(sdk: &str) -> Vec<Expected> {
 
 /// LiteLLM's arithmetic for one call: uncached input, cache reads, 5-minute and 1-hour
 /// writes and output, each at its own per-token price.
-fn litellm_cost(prices: &BTreeMap<String, Entry>, e: &Expected) -> Decimal {
+pub(crate) fn litellm_cost(prices: &BTreeMap<String, Entry>, e: &Expected) -> Decimal {
     let p = prices
         .get(&e.price_key)
         .unwrap_or_else(|| panic!("no LiteLLM price for {}", e.price_key));

@@ -11,3 +11,5 @@ mod ingest_formats;
 mod ledgers;
 mod output;
 mod pricing_coverage;
+mod sessions;
+mod show;

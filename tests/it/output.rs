@@ -22,7 +22,7 @@ fn store() -> (tempfile::TempDir, String) {
     (dir, store)
 }
 
-fn snapshot(name: &str, got: &str) {
+pub(crate) fn snapshot(name: &str, got: &str) {
     let path = root().join("tests/snapshots").join(format!("{name}.txt"));
     if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -36,7 +36,7 @@ fn snapshot(name: &str, got: &str) {
 
 /// Every line of a table at most `width` columns wide, and the table's own lines
 /// (borders included) exactly as wide as one another.
-fn fits(out: &str, width: usize) {
+pub(crate) fn fits(out: &str, width: usize) {
     let table: Vec<&str> = out
         .lines()
         .filter(|l| l.starts_with(['┌', '│', '╞', '└', '├']))

@@ -9,12 +9,8 @@ fake_openai.py and receiver.py (testdata/generate/llm/) run as child processes.
 """
 import argparse
 import contextlib
-import glob
-import json
 import os
-import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -22,8 +18,10 @@ LLM = os.path.abspath(os.path.join(HERE, "..", "llm"))
 TESTDATA = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 sys.path.insert(0, LLM)
+sys.path.insert(0, os.path.dirname(HERE))
 
 import apps  # noqa: E402
+import common  # noqa: E402  (../common.py)
 import truth_agents  # noqa: E402
 
 PACKAGES = {
@@ -37,25 +35,9 @@ PACKAGES = {
 OTEL = ["opentelemetry-api", "opentelemetry-sdk", "opentelemetry-exporter-otlp-proto-http"]
 
 
-def wait_port_file(path, proc, timeout=20):
-    t0 = time.time()
-    while time.time() - t0 < timeout:
-        if os.path.exists(path):
-            return int(open(path).read())
-        if proc.poll() is not None:
-            raise RuntimeError("child exited early")
-        time.sleep(0.05)
-    raise RuntimeError("timeout waiting for " + path)
-
-
 def oi_provider(name, otlp, seed):
     # The same provider as testdata/generate/llm/run.py (seeded ids, OTLP/HTTP protobuf).
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("llm_run", os.path.join(LLM, "run.py"))
-    llm_run = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(llm_run)
-    return llm_run.otel_provider(name, otlp, seed)
+    return common.otel_provider(name, otlp, seed)
 
 
 def oi_run_cm():
@@ -81,23 +63,12 @@ def do_agents_oi(base_url, otlp):
 
 
 def do_agents_logfire(base_url, otlp):
-    import logfire
     from agents import set_trace_processors
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     # no export to OpenAI's trace backend (the SDK's default processor); logfire wraps the
     # SDK's trace provider and makes its own OTel spans
     set_trace_processors([])
-    logfire.configure(
-        send_to_logfire=False,
-        service_name="agents-app-logfire",
-        service_version="1.0.0",
-        environment="test",
-        console=False,
-        metrics=False,
-        additional_span_processors=[BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp + "/v1/traces"))],
-    )
+    logfire = common.logfire_configure("agents-app-logfire", otlp)
     logfire.instrument_openai_agents()
     apps.run_agents(base_url, None)
     logfire.force_flush()
@@ -123,54 +94,31 @@ SCENARIOS = {
 
 
 def versions(sdk):
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for p in PACKAGES[sdk] + OTEL:
-        try:
-            out[p] = version(p)
-        except PackageNotFoundError:
-            pass
-    out["python"] = sys.version.split()[0]
-    return out
+    return common.versions(PACKAGES[sdk] + OTEL)
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sdk", required=True, choices=sorted(SETUPS))
     ap.add_argument("--out")
+    ap.add_argument("--truth-out", help="folder for truth.json and index.json (default: testdata/expected/llm/<sdk>)")
     a = ap.parse_args()
     out = os.path.abspath(a.out or os.path.join(TESTDATA, "llm", a.sdk))
-    os.makedirs(out, exist_ok=True)
-    for f in glob.glob(os.path.join(out, "*")):
-        os.remove(f)
-    tmp = tempfile.mkdtemp(prefix="agents-run-")
-    ledger = os.path.join(tmp, "ledger.json")
-    py = sys.executable
-    srv = subprocess.Popen([py, os.path.join(LLM, "fake_openai.py"), "--ledger", ledger, "--port-file", tmp + "/srv.port"])
-    rcv = subprocess.Popen([py, os.path.join(LLM, "receiver.py"), "--out", out, "--port-file", tmp + "/rcv.port"])
-    try:
-        base_url = "http://127.0.0.1:%d/v1" % wait_port_file(tmp + "/srv.port", srv)
-        otlp = "http://127.0.0.1:%d" % wait_port_file(tmp + "/rcv.port", rcv)
+    common.clear_dir(out, keep=())
+    with common.children("agents-run-") as c:
+        ledger = c.fake("srv", common.FAKE_OPENAI)
+        c.receiver(out)
+        base_url = c.url("srv", "/v1")
+        otlp = c.url("rcv")
         SETUPS[a.sdk](base_url, otlp)
         time.sleep(1.0)
-        led = json.load(open(ledger)) if os.path.exists(ledger) else []
-        expected = os.path.join(TESTDATA, "expected", "llm", a.sdk)
-        os.makedirs(expected, exist_ok=True)
+        led = common.load_ledger(ledger)
+        expected = a.truth_out or os.path.join(TESTDATA, "expected", "llm", a.sdk)
         extra = {"versions": versions(a.sdk), "scenarios_run": SCENARIOS[a.sdk]}
-        with open(os.path.join(expected, "truth.json"), "w") as f:
-            json.dump(truth_agents.build(led, a.sdk, extra), f, indent=2)
-            f.write("\n")
-        if os.path.exists(os.path.join(out, "index.json")):
-            os.replace(os.path.join(out, "index.json"), os.path.join(expected, "index.json"))
+        common.write_truth(expected, truth_agents.build(led, a.sdk, extra))
+        common.move_index(out, expected)
         print("ledger:", ledger, file=sys.stderr)
-    finally:
-        srv.terminate()
-        rcv.terminate()
-        srv.wait()
-        rcv.wait()
-    for f in sorted(os.listdir(out)):
-        print("%8d %s" % (os.path.getsize(os.path.join(out, f)), f), file=sys.stderr)
+    common.print_sizes(out)
 
 
 if __name__ == "__main__":

@@ -14,8 +14,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "llm"))
-from inspect_dump import idhex, load, val  # noqa: E402
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest  # noqa: E402
+from inspect_dump import idhex, iter_spans, val  # noqa: E402
 
 USAGE_KEYS = ("usage", "token_usage", "usage_metadata")
 INPUT_NAMES = ("input_tokens", "prompt_tokens")
@@ -45,14 +44,8 @@ def walk(obj, path, out):
 
 
 def spans(d):
-    for f in sorted(os.listdir(d)):
-        if not f.startswith("traces-"):
-            continue
-        req = load(os.path.join(d, f), ExportTraceServiceRequest)
-        for rs in req.get("resourceSpans", []):
-            for ss in rs.get("scopeSpans", []):
-                for sp in ss.get("spans", []):
-                    yield f, ss.get("scope", {}).get("name"), sp
+    for f, scope, sp in iter_spans(d):
+        yield f, scope.get("name"), sp
 
 
 def main():

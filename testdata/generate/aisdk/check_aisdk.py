@@ -16,23 +16,16 @@ from itertools import combinations
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "llm"))
-from inspect_dump import idhex, load, val  # noqa: E402
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest  # noqa: E402
+from inspect_dump import idhex, iter_spans, val  # noqa: E402
 
 INPUT_KEYS = ("ai.usage.promptTokens", "gen_ai.usage.input_tokens", "ai.usage.inputTokens")
 
 
 def spans(d):
-    for f in sorted(os.listdir(d)):
-        if not f.startswith("traces-"):
-            continue
-        req = load(os.path.join(d, f), ExportTraceServiceRequest)
-        for rs in req.get("resourceSpans", []):
-            for ss in rs.get("scopeSpans", []):
-                for sp in ss.get("spans", []):
-                    sp["_scope"] = ss.get("scope", {})
-                    sp["_attrs"] = {a["key"]: val(a["value"]) for a in sp.get("attributes", [])}
-                    yield sp
+    for _, scope, sp in iter_spans(d):
+        sp["_scope"] = scope
+        sp["_attrs"] = {a["key"]: val(a["value"]) for a in sp.get("attributes", [])}
+        yield sp
 
 
 def main():

@@ -11,20 +11,19 @@ folder /tmp/llm-node/aisdk4|aisdk7 (see run_all.sh), then writes
   testdata/expected/llm/<sdk>/truth.json       (from the fake server's ledger only)
 """
 import argparse
-import glob
 import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-LLM = os.path.join(HERE, "..", "llm")
 TESTDATA = os.path.abspath(os.path.join(HERE, "..", "..", "llm"))
 NODE_ROOT = os.environ.get("LLM_NODE", "/tmp/llm-node")
 sys.path.insert(0, HERE)
+sys.path.insert(1, os.path.dirname(HERE))
 
+import common  # noqa: E402  (../common.py)
 import truth_aisdk  # noqa: E402
 
 SDKS = {
@@ -57,17 +56,6 @@ PACKAGES = [
 ]
 
 
-def wait_port_file(path, proc, timeout=20):
-    t0 = time.time()
-    while time.time() - t0 < timeout:
-        if os.path.exists(path):
-            return int(open(path).read())
-        if proc.poll() is not None:
-            raise RuntimeError("child exited early")
-        time.sleep(0.05)
-    raise RuntimeError("timeout waiting for " + path)
-
-
 def versions(node_dir, node):
     out = {}
     for p in PACKAGES:
@@ -83,23 +71,18 @@ def main():
     ap.add_argument("--sdk", required=True, choices=sorted(SDKS))
     ap.add_argument("--out")
     ap.add_argument("--only", help="comma-separated scenario names (default: all)")
+    ap.add_argument("--truth-out", help="folder for truth.json and index.json (default: testdata/expected/llm/<sdk>)")
     a = ap.parse_args()
     major, node_folder, node_rel, extra_env = SDKS[a.sdk]
     node_dir = os.path.join(NODE_ROOT, node_folder)
     node = os.path.join(node_dir, node_rel) if node_rel else "node"
     out = os.path.abspath(a.out or os.path.join(TESTDATA, a.sdk))
-    os.makedirs(out, exist_ok=True)
-    for f in glob.glob(os.path.join(out, "*")):
-        if os.path.basename(f) != "NOTES.md":
-            os.remove(f)
-    tmp = tempfile.mkdtemp(prefix="llm-aisdk-")
-    ledger = os.path.join(tmp, "ledger.json")
-    py = sys.executable
-    srv = subprocess.Popen([py, os.path.join(LLM, "fake_openai.py"), "--ledger", ledger, "--port-file", tmp + "/srv.port"])
-    rcv = subprocess.Popen([py, os.path.join(LLM, "receiver.py"), "--out", out, "--port-file", tmp + "/rcv.port"])
-    try:
-        base_url = "http://127.0.0.1:%d/v1" % wait_port_file(tmp + "/srv.port", srv)
-        otlp = "http://127.0.0.1:%d" % wait_port_file(tmp + "/rcv.port", rcv)
+    common.clear_dir(out)
+    with common.children("llm-aisdk-") as c:
+        ledger = c.fake("srv", common.FAKE_OPENAI)
+        c.receiver(out)
+        base_url = c.url("srv", "/v1")
+        otlp = c.url("rcv")
         env = dict(os.environ)
         env.update(extra_env)
         env.update(
@@ -115,29 +98,19 @@ def main():
         if p.returncode != 0:
             raise SystemExit("app.mjs failed with exit code %d" % p.returncode)
         time.sleep(1.0)
-        led = json.load(open(ledger)) if os.path.exists(ledger) else []
+        led = common.load_ledger(ledger)
         scen = sorted({e.get("scenario") for e in led if e.get("scenario")})
         extra = {
             "versions": versions(node_dir, node),
             "scenarios_run": scen,
             "otel_integration_options": json.loads(extra_env.get("AISDK_OTEL_OPTIONS", "null")),
         }
-        expected = os.path.join(os.path.dirname(TESTDATA), "expected", "llm", a.sdk)
-        os.makedirs(expected, exist_ok=True)
+        expected = a.truth_out or os.path.join(os.path.dirname(TESTDATA), "expected", "llm", a.sdk)
         defects_file = os.path.join(HERE, "known_sdk_defects-%s.json" % a.sdk)
         extra["known_sdk_defects"] = json.load(open(defects_file)) if os.path.exists(defects_file) else []
-        with open(os.path.join(expected, "truth.json"), "w") as f:
-            json.dump(truth_aisdk.build(led, a.sdk, extra), f, indent=2)
-            f.write("\n")
-        if os.path.exists(os.path.join(out, "index.json")):
-            os.replace(os.path.join(out, "index.json"), os.path.join(expected, "index.json"))
-    finally:
-        srv.terminate()
-        rcv.terminate()
-        srv.wait()
-        rcv.wait()
-    for f in sorted(os.listdir(out)):
-        print("%8d %s" % (os.path.getsize(os.path.join(out, f)), f), file=sys.stderr)
+        common.write_truth(expected, truth_aisdk.build(led, a.sdk, extra))
+        common.move_index(out, expected)
+    common.print_sizes(out)
 
 
 if __name__ == "__main__":

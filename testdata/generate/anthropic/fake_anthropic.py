@@ -59,14 +59,14 @@ thinking (bool), cache_breakpoints ([{ttl, key, cached, tokens}]).
 Run standalone:  python fake_anthropic.py --ledger ledger.json [--port-file F]
 (base_url for the anthropic SDK: http://127.0.0.1:PORT, without /v1)
 """
-import argparse
 import hashlib
 import json
 import os
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import fakeserver  # noqa: E402  (../fakeserver.py)
 
 SNAPSHOTS = {
     "claude-sonnet-4-5": "claude-sonnet-4-5-20250929",
@@ -143,27 +143,10 @@ def prompt_blocks(req):
     return out
 
 
-class Ledger:
+class Ledger(fakeserver.Ledger):
     def __init__(self, path):
-        self.path = path
-        self.lock = threading.Lock()
-        self.entries = []
-        self.counter = 0
+        super().__init__(path)
         self.cache = {}  # prefix key -> cumulative cached tokens
-
-    def next_no(self):
-        with self.lock:
-            self.counter += 1
-            return self.counter
-
-    def add(self, entry):
-        with self.lock:
-            self.entries.append(entry)
-            self.entries.sort(key=lambda e: e["request_no"])
-            tmp = self.path + ".tmp"
-            with open(tmp, "w") as f:
-                json.dump(self.entries, f, indent=2)
-            os.replace(tmp, self.path)
 
     def caching(self, k, req):
         """(cache_read, write_5m, write_1h, breakpoints) for request k; records the new writes."""
@@ -197,38 +180,22 @@ class Ledger:
         return read, w5, w1, bps
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(fakeserver.QuietHandler):
     ledger = None  # set by make_server
 
-    def log_message(self, fmt, *args):  # quiet
-        pass
-
     def _headers_common(self):
-        self.send_header("request-id", "req_fake%06d" % getattr(self, "_k", 0))
-        self.send_header("anthropic-organization-id", "00000000-0000-4000-8000-00000000fake")
+        return [("request-id", "req_fake%06d" % getattr(self, "_k", 0)),
+                ("anthropic-organization-id", "00000000-0000-4000-8000-00000000fake")]
 
     def _send_json(self, code, obj):
-        body = json.dumps(obj).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self._headers_common()
-        self.end_headers()
-        self.wfile.write(body)
+        self.send_body(code, json.dumps(obj).encode(), "application/json", self._headers_common())
 
     def _entry(self, k, req):
-        h = self.headers
         return {
             "request_no": k,
             "provider": "anthropic",
             "endpoint": "messages",
-            "scenario": h.get("X-Scenario"),
-            "trace_name": h.get("X-Trace-Name"),
-            "session_id": h.get("X-Session-Id"),
-            "user_id": h.get("X-User-Id"),
-            "traceparent": h.get("traceparent"),
-            "app_traceparent": h.get("X-App-Traceparent"),
+            **self.app_fields(),
             "requested_model": req.get("model"),
             "stream": bool(req.get("stream")),
             "include_usage": True,
@@ -239,12 +206,7 @@ class Handler(BaseHTTPRequestHandler):
         self._send_json(404, {"type": "error", "error": {"type": "not_found_error", "message": "Not found"}})
 
     def do_POST(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(n) if n else b""
-        try:
-            req = json.loads(raw or b"{}")
-        except ValueError:
-            req = {}
+        req = self.read_json()
         path = self.path.split("?")[0].rstrip("/")
         k = self.ledger.next_no()
         self._k = k
@@ -365,17 +327,11 @@ class Handler(BaseHTTPRequestHandler):
         )
 
     def stream_message(self, mid, model, blocks, stop_reason, start_usage, delta_usage):
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
-        self.send_header("Cache-Control", "no-cache")
-        self.send_header("Connection", "close")
-        self._headers_common()
-        self.end_headers()
-        self.close_connection = True
+        self.start_stream("text/event-stream; charset=utf-8",
+                          [("Cache-Control", "no-cache"), ("Connection", "close")] + self._headers_common())
 
         def ev(name, obj):
-            self.wfile.write(("event: %s\ndata: %s\n\n" % (name, json.dumps(obj))).encode())
-            self.wfile.flush()
+            self.write_event(("event: %s\ndata: %s\n\n" % (name, json.dumps(obj))).encode())
 
         ev(
             "message_start",
@@ -431,26 +387,11 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def make_server(ledger_path, port=0):
-    handler = type("BoundHandler", (Handler,), {"ledger": Ledger(ledger_path)})
-    srv = ThreadingHTTPServer(("127.0.0.1", port), handler)
-    srv.daemon_threads = True
-    return srv
+    return fakeserver.make_server(Handler, "BoundHandler", port, ledger=Ledger(ledger_path))
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--ledger", required=True)
-    ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--port-file")
-    a = ap.parse_args()
-    srv = make_server(a.ledger, a.port)
-    port = srv.server_address[1]
-    if a.port_file:
-        with open(a.port_file + ".tmp", "w") as f:
-            f.write(str(port))
-        os.replace(a.port_file + ".tmp", a.port_file)
-    print("fake anthropic on http://127.0.0.1:%d (POST /v1/messages)" % port, file=sys.stderr, flush=True)
-    srv.serve_forever()
+    fakeserver.serve_main(make_server, "fake anthropic on http://127.0.0.1:%d (POST /v1/messages)")
 
 
 if __name__ == "__main__":

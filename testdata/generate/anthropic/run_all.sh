@@ -5,20 +5,14 @@
 # Needs python3.11 and PyPI. Venvs live outside the repo, in $VENVS (/tmp/llm-venvs).
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
-VENVS=${VENVS:-/tmp/llm-venvs}
-PY=${PYTHON:-python3}
+. "$HERE/../venv.sh"  # VENVS, PY, ensure_venv
 [ $# -gt 0 ] || set -- anthropic-oi anthropic-traceloop anthropic-logfire anthropic-otel-genai anthropic-sdk anthropic-oi-plus-sdk
 for sdk in "$@"; do
   case $sdk in
     anthropic-oi-plus-sdk) venv=anthropic-oi ;;  # same packages as anthropic-oi
     *) venv=$sdk ;;
   esac
-  req=$HERE/requirements-$sdk.txt
-  if [ ! -x "$VENVS/$venv/bin/python" ]; then
-    mkdir -p "$VENVS"
-    "$PY" -m venv "$VENVS/$venv"
-    "$VENVS/$venv/bin/pip" install -q --pre -r "$req"
-  fi
+  ensure_venv "$venv" "$HERE/requirements-$sdk.txt" --pre
   echo "== $sdk ($VENVS/$venv)"
   "$VENVS/$venv/bin/python" "$HERE/run.py" --sdk "$sdk"
 done

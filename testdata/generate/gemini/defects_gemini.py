@@ -16,11 +16,10 @@ import json
 import os
 import sys
 
-from google.protobuf import json_format
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
+sys.path.insert(0, os.path.join(HERE, "..", "llm"))
+from inspect_dump import iter_spans  # noqa: E402  (../llm/inspect_dump.py)
 KEYS = {
     "input_tokens": ["llm.token_count.prompt", "gen_ai.usage.input_tokens"],
     "output_tokens": ["llm.token_count.completion", "gen_ai.usage.output_tokens"],
@@ -43,14 +42,8 @@ def val(v):
 
 
 def spans(d):
-    for f in sorted(os.listdir(d)):
-        if f.startswith("traces-") and f.endswith(".pb"):
-            req = ExportTraceServiceRequest()
-            req.ParseFromString(open(os.path.join(d, f), "rb").read())
-            for rs in json_format.MessageToDict(req).get("resourceSpans", []):
-                for ss in rs.get("scopeSpans", []):
-                    for sp in ss.get("spans", []):
-                        yield ss.get("scope", {}).get("name"), sp
+    for _, scope, sp in iter_spans(d, ".pb"):
+        yield scope.get("name"), sp
 
 
 def find(attrs, field):

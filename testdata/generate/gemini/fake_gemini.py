@@ -46,15 +46,15 @@ stream_usage_chunks), thinking flags, cachedContent.
 
   python fake_gemini.py --ledger ledger.json [--port-file F]
 """
-import argparse
 import base64
 import json
 import os
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlsplit
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import fakeserver  # noqa: E402  (../fakeserver.py)
 
 THINKING_BY_DEFAULT = {"gemini-2.5-flash", "gemini-2.5-pro"}
 THINKING_CAPABLE = THINKING_BY_DEFAULT | {"gemini-2.5-flash-lite"}
@@ -117,44 +117,18 @@ def texts_of(contents, role="user"):
     return out
 
 
-class Ledger:
+class Ledger(fakeserver.Ledger):
     def __init__(self, path):
-        self.path = path
-        self.lock = threading.Lock()
-        self.entries = []
-        self.counter = 0
+        super().__init__(path)
         self.caches = {}
 
-    def next_no(self):
-        with self.lock:
-            self.counter += 1
-            return self.counter
 
-    def add(self, entry):
-        with self.lock:
-            self.entries.append(entry)
-            self.entries.sort(key=lambda e: e["request_no"])
-            tmp = self.path + ".tmp"
-            with open(tmp, "w") as f:
-                json.dump(self.entries, f, indent=2)
-            os.replace(tmp, self.path)
-
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(fakeserver.QuietHandler):
     ledger = None
 
-    def log_message(self, fmt, *args):
-        pass
-
     def _send_json(self, code, obj):
-        body = json.dumps(obj, indent=2).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json; charset=UTF-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Vary", "Origin, X-Origin, Referer")
-        self.end_headers()
-        self.wfile.write(body)
+        self.send_body(code, json.dumps(obj, indent=2).encode(), "application/json; charset=UTF-8",
+                       [("Vary", "Origin, X-Origin, Referer")])
 
     def _entry(self, k, endpoint, model, req, stream):
         h = self.headers
@@ -163,12 +137,7 @@ class Handler(BaseHTTPRequestHandler):
             "provider": "gemini",
             "endpoint": endpoint,
             "path": self.path,
-            "scenario": h.get("X-Scenario"),
-            "trace_name": h.get("X-Trace-Name"),
-            "session_id": h.get("X-Session-Id"),
-            "user_id": h.get("X-User-Id"),
-            "traceparent": h.get("traceparent"),
-            "app_traceparent": h.get("X-App-Traceparent"),
+            **self.app_fields(),
             "api_key_header": h.get("x-goog-api-key") is not None,
             "requested_model": model,
             "stream": stream,
@@ -179,12 +148,7 @@ class Handler(BaseHTTPRequestHandler):
         self._send_json(404, {"error": {"code": 404, "message": "not found", "status": "NOT_FOUND"}})
 
     def do_POST(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(n) if n else b""
-        try:
-            req = json.loads(raw or b"{}")
-        except ValueError:
-            req = {}
+        req = self.read_json()
         parts = urlsplit(self.path)
         path = unquote(parts.path).rstrip("/")
         k = self.ledger.next_no()
@@ -335,42 +299,21 @@ class Handler(BaseHTTPRequestHandler):
             chunks.append((fc_parts, "STOP", usage_metadata(prompt, cached, cand, thoughts)))
         entry["stream_usage_chunks"] = [c[2] for c in chunks]
         self.ledger.add(entry)
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Content-Disposition", "attachment")
-        self.send_header("Connection", "close")
-        self.end_headers()
-        self.close_connection = True
+        self.start_stream("text/event-stream", [("Content-Disposition", "attachment"), ("Connection", "close")])
         for parts, finish, um in chunks:
             cand_obj = {"content": {"parts": parts, "role": "model"}, "index": 0}
             if finish:
                 cand_obj["finishReason"] = finish
             obj = {"candidates": [cand_obj], "usageMetadata": um, "modelVersion": mv, "responseId": rid}
-            self.wfile.write(b"data: " + json.dumps(obj, separators=(",", ":")).encode() + b"\r\n\r\n")
-            self.wfile.flush()
+            self.write_event(b"data: " + json.dumps(obj, separators=(",", ":")).encode() + b"\r\n\r\n")
 
 
 def make_server(ledger_path, port=0):
-    handler = type("BoundGeminiHandler", (Handler,), {"ledger": Ledger(ledger_path)})
-    srv = ThreadingHTTPServer(("127.0.0.1", port), handler)
-    srv.daemon_threads = True
-    return srv
+    return fakeserver.make_server(Handler, "BoundGeminiHandler", port, ledger=Ledger(ledger_path))
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--ledger", required=True)
-    ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--port-file")
-    a = ap.parse_args()
-    srv = make_server(a.ledger, a.port)
-    port = srv.server_address[1]
-    if a.port_file:
-        with open(a.port_file + ".tmp", "w") as f:
-            f.write(str(port))
-        os.replace(a.port_file + ".tmp", a.port_file)
-    print("fake gemini on http://127.0.0.1:%d" % port, file=sys.stderr, flush=True)
-    srv.serve_forever()
+    fakeserver.serve_main(make_server, "fake gemini on http://127.0.0.1:%d")
 
 
 if __name__ == "__main__":

@@ -6,15 +6,10 @@
 # named like the SDK.
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
-VENVS=${VENVS:-/tmp/llm-venvs}
-PY=${PYTHON:-python3}
+. "$HERE/../venv.sh"  # VENVS, PY, ensure_venv
 [ $# -gt 0 ] || set -- gemini-oi gemini-otel-genai gemini-logfire gemini-traceloop
 for sdk in "$@"; do
-  if [ ! -x "$VENVS/$sdk/bin/python" ]; then
-    mkdir -p "$VENVS"
-    "$PY" -m venv "$VENVS/$sdk"
-    "$VENVS/$sdk/bin/pip" install -q -r "$HERE/requirements-$sdk.txt"
-  fi
+  ensure_venv "$sdk" "$HERE/requirements-$sdk.txt"
   echo "== $sdk ($VENVS/$sdk)"
   "$VENVS/$sdk/bin/python" "$HERE/run_gemini.py" --sdk "$sdk"
 done

@@ -11,24 +11,19 @@ ledger, truth_gemini.py).
 
 fake_gemini.py and ../llm/receiver.py run as child processes (stdlib only).
 """
-import argparse
 import contextlib
-import glob
-import json
 import os
 import subprocess
 import sys
-import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-LLM = os.path.join(HERE, "..", "llm")
 REPO_TESTDATA = os.path.abspath(os.path.join(HERE, "..", "..", "llm"))
 sys.path.insert(0, HERE)
-sys.path.insert(1, LLM)
+sys.path.insert(1, os.path.dirname(HERE))
 
+import common  # noqa: E402  (../common.py)
 import truth_gemini  # noqa: E402
-from run import Harness, SeededIds, plain_root_span_cm, resource, wait_port_file  # noqa: E402  (../llm/run.py)
+from common import Harness, flush, oi_root_span_cm, otel_provider, plain_root_span_cm  # noqa: E402
 
 COMMON = ["google-genai", "opentelemetry-sdk", "opentelemetry-api", "opentelemetry-exporter-otlp-proto-http"]
 SDK_PACKAGES = {
@@ -39,18 +34,6 @@ SDK_PACKAGES = {
     "gemini-traceloop": COMMON + ["opentelemetry-instrumentation-google-generativeai",
                                   "opentelemetry-semantic-conventions-ai"],
 }
-
-
-def otel_provider(name, endpoint, seed):
-    from opentelemetry import trace as ot
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
-
-    tp = TracerProvider(resource=resource(name), id_generator=SeededIds(seed).gen)
-    tp.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint + "/v1/traces")))
-    ot.set_tracer_provider(tp)
-    return tp
 
 
 def client(base_url):
@@ -64,50 +47,24 @@ def client(base_url):
 
 
 def setup_oi(base_url, otlp, sdk):
-    from openinference.instrumentation import using_attributes
     from openinference.instrumentation.google_genai import GoogleGenAIInstrumentor
 
     tp = otel_provider("gemini-app-oi", otlp, 201)
     GoogleGenAIInstrumentor().instrument(tracer_provider=tp)
     tracer = tp.get_tracer("llm-testdata.app")
-
-    @contextlib.contextmanager
-    def cm(name, session_id, user_id):
-        kw = {}
-        if session_id:
-            kw["session_id"] = session_id
-        if user_id:
-            kw["user_id"] = user_id
-        with tracer.start_as_current_span(name, attributes={"openinference.span.kind": "CHAIN"}):
-            with using_attributes(**kw):
-                yield
-
-    return Harness(client(base_url), cm), lambda: (tp.force_flush(), tp.shutdown())
+    return Harness(client(base_url), oi_root_span_cm(tracer)), flush(tp)
 
 
 def setup_otel_genai(base_url, otlp, sdk):
     os.environ["OTEL_SEMCONV_STABILITY_OPT_IN"] = "gen_ai_latest_experimental"
     os.environ["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"] = "SPAN_AND_EVENT"
-    from opentelemetry import _logs
-    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
     from opentelemetry.instrumentation.google_genai import GoogleGenAiSdkInstrumentor
-    from opentelemetry.sdk._logs import LoggerProvider
-    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 
     tp = otel_provider("gemini-app-otel-genai", otlp, 202)
-    lp = LoggerProvider(resource=resource("gemini-app-otel-genai"))
-    lp.add_log_record_processor(BatchLogRecordProcessor(OTLPLogExporter(endpoint=otlp + "/v1/logs")))
-    _logs.set_logger_provider(lp)
+    lp = common.logger_provider("gemini-app-otel-genai", otlp)
     GoogleGenAiSdkInstrumentor().instrument(tracer_provider=tp, logger_provider=lp)
     tracer = tp.get_tracer("llm-testdata.app")
-
-    def shutdown():
-        tp.force_flush()
-        lp.force_flush()
-        tp.shutdown()
-        lp.shutdown()
-
-    return Harness(client(base_url), plain_root_span_cm(tracer)), shutdown
+    return Harness(client(base_url), plain_root_span_cm(tracer)), flush(tp, lp)
 
 
 def setup_logfire(base_url, otlp, sdk):
@@ -115,32 +72,15 @@ def setup_logfire(base_url, otlp, sdk):
     # processor; logfire.instrument_google_genai() wraps opentelemetry-instrumentation-google-genai.
     # Content capture as logfire documents it: OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=SPAN_ONLY.
     os.environ["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"] = "SPAN_ONLY"
-    import logfire
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
-
-    logfire.configure(
-        send_to_logfire=False,
-        service_name="gemini-app-logfire",
-        service_version="1.0.0",
-        environment="test",
-        console=False,
-        additional_span_processors=[BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp + "/v1/traces"))],
-        metrics=False,
-    )
+    logfire = common.logfire_configure("gemini-app-logfire", otlp)
     logfire.instrument_google_genai()
 
     @contextlib.contextmanager
     def cm(name, session_id, user_id):
-        attrs = {}
-        if session_id:
-            attrs["session.id"] = session_id
-        if user_id:
-            attrs["user.id"] = user_id
-        with logfire.span(name, **attrs):
+        with logfire.span(name, **common.session_user_attrs(session_id, user_id)):
             yield
 
-    return Harness(client(base_url), cm), lambda: (logfire.force_flush(), logfire.shutdown())
+    return Harness(client(base_url), cm), flush(logfire)
 
 
 def setup_traceloop(base_url, otlp, sdk):
@@ -149,7 +89,7 @@ def setup_traceloop(base_url, otlp, sdk):
     tp = otel_provider("gemini-app-traceloop", otlp, 204)
     GoogleGenerativeAiInstrumentor().instrument(tracer_provider=tp)
     tracer = tp.get_tracer("llm-testdata.app")
-    return Harness(client(base_url), plain_root_span_cm(tracer)), lambda: (tp.force_flush(), tp.shutdown())
+    return Harness(client(base_url), plain_root_span_cm(tracer)), flush(tp)
 
 
 SETUPS = {
@@ -160,71 +100,26 @@ SETUPS = {
 }
 
 
-def versions(sdk):
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for p in SDK_PACKAGES.get(sdk, []):
-        try:
-            out[p] = version(p)
-        except PackageNotFoundError:
-            pass
-    out["python"] = sys.version.split()[0]
-    return out
-
-
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--sdk", required=True, choices=sorted(SETUPS))
-    ap.add_argument("--out")
-    ap.add_argument("--only", help="comma-separated scenario names (default: all)")
-    a = ap.parse_args()
+    a = common.driver_args(SETUPS, "<out>/../../expected/llm/<sdk>").parse_args()
     out = os.path.abspath(a.out or os.path.join(REPO_TESTDATA, a.sdk))
-    os.makedirs(out, exist_ok=True)
-    for f in glob.glob(os.path.join(out, "*")):
-        if os.path.basename(f) != "NOTES.md":
-            os.remove(f)
-    tmp = tempfile.mkdtemp(prefix="gemini-run-")
-    ledger = os.path.join(tmp, "ledger.json")
-    py = sys.executable
-    srv = subprocess.Popen([py, os.path.join(HERE, "fake_gemini.py"), "--ledger", ledger, "--port-file", tmp + "/srv.port"])
-    rcv = subprocess.Popen([py, os.path.join(LLM, "receiver.py"), "--out", out, "--port-file", tmp + "/rcv.port"])
-    try:
-        base_url = "http://127.0.0.1:%d" % wait_port_file(tmp + "/srv.port", srv)
-        otlp = "http://127.0.0.1:%d" % wait_port_file(tmp + "/rcv.port", rcv)
+    expected = a.truth_out or os.path.join(os.path.dirname(os.path.dirname(out)), "expected", "llm", a.sdk)
+
+    def scenarios():
         import scenarios_gemini
 
-        harness, shutdown = SETUPS[a.sdk](base_url, otlp, a.sdk)
-        chosen = scenarios_gemini.ALL
-        if a.only:
-            names = a.only.split(",")
-            chosen = [f for f in chosen if any(n in f.__name__ for n in names)]
-        for fn in chosen:
-            print("scenario", fn.__name__, file=sys.stderr, flush=True)
-            fn(harness)
-        shutdown()
-        time.sleep(1.0)
-        led = json.load(open(ledger)) if os.path.exists(ledger) else []
-        extra = {"versions": versions(a.sdk), "scenarios_run": [f.__name__ for f in chosen]}
-        expected = os.path.join(os.path.dirname(os.path.dirname(out)), "expected", "llm", a.sdk)
-        os.makedirs(expected, exist_ok=True)
-        tpath = os.path.join(expected, "truth.json")
-        t = truth_gemini.build(led, a.sdk, extra)
-        with open(tpath, "w") as f:
-            json.dump(t, f, indent=2)
-            f.write("\n")
+        return scenarios_gemini.ALL
+
+    def build(led, run):
+        return truth_gemini.build(led, a.sdk, {"versions": common.versions(SDK_PACKAGES.get(a.sdk, [])), "scenarios_run": run})
+
+    def defects(tpath):
         # known_sdk_defects: what the dump records against the ledger (defects_gemini.py)
-        subprocess.run([py, os.path.join(HERE, "defects_gemini.py"), a.sdk, "--write", "--dump", out, "--truth", tpath],
-                       check=True, stdout=subprocess.DEVNULL)
-        if os.path.exists(os.path.join(out, "index.json")):
-            os.replace(os.path.join(out, "index.json"), os.path.join(expected, "index.json"))
-    finally:
-        srv.terminate()
-        rcv.terminate()
-        srv.wait()
-        rcv.wait()
-    for f in sorted(os.listdir(out)):
-        print("%8d %s" % (os.path.getsize(os.path.join(out, f)), f), file=sys.stderr)
+        subprocess.run([sys.executable, os.path.join(HERE, "defects_gemini.py"), a.sdk, "--write", "--dump", out,
+                        "--truth", tpath], check=True, stdout=subprocess.DEVNULL)
+
+    common.run_harness(a, out, expected, "gemini-run-", os.path.join(HERE, "fake_gemini.py"), "", SETUPS[a.sdk],
+                       scenarios, build, after=defects)
 
 
 if __name__ == "__main__":

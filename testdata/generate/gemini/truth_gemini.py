@@ -15,17 +15,13 @@ Normalized usage (one meaning whatever the provider):
   total_tokens          = input + output (= Google's totalTokenCount)
 """
 import json
+import os
 import sys
 
-KEYS = [
-    "input_tokens",
-    "cached_input_tokens",
-    "cache_write_tokens",
-    "cache_write_1h_tokens",
-    "output_tokens",
-    "reasoning_tokens",
-    "total_tokens",
-]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import truth_core as core  # noqa: E402  (../truth_core.py)
+
+KEYS = core.KEYS
 MODEL_ENDPOINTS = ("generateContent", "streamGenerateContent")
 
 
@@ -47,34 +43,10 @@ def norm_usage(u):
     return n
 
 
-def zero():
-    return {k: 0 for k in KEYS} | {"calls": 0, "calls_with_usage": 0}
-
-
-def add(acc, u):
-    acc["calls"] += 1
-    if u is not None:
-        acc["calls_with_usage"] += 1
-        for k in KEYS:
-            acc[k] += u[k]
-
-
-def trace_id_of(tp):
-    parts = (tp or "").split("-")
-    return parts[1] if len(parts) == 4 else None
-
-
-def span_id_of(tp):
-    parts = (tp or "").split("-")
-    return parts[2] if len(parts) == 4 else None
-
-
 def build(ledger, sdk=None, extra=None):
     calls, other = [], []
-    by = {"scenario": {}, "trace": {}, "session": {}, "user": {}, "model": {}}
-    total = zero()
     for e in sorted(ledger, key=lambda e: e["request_no"]):
-        tid = trace_id_of(e.get("app_traceparent"))
+        tid = core.trace_id_of(e.get("app_traceparent"))
         if e["endpoint"] not in MODEL_ENDPOINTS:
             other.append(
                 {
@@ -92,56 +64,23 @@ def build(ledger, sdk=None, extra=None):
             continue
         u = norm_usage(e.get("usage"))
         call = {
-            "request_no": e["request_no"],
-            "scenario": e.get("scenario"),
-            "trace_name": e.get("trace_name"),
-            "trace_id": tid,
-            "session_id": e.get("session_id"),
-            "user_id": e.get("user_id"),
+            **core.call_identity(e, tid),
             "provider": "gemini",
-            "endpoint": e["endpoint"],
-            "path": e.get("path"),
-            "status": e.get("status"),
-            "stream": e.get("stream"),
-            "requested_model": e.get("requested_model"),
-            "model": e.get("model"),
-            "response_id": e.get("response_id"),
-            "finish_reason": e.get("finish_reason"),
-            "thinks": e.get("thinks"),
-            "include_thoughts": e.get("include_thoughts"),
-            "thinking_budget": e.get("thinking_budget"),
-            "cached_content": e.get("cached_content"),
-            "reply_text": e.get("reply_text"),
-            "thought_text": e.get("thought_text"),
-            "function_call": e.get("function_call"),
+            **core.ledger_fields(e, ("endpoint", "path", "status", "stream", "requested_model", "model", "response_id",
+                                     "finish_reason", "thinks", "include_thoughts", "thinking_budget",
+                                     "cached_content", "reply_text", "thought_text", "function_call")),
             "usage": u,
             "usage_as_sent": e.get("usage_as_sent"),
             "traceparent_sent_by_instrumentation": e.get("traceparent"),
-            "instrumentation_span_id": span_id_of(e.get("traceparent")),
+            "instrumentation_span_id": core.span_id_of(e.get("traceparent")),
             "app_traceparent": e.get("app_traceparent"),
         }
         if e.get("stream_usage_chunks") is not None:
             call["stream_usage_chunks"] = e["stream_usage_chunks"]
         calls.append(call)
-        add(total, u)
-        for dim, key in (
-            ("scenario", call["scenario"]),
-            ("trace", call["trace_name"]),
-            ("session", call["session_id"]),
-            ("user", call["user_id"]),
-            ("model", call["model"] or call["requested_model"]),
-        ):
-            if key is None:
-                continue
-            acc = by[dim].setdefault(key, zero())
-            add(acc, u)
-            if dim == "trace":
-                acc.setdefault("trace_ids", [])
-                if tid and tid not in acc["trace_ids"]:
-                    acc["trace_ids"].append(tid)
-                acc["scenario"] = call["scenario"]
-                acc["session_id"] = call["session_id"]
-                acc["user_id"] = call["user_id"]
+    total, by = core.summarize(
+        calls, [core.SCENARIO, core.TRACE, core.SESSION, core.USER, core.MODEL_OR_REQUESTED], KEYS
+    )
     out = {
         "sdk": sdk,
         "source": "ledger of fake_gemini.py (what the server sent on the wire), not the exported telemetry",
@@ -152,11 +91,7 @@ def build(ledger, sdk=None, extra=None):
         "calls": calls,
         "other_requests": other,
         "totals": total,
-        "per_scenario": by["scenario"],
-        "per_trace": by["trace"],
-        "per_session": by["session"],
-        "per_user": by["user"],
-        "per_model": by["model"],
+        **core.per_groups(by),
         "known_sdk_defects": [],
     }
     if extra:

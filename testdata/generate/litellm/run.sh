@@ -4,19 +4,11 @@
 # Extra args go to run_litellm.py (e.g. --default-spans --out /tmp/x).
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
-VENVS=${VENVS:-/tmp/llm-venvs}
-PY=${PYTHON:-python3}
-if [ ! -x "$VENVS/litellm/bin/python" ]; then
-  mkdir -p "$VENVS"
-  "$PY" -m venv "$VENVS/litellm"
-  "$VENVS/litellm/bin/pip" install -q -r "$HERE/requirements-litellm.txt"
-fi
+. "$HERE/../venv.sh"  # VENVS, PY, ensure_venv
+ensure_venv litellm "$HERE/requirements-litellm.txt"
 "$VENVS/litellm/bin/python" "$HERE/run_litellm.py" "$@"
 # the optional proxy dump (testdata/llm/litellm-proxy/): only with PROXY=1
 if [ "${PROXY:-0}" = 1 ]; then
-  if [ ! -x "$VENVS/litellm-proxy/bin/python" ]; then
-    "$PY" -m venv "$VENVS/litellm-proxy"
-    "$VENVS/litellm-proxy/bin/pip" install -q -r "$HERE/requirements-litellm-proxy.txt"
-  fi
+  ensure_venv litellm-proxy "$HERE/requirements-litellm-proxy.txt"
   "$VENVS/litellm-proxy/bin/python" "$HERE/run_litellm_proxy.py"
 fi

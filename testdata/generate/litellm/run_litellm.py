@@ -20,46 +20,54 @@ it (--default-spans, LiteLLM's default since 1.81.0) LiteLLM writes every call's
 attributes onto the app's current span, the last call overwriting the earlier ones.
 """
 import argparse
-import glob
-import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-LLM_GEN = os.path.abspath(os.path.join(HERE, "..", "llm"))
-ANTHROPIC_FAKE = os.path.abspath(os.path.join(HERE, "..", "anthropic", "fake_anthropic.py"))
-TESTDATA = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
+sys.path.insert(1, os.path.dirname(HERE))
+
+import common  # noqa: E402  (../common.py)
+
+ANTHROPIC_FAKE = common.FAKE_ANTHROPIC
+TESTDATA = common.TESTDATA
 
 PACKAGES = ["litellm", "openai", "httpx", "opentelemetry-api", "opentelemetry-sdk",
             "opentelemetry-exporter-otlp-proto-http", "opentelemetry-proto", "tiktoken", "tokenizers"]
 
 
-def wait_port_file(path, proc, timeout=30):
-    t0 = time.time()
-    while time.time() - t0 < timeout:
-        if os.path.exists(path):
-            return int(open(path).read())
-        if proc.poll() is not None:
-            raise RuntimeError("child exited early: %r" % (proc.args,))
-        time.sleep(0.05)
-    raise RuntimeError("timeout waiting for " + path)
-
-
 def versions():
-    from importlib.metadata import PackageNotFoundError, version
+    return common.versions(PACKAGES)
 
-    out = {}
-    for p in PACKAGES:
-        try:
-            out[p] = version(p)
-        except PackageNotFoundError:
-            pass
-    out["python"] = sys.version.split()[0]
-    return out
+
+def start_fakes(c, out, anthropic_fake=ANTHROPIC_FAKE):
+    """fake_openai.py, the fake Anthropic server and the receiver; (ledgers, openai base, anthropic base, otlp)."""
+    oa_ledger = c.fake("oa", common.FAKE_OPENAI, "ledger-openai.json")
+    an_ledger = c.fake("an", anthropic_fake, "ledger-anthropic.json")
+    c.receiver(out)
+    return (oa_ledger, an_ledger), c.url("oa", "/v1"), c.url("an"), c.url("rcv")
+
+
+def merged_ledger(ledgers):
+    """Both fake servers' entries, each with its provider."""
+    led = []
+    for path, prov in zip(ledgers, ("openai", "anthropic")):
+        for e in common.load_ledger(path):
+            e.setdefault("provider", prov)
+            led.append(e)
+    return led
+
+
+def write_outputs(out, expected, truth):
+    """truth.json and index.json in expected, then known_sdk_defects (check_litellm_dump.py)."""
+    tpath = common.write_truth(expected, truth)
+    common.move_index(out, expected)
+    print("truth/index in", expected, file=sys.stderr)
+    # known_sdk_defects: what the dump records that differs from the ledger (inspected span by span)
+    subprocess.run([sys.executable, os.path.join(HERE, "check_litellm_dump.py"), out, tpath, "--write-defects"],
+                   check=True, stdout=subprocess.DEVNULL)
 
 
 def main():
@@ -70,29 +78,14 @@ def main():
                     help="do not set USE_OTEL_LITELLM_REQUEST_SPAN (LiteLLM's default: attributes on the app span)")
     ap.add_argument("--anthropic-fake", default=ANTHROPIC_FAKE,
                     help="path of the fake Anthropic server (default: ../anthropic/fake_anthropic.py, the Anthropic suite's)")
+    ap.add_argument("--truth-out", help="folder for truth.json and index.json (default: "
+                    "testdata/expected/llm/litellm, or <out>/_expected with --out)")
     a = ap.parse_args()
     out = os.path.abspath(a.out or os.path.join(TESTDATA, "llm", "litellm"))
-    os.makedirs(out, exist_ok=True)
-    for f in glob.glob(os.path.join(out, "*")):
-        if os.path.basename(f) != "NOTES.md":
-            os.remove(f)
-    tmp = tempfile.mkdtemp(prefix="litellm-run-")
-    py = sys.executable
-    oa_ledger = os.path.join(tmp, "ledger-openai.json")
-    an_ledger = os.path.join(tmp, "ledger-anthropic.json")
+    common.clear_dir(out)
     an_fake = a.anthropic_fake
-    procs = []
-    try:
-        srv = subprocess.Popen([py, os.path.join(LLM_GEN, "fake_openai.py"), "--ledger", oa_ledger,
-                                "--port-file", tmp + "/oa.port"])
-        procs.append(srv)
-        asrv = subprocess.Popen([py, an_fake, "--ledger", an_ledger, "--port-file", tmp + "/an.port"])
-        procs.append(asrv)
-        rcv = subprocess.Popen([py, os.path.join(LLM_GEN, "receiver.py"), "--out", out, "--port-file", tmp + "/rcv.port"])
-        procs.append(rcv)
-        oa_base = "http://127.0.0.1:%d/v1" % wait_port_file(tmp + "/oa.port", srv)
-        an_base = "http://127.0.0.1:%d" % wait_port_file(tmp + "/an.port", asrv)
-        otlp = "http://127.0.0.1:%d" % wait_port_file(tmp + "/rcv.port", rcv)
+    with common.children("litellm-run-", port_timeout=30) as c:
+        ledgers, oa_base, an_base, otlp = start_fakes(c, out, an_fake)
 
         # --- LiteLLM's documented OTel settings (integrations/opentelemetry.py OpenTelemetryConfig.from_env)
         os.environ["OTEL_EXPORTER"] = "otlp_http"
@@ -121,13 +114,8 @@ def main():
         import scenarios_litellm as S
 
         app = S.App(tracer=tracer, openai_base=oa_base, anthropic_base=an_base)
-        chosen = S.ALL
-        if a.only:
-            names = a.only.split(",")
-            chosen = [f for f in S.ALL if any(n in f.__name__ for n in names)]
-        for fn in chosen:
-            print("scenario", fn.__name__, file=sys.stderr, flush=True)
-            fn(app)
+        chosen = common.choose(S.ALL, a.only)
+        common.run_scenarios(chosen, app)
         time.sleep(2.0)  # LiteLLM logs success/failure from worker threads
         tp = ot.get_tracer_provider()
         tp.force_flush()
@@ -135,12 +123,7 @@ def main():
         time.sleep(1.0)
         import truth_litellm
 
-        led = []
-        for path, prov in ((oa_ledger, "openai"), (an_ledger, "anthropic")):
-            if os.path.exists(path):
-                for e in json.load(open(path)):
-                    e.setdefault("provider", prov)
-                    led.append(e)
+        led = merged_ledger(ledgers)
         extra = {
             "versions": versions(),
             "scenarios_run": [f.__name__ for f in chosen],
@@ -150,26 +133,9 @@ def main():
         expected = os.path.join(TESTDATA, "expected", "llm", os.path.basename(out))
         if a.out:
             expected = os.path.join(out, "_expected")
-        os.makedirs(expected, exist_ok=True)
-        t = truth_litellm.build(led, "litellm", extra, model_cost=litellm.model_cost)
-        with open(os.path.join(expected, "truth.json"), "w") as f:
-            json.dump(t, f, indent=2)
-            f.write("\n")
-        if os.path.exists(os.path.join(out, "index.json")):
-            os.replace(os.path.join(out, "index.json"), os.path.join(expected, "index.json"))
-        print("truth/index in", expected, file=sys.stderr)
-        # known_sdk_defects: what the dump records that differs from the ledger (inspected span by span)
-        subprocess.run([py, os.path.join(HERE, "check_litellm_dump.py"), out, os.path.join(expected, "truth.json"),
-                        "--write-defects"], check=True, stdout=subprocess.DEVNULL)
-    finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            p.wait()
-    for f in sorted(os.listdir(out)):
-        p = os.path.join(out, f)
-        if os.path.isfile(p):
-            print("%8d %s" % (os.path.getsize(p), f), file=sys.stderr)
+        expected = a.truth_out or expected
+        write_outputs(out, expected, truth_litellm.build(led, "litellm", extra, model_cost=litellm.model_cost))
+    common.print_sizes(out)
 
 
 if __name__ == "__main__":

@@ -15,25 +15,20 @@ fakes (general_settings.forward_client_headers_to_llm_api) for the ledgers.
 Output: testdata/llm/litellm-proxy/, testdata/expected/llm/litellm-proxy/.
 """
 import argparse
-import contextlib
-import glob
-import json
 import os
 import secrets
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 
 os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"  # the app imports litellm too (price list for truth.json)
 HERE = os.path.dirname(os.path.abspath(__file__))
-LLM_GEN = os.path.abspath(os.path.join(HERE, "..", "llm"))
-ANTHROPIC_FAKE = os.path.abspath(os.path.join(HERE, "..", "anthropic", "fake_anthropic.py"))
-TESTDATA = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 
-from run_litellm import versions, wait_port_file  # noqa: E402
+from run_litellm import ANTHROPIC_FAKE, TESTDATA, merged_ledger, start_fakes, versions, write_outputs  # noqa: E402
+
+import common  # noqa: E402  (../common.py; run_litellm put it on sys.path)
 
 CONFIG = """model_list:
   - model_name: gpt-4o-mini
@@ -68,24 +63,14 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out")
     ap.add_argument("--only")
+    ap.add_argument("--truth-out", help="folder for truth.json and index.json (default: "
+                    "testdata/expected/llm/litellm-proxy, or <out>/_expected with --out)")
     a = ap.parse_args()
     out = os.path.abspath(a.out or os.path.join(TESTDATA, "llm", "litellm-proxy"))
-    os.makedirs(out, exist_ok=True)
-    for f in glob.glob(os.path.join(out, "*")):
-        os.remove(f)
-    tmp = tempfile.mkdtemp(prefix="litellm-proxy-run-")
-    py = sys.executable
-    oa_ledger, an_ledger = os.path.join(tmp, "ledger-openai.json"), os.path.join(tmp, "ledger-anthropic.json")
-    procs = []
-    try:
-        procs.append(subprocess.Popen([py, os.path.join(LLM_GEN, "fake_openai.py"), "--ledger", oa_ledger,
-                                       "--port-file", tmp + "/oa.port"]))
-        procs.append(subprocess.Popen([py, ANTHROPIC_FAKE, "--ledger", an_ledger, "--port-file", tmp + "/an.port"]))
-        procs.append(subprocess.Popen([py, os.path.join(LLM_GEN, "receiver.py"), "--out", out,
-                                       "--port-file", tmp + "/rcv.port"]))
-        oa = "http://127.0.0.1:%d/v1" % wait_port_file(tmp + "/oa.port", procs[0])
-        an = "http://127.0.0.1:%d" % wait_port_file(tmp + "/an.port", procs[1])
-        otlp = "http://127.0.0.1:%d" % wait_port_file(tmp + "/rcv.port", procs[2])
+    common.clear_dir(out, keep=())
+    with common.children("litellm-proxy-run-", port_timeout=30, stop_timeout=30) as c:
+        tmp = c.tmp
+        ledgers, oa, an, otlp = start_fakes(c, out)
         cfg = os.path.join(tmp, "config.yaml")
         open(cfg, "w").write(CONFIG.format(oa=oa, an=an))
         env = dict(os.environ)
@@ -102,9 +87,9 @@ def main():
         })
         port = free_port()
         log = open(os.path.join(tmp, "proxy.log"), "w")
-        proxy = subprocess.Popen([os.path.join(os.path.dirname(py), "litellm"), "--config", cfg, "--host", "127.0.0.1",
-                                  "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
-        procs.append(proxy)
+        proxy = c.start("proxy", [os.path.join(os.path.dirname(sys.executable), "litellm"), "--config", cfg,
+                                  "--host", "127.0.0.1", "--port", str(port)],
+                        port_file=False, env=env, stdout=log, stderr=subprocess.STDOUT)
         base = "http://127.0.0.1:%d" % port
         t0 = time.time()
         while True:
@@ -121,13 +106,10 @@ def main():
         import openai
         from opentelemetry import propagate, trace as ot
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-        from opentelemetry.sdk.resources import Resource
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-        tp = TracerProvider(resource=Resource.create({"service.name": "llm-app-litellm-proxy-client",
-                                                      "service.version": "1.0.0", "deployment.environment": "test",
-                                                      "service.instance.id": "llm-app-litellm-proxy-client-test-1"}))
+        tp = TracerProvider(resource=common.resource("llm-app-litellm-proxy-client"))  # random ids, not seeded
         tp.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp + "/v1/traces")))
         ot.set_tracer_provider(tp)
         tracer = tp.get_tracer("llm-testdata.app")
@@ -156,15 +138,8 @@ def main():
                 return r
 
         app = ProxyApp(tracer=tracer, openai_base=None, anthropic_base=None)
-        chosen = S.ALL
-        if a.only:
-            chosen = [f for f in S.ALL if any(n in f.__name__ for n in a.only.split(","))]
-        for fn in chosen:
-            print("scenario", fn.__name__, file=sys.stderr, flush=True)
-            try:
-                fn(app)
-            except AssertionError:
-                raise
+        chosen = common.choose(S.ALL, a.only)
+        common.run_scenarios(chosen, app)
         tp.force_flush()
         tp.shutdown()
         time.sleep(8.0)  # the proxy's BatchSpanProcessor exports every 5 s
@@ -174,36 +149,13 @@ def main():
         import truth_litellm
         import litellm
 
-        led = []
-        for path, prov in ((oa_ledger, "openai"), (an_ledger, "anthropic")):
-            if os.path.exists(path):
-                for e in json.load(open(path)):
-                    e.setdefault("provider", prov)
-                    led.append(e)
+        led = merged_ledger(ledgers)
         expected = os.path.join(TESTDATA, "expected", "llm", os.path.basename(out)) if not a.out else os.path.join(out, "_expected")
-        os.makedirs(expected, exist_ok=True)
+        expected = a.truth_out or expected
         extra = {"versions": versions(), "scenarios_run": [f.__name__ for f in chosen],
                  "anthropic_fake": os.path.relpath(ANTHROPIC_FAKE, TESTDATA), "via": "LiteLLM proxy (litellm CLI)"}
-        t = truth_litellm.build(led, "litellm-proxy", extra, model_cost=litellm.model_cost)
-        with open(os.path.join(expected, "truth.json"), "w") as f:
-            json.dump(t, f, indent=2)
-            f.write("\n")
-        if os.path.exists(os.path.join(out, "index.json")):
-            os.replace(os.path.join(out, "index.json"), os.path.join(expected, "index.json"))
-        print("truth/index in", expected, file=sys.stderr)
-        subprocess.run([py, os.path.join(HERE, "check_litellm_dump.py"), out, os.path.join(expected, "truth.json"),
-                        "--write-defects"], check=True, stdout=subprocess.DEVNULL)
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-    for f in sorted(os.listdir(out)):
-        print("%8d %s" % (os.path.getsize(os.path.join(out, f)), f), file=sys.stderr)
+        write_outputs(out, expected, truth_litellm.build(led, "litellm-proxy", extra, model_cost=litellm.model_cost))
+    common.print_sizes(out)
 
 
 if __name__ == "__main__":

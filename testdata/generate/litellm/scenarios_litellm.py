@@ -12,9 +12,14 @@ X-App-Traceparent) go to the fake servers' ledgers, never to the telemetry.
 """
 import contextlib
 import json
+import os
+import sys
 
 import litellm
 import openai
+
+sys.path.insert(1, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import common  # noqa: E402  (../common.py: the same X-* ledger headers as the other suites' Harness)
 
 OA_MODEL = "openai/gpt-4o-mini"
 AN_MODEL = "anthropic/claude-sonnet-4-5"
@@ -56,26 +61,10 @@ class App:
 
     @contextlib.contextmanager
     def trace(self, name, session_id, user_id):
-        attrs = {}
-        if session_id:
-            attrs["session.id"] = session_id
-        if user_id:
-            attrs["user.id"] = user_id
-        with self.tracer.start_as_current_span(name, attributes=attrs):
+        with self.tracer.start_as_current_span(name, attributes=common.session_user_attrs(session_id, user_id)):
             yield
 
-    def headers(self, scenario, trace_name, session_id, user_id):
-        from opentelemetry import trace as ot
-
-        h = {"X-Scenario": scenario, "X-Trace-Name": trace_name}
-        if session_id:
-            h["X-Session-Id"] = session_id
-        if user_id:
-            h["X-User-Id"] = user_id
-        sc = ot.get_current_span().get_span_context()
-        if sc.is_valid:
-            h["X-App-Traceparent"] = "00-%032x-%016x-%02x" % (sc.trace_id, sc.span_id, int(sc.trace_flags))
-        return h
+    headers = common.Harness.headers
 
     def call(self, scenario, trace_name, session_id, user_id, model, messages, **kw):
         md = {"trace_name": trace_name}

@@ -13,10 +13,13 @@ cache reads * cache_read_input_token_cost + 5m writes *
 cache_creation_input_token_cost + 1h writes * cache_creation_input_token_cost_above_1hr
 + output * output_cost_per_token.
 """
-import json
+import os
+import sys
 
-KEYS = ["input_tokens", "cached_input_tokens", "cache_write_tokens", "cache_write_1h_tokens",
-        "output_tokens", "reasoning_tokens", "total_tokens"]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import truth_core as core  # noqa: E402  (../truth_core.py)
+
+KEYS = core.KEYS
 
 
 def norm_usage(u):
@@ -83,33 +86,12 @@ def expected_cost(model_cost, model, u):
     return {k: (round(v, 12) if isinstance(v, float) else v) for k, v in parts.items()}
 
 
-def zero():
-    return {k: 0 for k in KEYS} | {"calls": 0, "calls_with_usage": 0}
-
-
-def add(acc, u):
-    acc["calls"] += 1
-    if u is not None:
-        acc["calls_with_usage"] += 1
-        for k in KEYS:
-            acc[k] += u[k]
-
-
-def trace_id_of(tp):
-    if not tp:
-        return None
-    parts = tp.split("-")
-    return parts[1] if len(parts) == 4 else None
-
-
 def build(ledger, sdk=None, extra=None, model_cost=None):
     calls = []
-    by = {"trace": {}, "session": {}, "user": {}, "model": {}}
-    total = zero()
     ordered = sorted(ledger, key=lambda e: e["time"])
     for n, e in enumerate(ordered, 1):
         u = norm_usage(e.get("usage"))
-        tid = trace_id_of(e.get("app_traceparent"))
+        tid = core.trace_id_of(e.get("app_traceparent"))
         provider = e.get("provider") or "openai"
         call = {
             "request_no": n,
@@ -137,19 +119,8 @@ def build(ledger, sdk=None, extra=None, model_cost=None):
         if model_cost is not None:
             call["expected_cost"] = expected_cost(model_cost, e.get("model"), u)
         calls.append(call)
-        add(total, u)
-        for dim, key in (("trace", call["trace_name"]), ("session", call["session_id"]),
-                         ("user", call["user_id"]), ("model", call["model"])):
-            if key is None:
-                continue
-            acc = by[dim].setdefault(key, zero())
-            add(acc, u)
-            if dim == "trace":
-                acc.setdefault("trace_ids", [])
-                if tid and tid not in acc["trace_ids"]:
-                    acc["trace_ids"].append(tid)
-                acc["session_id"] = call["session_id"]
-                acc["user_id"] = call["user_id"]
+    total, by = core.summarize(calls, [core.TRACE, core.SESSION, core.USER, core.MODEL], KEYS,
+                               trace_fields=("session_id", "user_id"))
     out = {
         "sdk": sdk,
         "source": "ledgers of fake_openai.py and fake_anthropic.py (what the servers sent on the wire), "
@@ -163,10 +134,7 @@ def build(ledger, sdk=None, extra=None, model_cost=None):
                            "(X-App-Traceparent header), null if none",
         "calls": calls,
         "totals": total,
-        "per_trace": by["trace"],
-        "per_session": by["session"],
-        "per_user": by["user"],
-        "per_model": by["model"],
+        **core.per_groups(by),
     }
     if extra:
         out.update(extra)

@@ -23,12 +23,13 @@ scenarios.py so that calls can be mapped to trace ids).
 
 Run standalone:  python fake_openai.py --ledger ledger.json [--port-file F]
 """
-import argparse
 import json
+import os
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import fakeserver  # noqa: E402  (../fakeserver.py)
 
 SNAPSHOTS = {
     "gpt-4o-mini": "gpt-4o-mini-2024-07-18",
@@ -109,59 +110,18 @@ def fake_value(schema):
     return "Paris"
 
 
-class Ledger:
-    def __init__(self, path):
-        self.path = path
-        self.lock = threading.Lock()
-        self.entries = []
-        self.counter = 0
-
-    def next_no(self):
-        with self.lock:
-            self.counter += 1
-            return self.counter
-
-    def add(self, entry):
-        with self.lock:
-            self.entries.append(entry)
-            self.entries.sort(key=lambda e: e["request_no"])
-            tmp = self.path + ".tmp"
-            with open(tmp, "w") as f:
-                json.dump(self.entries, f, indent=2)
-            import os
-
-            os.replace(tmp, self.path)
-
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(fakeserver.QuietHandler):
     ledger = None  # set by make_server
 
-    def log_message(self, fmt, *args):  # quiet
-        pass
-
     def _send_json(self, code, obj, extra_headers=None):
-        body = json.dumps(obj).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("x-request-id", "req_fake_%d" % getattr(self, "_k", 0))
-        for k, v in (extra_headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body)
+        headers = [("x-request-id", "req_fake_%d" % getattr(self, "_k", 0))] + list((extra_headers or {}).items())
+        self.send_body(code, json.dumps(obj).encode(), "application/json", headers)
 
     def _entry(self, k, endpoint, req):
-        h = self.headers
         return {
             "request_no": k,
             "endpoint": endpoint,
-            "scenario": h.get("X-Scenario"),
-            "trace_name": h.get("X-Trace-Name"),
-            "session_id": h.get("X-Session-Id"),
-            "user_id": h.get("X-User-Id"),
-            "traceparent": h.get("traceparent"),
-            "app_traceparent": h.get("X-App-Traceparent"),
+            **self.app_fields(),
             "requested_model": req.get("model"),
             "stream": bool(req.get("stream")),
             "include_usage": bool((req.get("stream_options") or {}).get("include_usage")),
@@ -172,12 +132,7 @@ class Handler(BaseHTTPRequestHandler):
         self._send_json(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
 
     def do_POST(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(n) if n else b""
-        try:
-            req = json.loads(raw or b"{}")
-        except ValueError:
-            req = {}
+        req = self.read_json()
         path = self.path.split("?")[0].rstrip("/")
         k = self.ledger.next_no()
         self._k = k
@@ -270,13 +225,8 @@ class Handler(BaseHTTPRequestHandler):
         )
 
     def stream_chat(self, cid, model, content, tool_calls, finish, usage):
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Cache-Control", "no-cache")
-        self.send_header("Connection", "close")
-        self.send_header("x-request-id", "req_fake_%d" % self._k)
-        self.end_headers()
-        self.close_connection = True
+        self.start_stream("text/event-stream", [("Cache-Control", "no-cache"), ("Connection", "close"),
+                                                ("x-request-id", "req_fake_%d" % self._k)])
 
         def chunk(delta, finish_reason=None, with_choice=True, usage_obj=None):
             obj = {
@@ -292,8 +242,7 @@ class Handler(BaseHTTPRequestHandler):
             }
             if usage is not None:
                 obj["usage"] = usage_obj  # null on the content chunks, like OpenAI
-            self.wfile.write(b"data: " + json.dumps(obj).encode() + b"\n\n")
-            self.wfile.flush()
+            self.write_event(b"data: " + json.dumps(obj).encode() + b"\n\n")
 
         chunk({"role": "assistant", "content": "", "refusal": None})
         if content:
@@ -309,8 +258,7 @@ class Handler(BaseHTTPRequestHandler):
         chunk({}, finish_reason=finish)
         if usage is not None:
             chunk(None, with_choice=False, usage_obj=usage)
-        self.wfile.write(b"data: [DONE]\n\n")
-        self.wfile.flush()
+        self.write_event(b"data: [DONE]\n\n")
 
     # ------------------------------------------------------------- responses
     def api_responses(self, k, req):
@@ -391,28 +339,11 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def make_server(ledger_path, port=0):
-    handler = type("BoundHandler", (Handler,), {"ledger": Ledger(ledger_path)})
-    srv = ThreadingHTTPServer(("127.0.0.1", port), handler)
-    srv.daemon_threads = True
-    return srv
+    return fakeserver.make_server(Handler, "BoundHandler", port, ledger=fakeserver.Ledger(ledger_path))
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--ledger", required=True)
-    ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--port-file")
-    a = ap.parse_args()
-    srv = make_server(a.ledger, a.port)
-    port = srv.server_address[1]
-    if a.port_file:
-        with open(a.port_file + ".tmp", "w") as f:
-            f.write(str(port))
-        import os
-
-        os.replace(a.port_file + ".tmp", a.port_file)
-    print("fake openai on http://127.0.0.1:%d/v1" % port, file=sys.stderr, flush=True)
-    srv.serve_forever()
+    fakeserver.serve_main(make_server, "fake openai on http://127.0.0.1:%d/v1")
 
 
 if __name__ == "__main__":

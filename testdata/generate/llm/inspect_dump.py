@@ -24,6 +24,18 @@ def load(path, cls):
     return json.loads(raw)
 
 
+def iter_spans(d, suffix=""):
+    """(file, scope, span) for every span of the traces-*<suffix> files in d (OTLP/JSON mapping)."""
+    for f in sorted(os.listdir(d)):
+        if not (f.startswith("traces-") and f.endswith(suffix)):
+            continue
+        req = load(os.path.join(d, f), ExportTraceServiceRequest)
+        for rs in req.get("resourceSpans", []):
+            for ss in rs.get("scopeSpans", []):
+                for sp in ss.get("spans", []):
+                    yield f, ss.get("scope", {}), sp
+
+
 def val(v):
     if not isinstance(v, dict):
         return v

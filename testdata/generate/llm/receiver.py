@@ -13,14 +13,15 @@ The reply is an empty Export*ServiceResponse (empty protobuf body, or {}).
 
 Run standalone:  python receiver.py --out DIR [--port-file F]
 """
-import argparse
 import gzip
 import json
 import os
 import sys
 import threading
 import zlib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import fakeserver  # noqa: E402  (../fakeserver.py)
 
 
 class Store:
@@ -65,12 +66,8 @@ class Store:
             os.replace(os.path.join(self.out, "index.json.tmp"), os.path.join(self.out, "index.json"))
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(fakeserver.QuietHandler):
     store = None
-
-    def log_message(self, fmt, *args):
-        pass
 
     def do_POST(self):
         n = int(self.headers.get("Content-Length") or 0)
@@ -102,42 +99,18 @@ class Handler(BaseHTTPRequestHandler):
             out, rtype = b"{}", "application/json"
         else:
             out, rtype = b"", "application/x-protobuf"
-        self.send_response(200)
-        self.send_header("Content-Type", rtype)
-        self.send_header("Content-Length", str(len(out)))
-        self.end_headers()
-        self.wfile.write(out)
+        self.send_body(200, out, rtype)
 
     def do_GET(self):
-        body = b"{}"
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.send_body(200, b"{}", "application/json")
 
 
 def make_server(out, port=0):
-    handler = type("BoundReceiver", (Handler,), {"store": Store(out)})
-    srv = ThreadingHTTPServer(("127.0.0.1", port), handler)
-    srv.daemon_threads = True
-    return srv
+    return fakeserver.make_server(Handler, "BoundReceiver", port, store=Store(out))
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--port-file")
-    a = ap.parse_args()
-    srv = make_server(a.out, a.port)
-    port = srv.server_address[1]
-    if a.port_file:
-        with open(a.port_file + ".tmp", "w") as f:
-            f.write(str(port))
-        os.replace(a.port_file + ".tmp", a.port_file)
-    print("OTLP receiver on http://127.0.0.1:%d" % port, file=sys.stderr, flush=True)
-    srv.serve_forever()
+    fakeserver.serve_main(make_server, "OTLP receiver on http://127.0.0.1:%d", arg="--out")
 
 
 if __name__ == "__main__":

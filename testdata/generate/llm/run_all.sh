@@ -4,8 +4,7 @@
 # Needs python3.11 and PyPI. Venvs live outside the repo, in $VENVS (/tmp/llm-venvs).
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
-VENVS=${VENVS:-/tmp/llm-venvs}
-PY=${PYTHON:-python3}
+. "$HERE/../venv.sh"  # VENVS, PY, ensure_venv
 [ $# -gt 0 ] || set -- oi otel-genai openllmetry langfuse sideseat catalyst langfuse+oi
 for sdk in "$@"; do
   case $sdk in
@@ -13,12 +12,7 @@ for sdk in "$@"; do
     langfuse+oi) venv=langfuse-oi ;;
     *) venv=$sdk ;;
   esac
-  req=$HERE/requirements-$(echo "$sdk" | sed 's/+/-plus-/').txt
-  if [ ! -x "$VENVS/$venv/bin/python" ]; then
-    mkdir -p "$VENVS"
-    "$PY" -m venv "$VENVS/$venv"
-    "$VENVS/$venv/bin/pip" install -q -r "$req"
-  fi
+  ensure_venv "$venv" "$HERE/requirements-$(echo "$sdk" | sed 's/+/-plus-/').txt"
   echo "== $sdk ($VENVS/$venv)"
   "$VENVS/$venv/bin/python" "$HERE/run.py" --sdk "$sdk"
 done

@@ -4,81 +4,31 @@
 Usage: python truth.py LEDGER.json OUT/truth.json [--sdk NAME --versions JSON]
 """
 import json
+import os
 import sys
 
-KEYS = ["input_tokens", "cached_input_tokens", "output_tokens", "reasoning_tokens", "total_tokens"]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import truth_core as core  # noqa: E402  (../truth_core.py)
+from truth_core import span_id_of, trace_id_of  # noqa: E402,F401  (also used by the agents and aisdk suites)
+
+KEYS = core.OPENAI_KEYS
+# what a call record takes from fake_openai.py's ledger entry as it is (also the agents and aisdk suites')
+CALL_FIELDS = ("endpoint", "status", "stream", "include_usage", "requested_model", "model", "response_id",
+               "previous_response_id", "finish_reason")
 
 
-def norm_usage(u):
-    """OpenAI usage as sent -> flat counts (input includes cached, output includes reasoning)."""
-    if u is None:
-        return None
-    if "prompt_tokens" in u:  # chat completions shape
-        return {
-            "input_tokens": u["prompt_tokens"],
-            "cached_input_tokens": (u.get("prompt_tokens_details") or {}).get("cached_tokens", 0),
-            "output_tokens": u["completion_tokens"],
-            "reasoning_tokens": (u.get("completion_tokens_details") or {}).get("reasoning_tokens", 0),
-            "total_tokens": u["total_tokens"],
-        }
-    return {  # Responses API shape
-        "input_tokens": u["input_tokens"],
-        "cached_input_tokens": (u.get("input_tokens_details") or {}).get("cached_tokens", 0),
-        "output_tokens": u["output_tokens"],
-        "reasoning_tokens": (u.get("output_tokens_details") or {}).get("reasoning_tokens", 0),
-        "total_tokens": u["total_tokens"],
-    }
-
-
-def zero():
-    return {k: 0 for k in KEYS} | {"calls": 0, "calls_with_usage": 0}
-
-
-def add(acc, u):
-    acc["calls"] += 1
-    if u is not None:
-        acc["calls_with_usage"] += 1
-        for k in KEYS:
-            acc[k] += u[k]
-
-
-def trace_id_of(tp):
-    if not tp:
-        return None
-    parts = tp.split("-")
-    return parts[1] if len(parts) == 4 else None
-
-
-def span_id_of(tp):
-    if not tp:
-        return None
-    parts = tp.split("-")
-    return parts[2] if len(parts) == 4 else None
+# OpenAI usage as sent -> flat counts (also the agents, aisdk and anthropic suites')
+norm_usage = core.openai_usage
 
 
 def build(ledger, sdk=None, extra=None):
     calls = []
-    by = {"scenario": {}, "trace": {}, "session": {}, "user": {}}
-    total = zero()
     for e in sorted(ledger, key=lambda e: e["request_no"]):
         u = norm_usage(e.get("usage"))
         app_tid = trace_id_of(e.get("app_traceparent"))
         call = {
-            "request_no": e["request_no"],
-            "scenario": e.get("scenario"),
-            "trace_name": e.get("trace_name"),
-            "trace_id": app_tid,
-            "session_id": e.get("session_id"),
-            "user_id": e.get("user_id"),
-            "endpoint": e["endpoint"],
-            "status": e.get("status"),
-            "stream": e.get("stream"),
-            "include_usage": e.get("include_usage"),
-            "requested_model": e.get("requested_model"),
-            "model": e.get("model"),
-            "response_id": e.get("response_id"),
-            "previous_response_id": e.get("previous_response_id"),
-            "finish_reason": e.get("finish_reason"),
+            **core.call_identity(e, app_tid),
+            **core.ledger_fields(e, CALL_FIELDS),
             "usage": u,
             "usage_as_sent": e.get("usage"),
             "traceparent_sent_by_instrumentation": e.get("traceparent"),
@@ -88,24 +38,7 @@ def build(ledger, sdk=None, extra=None):
             "app_traceparent": e.get("app_traceparent"),
         }
         calls.append(call)
-        add(total, u)
-        for dim, key in (
-            ("scenario", call["scenario"]),
-            ("trace", call["trace_name"]),
-            ("session", call["session_id"]),
-            ("user", call["user_id"]),
-        ):
-            if key is None:
-                continue
-            acc = by[dim].setdefault(key, zero())
-            add(acc, u)
-            if dim == "trace":
-                acc.setdefault("trace_ids", [])
-                if app_tid and app_tid not in acc["trace_ids"]:
-                    acc["trace_ids"].append(app_tid)
-                acc["scenario"] = call["scenario"]
-                acc["session_id"] = call["session_id"]
-                acc["user_id"] = call["user_id"]
+    total, by = core.summarize(calls, [core.SCENARIO, core.TRACE, core.SESSION, core.USER], KEYS)
     out = {
         "sdk": sdk,
         "source": "ledger of fake_openai.py (what the server sent on the wire), not the exported telemetry",
@@ -117,10 +50,7 @@ def build(ledger, sdk=None, extra=None):
         "(X-App-Traceparent header injected by scenarios.py), null if none",
         "calls": calls,
         "totals": total,
-        "per_scenario": by["scenario"],
-        "per_trace": by["trace"],
-        "per_session": by["session"],
-        "per_user": by["user"],
+        **core.per_groups(by),
     }
     if extra:
         out.update(extra)

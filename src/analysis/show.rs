@@ -1,0 +1,973 @@
+//! One trace as `traces show` presents it: its spans as read (from the store or from
+//! dumps), the tree, each span's own and rolled-up tokens and cost under the same
+//! attribution as `traces cost`, and the conversation its model calls held.
+
+use super::attribution::{Verdict, attribute};
+use super::calls::{Calls, LlmCall, SpanRow, calls_from_rows, facts_of, row_from_normalized};
+use super::cost_report::{CallFilter, CostReport, PriceCache, ReportBuilder, SumOverflow};
+use super::source::Source;
+use super::tree::Tree;
+use crate::ingest::ids::{SpanId, TraceId};
+use crate::ingest::raw::{
+    AnyValue, Event, RawLog, RawSpan, Record, Resource, Scope, SpanKind, StatusCode,
+};
+use crate::ingest::{DecodeOptions, IngestError, decode_input, expand_inputs};
+use crate::pricing::Pricing;
+use crate::pricing::cost::call_cost;
+use crate::semconv::model::{Message, Normalized, Part, SpanType};
+use crate::semconv::{content, normalize};
+use crate::store::encode::{attributes_from_json, value_from_json};
+use crate::store::{Store, StoreError};
+use polars::prelude::*;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ShowError {
+    #[error("{0:?} is not a trace id: expected 4 to 32 hexadecimal digits")]
+    BadId(String),
+    #[error("no trace {id} in {place}")]
+    Unknown { id: String, place: String },
+    #[error("no trace of session {session:?} in {place}")]
+    NoSession { session: String, place: String },
+    #[error("{prefix} is the start of {} trace ids: {}; give more digits", .candidates.len(), .candidates.join(", "))]
+    Ambiguous {
+        prefix: String,
+        candidates: Vec<String>,
+    },
+    #[error("store: a stored value of span {span} is not valid JSON ({key}): {message}")]
+    Stored {
+        span: String,
+        key: &'static str,
+        message: String,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Polars(#[from] PolarsError),
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    #[error(transparent)]
+    Sum(#[from] SumOverflow),
+}
+
+/// A trace's records as they were read.
+#[derive(Debug, Clone, Default)]
+pub struct TraceRecords {
+    pub trace_id: TraceId,
+    pub spans: Vec<RawSpan>,
+    pub logs: Vec<RawLog>,
+}
+
+/// A full id or a unique prefix of at least 4 hex digits, lowercased.
+fn id_prefix(id: &str) -> Result<String, ShowError> {
+    let p = id.trim().to_ascii_lowercase();
+    if !(4..=32).contains(&p.len()) || !p.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ShowError::BadId(id.to_string()));
+    }
+    Ok(p)
+}
+
+/// The one trace whose id starts with `prefix` among `candidates`.
+fn unique(prefix: &str, candidates: BTreeSet<String>, place: &str) -> Result<String, ShowError> {
+    let mut it = candidates.into_iter();
+    match (it.next(), it.next()) {
+        (None, _) => Err(ShowError::Unknown {
+            id: prefix.to_string(),
+            place: place.to_string(),
+        }),
+        (Some(one), None) => Ok(one),
+        (Some(a), Some(b)) => {
+            let mut all = vec![a, b];
+            all.extend(it.take(18));
+            Err(ShowError::Ambiguous {
+                prefix: prefix.to_string(),
+                candidates: all,
+            })
+        }
+    }
+}
+
+/// The trace whose id is `id` or starts with it, with its log records.
+pub fn load_trace(source: Source, id: &str) -> Result<TraceRecords, ShowError> {
+    let prefix = id_prefix(id)?;
+    match source {
+        Source::Store(store) => from_store(store, &prefix),
+        Source::Dumps(paths) => {
+            let mut spans: HashMap<String, Vec<RawSpan>> = HashMap::new();
+            let mut logs: Vec<RawLog> = Vec::new();
+            for input in expand_inputs(paths)? {
+                decode_input(&input, &DecodeOptions::default(), &mut |r| match r {
+                    Record::Span(s) => {
+                        let t = s.trace_id.to_string();
+                        if t.starts_with(&prefix) {
+                            spans.entry(t).or_default().push(s);
+                        }
+                    }
+                    Record::Log(l) => {
+                        if l.trace_id
+                            .is_some_and(|t| t.to_string().starts_with(&prefix))
+                        {
+                            logs.push(l);
+                        }
+                    }
+                })?;
+            }
+            let id = unique(&prefix, spans.keys().cloned().collect(), "these dumps")?;
+            let spans = spans.remove(&id).unwrap_or_default();
+            let trace_id = spans[0].trace_id;
+            logs.retain(|l| l.trace_id == Some(trace_id));
+            Ok(TraceRecords {
+                trace_id,
+                spans,
+                logs,
+            })
+        }
+    }
+}
+
+fn place(store: &Store) -> String {
+    format!("the store at {}", store.root().display())
+}
+
+/// The trace ids of the spans `keep` keeps.
+fn trace_ids(spans: LazyFrame, keep: Expr) -> Result<BTreeSet<String>, ShowError> {
+    let ids = spans.filter(keep).select([col("trace_id")]).collect()?;
+    Ok(ids
+        .column("trace_id")?
+        .str()?
+        .iter()
+        .flatten()
+        .map(String::from)
+        .collect())
+}
+
+fn from_store(store: &Store, prefix: &str) -> Result<TraceRecords, ShowError> {
+    let Some(spans) = store.scan_spans()? else {
+        return Err(ShowError::Unknown {
+            id: prefix.to_string(),
+            place: place(store),
+        });
+    };
+    let candidates = trace_ids(
+        spans.clone(),
+        col("trace_id").str().starts_with(lit(prefix)),
+    )?;
+    let id = unique(prefix, candidates, &place(store))?;
+    let df = spans
+        .filter(col("trace_id").eq(lit(id.as_str())))
+        .collect()?;
+    let spans = spans_of(&df)?;
+    let logs = match store.scan_logs()? {
+        Some(l) => logs_of(&l.filter(col("trace_id").eq(lit(id.as_str()))).collect()?)?,
+        None => Vec::new(),
+    };
+    Ok(TraceRecords {
+        trace_id: TraceId::parse(&id).unwrap_or_default(),
+        spans,
+        logs,
+    })
+}
+
+fn text_col<'a>(df: &'a DataFrame, name: &str) -> Result<&'a StringChunked, PolarsError> {
+    df.column(name)?.str()
+}
+
+fn int_col<'a>(df: &'a DataFrame, name: &str) -> Result<&'a Int64Chunked, PolarsError> {
+    df.column(name)?.i64()
+}
+
+fn stored_json(
+    text: Option<&str>,
+    span: &str,
+    key: &'static str,
+) -> Result<serde_json::Value, ShowError> {
+    match text {
+        None | Some("") => Ok(serde_json::Value::Null),
+        Some(t) => serde_json::from_str(t).map_err(|e| ShowError::Stored {
+            span: span.to_string(),
+            key,
+            message: e.to_string(),
+        }),
+    }
+}
+
+fn attributes_of(
+    text: Option<&str>,
+    span: &str,
+    key: &'static str,
+) -> Result<Vec<crate::ingest::raw::KeyValue>, ShowError> {
+    match text {
+        None | Some("") => Ok(Vec::new()),
+        Some(t) => attributes_from_json(t).map_err(|e| ShowError::Stored {
+            span: span.to_string(),
+            key,
+            message: e.to_string(),
+        }),
+    }
+}
+
+/// The stored span rows back as the spans that were imported.
+fn spans_of(df: &DataFrame) -> Result<Vec<RawSpan>, ShowError> {
+    let t = |n| text_col(df, n);
+    let (trace, span, parent, state, name, kind) = (
+        t("trace_id")?,
+        t("span_id")?,
+        t("parent_span_id")?,
+        t("trace_state")?,
+        t("name")?,
+        t("kind")?,
+    );
+    let (status, status_message, scope_name, scope_version) = (
+        t("status_code")?,
+        t("status_message")?,
+        t("scope_name")?,
+        t("scope_version")?,
+    );
+    let (attrs, events, resource, scope_attrs) = (
+        t("attributes")?,
+        t("events")?,
+        t("resource_attributes")?,
+        t("scope_attributes")?,
+    );
+    let (start, end, flags) = (
+        int_col(df, "start_time_unix_nano")?,
+        int_col(df, "end_time_unix_nano")?,
+        int_col(df, "flags")?,
+    );
+    let mut out = Vec::with_capacity(df.height());
+    for i in 0..df.height() {
+        let sid = span.get(i).unwrap_or_default();
+        out.push(RawSpan {
+            trace_id: TraceId::parse(trace.get(i).unwrap_or_default()).unwrap_or_default(),
+            span_id: SpanId::parse(sid).unwrap_or_default(),
+            parent_span_id: SpanId::parse_parent(parent.get(i).unwrap_or_default())
+                .unwrap_or_default(),
+            trace_state: state.get(i).unwrap_or_default().to_string(),
+            name: name.get(i).unwrap_or_default().to_string(),
+            kind: SpanKind::from_name(kind.get(i).unwrap_or_default()).unwrap_or_default(),
+            start_time_unix_nano: start.get(i).unwrap_or(0),
+            end_time_unix_nano: end.get(i).unwrap_or(0),
+            status_code: StatusCode::from_name(status.get(i).unwrap_or_default())
+                .unwrap_or_default(),
+            status_message: status_message.get(i).unwrap_or_default().to_string(),
+            flags: u32::try_from(flags.get(i).unwrap_or(0)).unwrap_or(0),
+            attributes: attributes_of(attrs.get(i), sid, "attributes")?,
+            events: events_of(stored_json(events.get(i), sid, "events")?),
+            links: Vec::new(),
+            resource: Arc::new(Resource {
+                attributes: attributes_of(resource.get(i), sid, "resource_attributes")?,
+            }),
+            scope: Arc::new(Scope {
+                name: scope_name.get(i).unwrap_or_default().to_string(),
+                version: scope_version.get(i).unwrap_or_default().to_string(),
+                attributes: attributes_of(scope_attrs.get(i), sid, "scope_attributes")?,
+            }),
+        });
+    }
+    Ok(out)
+}
+
+/// The inverse of the store's events JSON.
+fn events_of(v: serde_json::Value) -> Vec<Event> {
+    let serde_json::Value::Array(items) = v else {
+        return Vec::new();
+    };
+    items
+        .into_iter()
+        .map(|mut e| Event {
+            time_unix_nano: e["time_unix_nano"].as_i64().unwrap_or(0),
+            name: e["name"].as_str().unwrap_or_default().to_string(),
+            attributes: match value_from_json(e["attributes"].take()) {
+                AnyValue::KvList(kv) => kv,
+                _ => Vec::new(),
+            },
+        })
+        .collect()
+}
+
+fn logs_of(df: &DataFrame) -> Result<Vec<RawLog>, ShowError> {
+    let t = |n| text_col(df, n);
+    let (trace, span, severity_text, event_name, body, attrs, scope_name, scope_version) = (
+        t("trace_id")?,
+        t("span_id")?,
+        t("severity_text")?,
+        t("event_name")?,
+        t("body")?,
+        t("attributes")?,
+        t("scope_name")?,
+        t("scope_version")?,
+    );
+    let resource = t("resource_attributes")?;
+    let (time, observed, severity, flags) = (
+        int_col(df, "time_unix_nano")?,
+        int_col(df, "observed_time_unix_nano")?,
+        int_col(df, "severity_number")?,
+        int_col(df, "flags")?,
+    );
+    let mut out = Vec::with_capacity(df.height());
+    for i in 0..df.height() {
+        let sid = span.get(i).unwrap_or_default();
+        out.push(RawLog {
+            trace_id: trace.get(i).and_then(|t| TraceId::parse(t).ok()),
+            span_id: span.get(i).and_then(|s| SpanId::parse(s).ok()),
+            time_unix_nano: time.get(i).unwrap_or(0),
+            observed_time_unix_nano: observed.get(i).unwrap_or(0),
+            severity_number: i32::try_from(severity.get(i).unwrap_or(0)).unwrap_or(0),
+            severity_text: severity_text.get(i).unwrap_or_default().to_string(),
+            event_name: event_name.get(i).unwrap_or_default().to_string(),
+            body: value_from_json(stored_json(body.get(i), sid, "body")?),
+            attributes: attributes_of(attrs.get(i), sid, "attributes")?,
+            flags: u32::try_from(flags.get(i).unwrap_or(0)).unwrap_or(0),
+            resource: Arc::new(Resource {
+                attributes: attributes_of(resource.get(i), sid, "resource_attributes")?,
+            }),
+            scope: Arc::new(Scope {
+                name: scope_name.get(i).unwrap_or_default().to_string(),
+                version: scope_version.get(i).unwrap_or_default().to_string(),
+                attributes: Vec::new(),
+            }),
+        });
+    }
+    Ok(out)
+}
+
+/// Tokens and cost of a span, or of the calls under it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Tally {
+    pub calls: u64,
+    pub input_tokens: i64,
+    pub cache_read_tokens: i64,
+    pub output_tokens: i64,
+    pub reasoning_tokens: i64,
+    #[serde(serialize_with = "crate::render::exact_number")]
+    pub cost_usd: Decimal,
+    pub unpriced_calls: u64,
+}
+
+impl Tally {
+    fn add(&mut self, o: &Tally) {
+        self.calls += o.calls;
+        self.input_tokens = self.input_tokens.saturating_add(o.input_tokens);
+        self.cache_read_tokens = self.cache_read_tokens.saturating_add(o.cache_read_tokens);
+        self.output_tokens = self.output_tokens.saturating_add(o.output_tokens);
+        self.reasoning_tokens = self.reasoning_tokens.saturating_add(o.reasoning_tokens);
+        self.cost_usd = self
+            .cost_usd
+            .checked_add(o.cost_usd)
+            .unwrap_or(self.cost_usd);
+        self.unpriced_calls += o.unpriced_calls;
+    }
+}
+
+/// Why a span's usage does or does not count.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Counted {
+    /// The span is a model call and its usage counts.
+    Counts,
+    /// Usage recorded here is counted on spans below it.
+    CountedBelow,
+    /// Another instrumentation's span of the same call counts.
+    DuplicateOf { span_id: String },
+    /// A model-call span without usage.
+    NoUsage,
+    /// Not a model call, no usage.
+    None,
+}
+
+pub struct ShownSpan {
+    pub raw: RawSpan,
+    pub n: Normalized,
+    pub counted: Counted,
+    /// What the span's own call counts (zero unless `Counts`).
+    pub own: Tally,
+    /// Its own and every span's below it.
+    pub rolled: Tally,
+    /// Starts before its parent does (clock skew between producers).
+    pub before_parent: bool,
+}
+
+pub struct TraceShow {
+    pub trace_id: TraceId,
+    pub spans: Vec<ShownSpan>,
+    pub tree: Tree,
+    /// The counted calls, as `traces cost` counts them.
+    pub calls: Calls,
+    /// The trace's report, as `traces cost --trace ID` makes it.
+    pub report: CostReport,
+    pub logs: Vec<RawLog>,
+    pub session: Option<String>,
+    pub user: Option<String>,
+    /// Spans dropped because an earlier span of the trace had their id.
+    pub repeated_span_ids: u64,
+}
+
+/// A span's name for people: Logfire names spans by their message template
+/// (`OpenAI Agents trace: {name}`) and keeps the rendered message beside it.
+pub fn display_name(s: &RawSpan) -> String {
+    if s.name.contains('{')
+        && let Some(msg) = crate::semconv::attrs::Attrs(&s.attributes).str("logfire.msg")
+    {
+        return msg;
+    }
+    s.name.clone()
+}
+
+impl TraceShow {
+    pub fn start(&self) -> i64 {
+        self.spans
+            .iter()
+            .map(|s| s.raw.start_time_unix_nano)
+            .min()
+            .unwrap_or(0)
+    }
+
+    pub fn end(&self) -> i64 {
+        self.spans
+            .iter()
+            .map(|s| s.raw.end_time_unix_nano.max(s.raw.start_time_unix_nano))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The first root's name.
+    pub fn root_name(&self) -> String {
+        self.tree
+            .roots
+            .first()
+            .map_or(String::new(), |&r| display_name(&self.spans[r].raw))
+    }
+
+    pub fn service(&self) -> Option<&str> {
+        self.tree
+            .roots
+            .first()
+            .and_then(|&r| self.spans[r].raw.resource.service_name())
+    }
+}
+
+/// Builds the view of one trace: normalized spans, their tree and attribution, each
+/// counted call priced as `traces cost` prices it.
+pub fn show(records: TraceRecords, pricing: &Pricing) -> Result<TraceShow, ShowError> {
+    let TraceRecords {
+        trace_id,
+        spans,
+        logs,
+    } = records;
+    // One span per id, the first read, as the store keeps it.
+    let mut seen = foldhash::HashSet::default();
+    let before = spans.len();
+    let spans: Vec<RawSpan> = spans
+        .into_iter()
+        .filter(|s| seen.insert(s.span_id))
+        .collect();
+    let repeated_span_ids = (before - spans.len()) as u64;
+    let normalized: Vec<Normalized> = spans.iter().map(normalize).collect();
+    let rows: Vec<SpanRow> = spans
+        .iter()
+        .zip(&normalized)
+        .map(|(s, n)| row_from_normalized(s, n.clone(), &[]))
+        .collect();
+    let refs: Vec<&SpanRow> = rows.iter().collect();
+    let facts = facts_of(&refs);
+    let attribution = attribute(&facts);
+    let calls = calls_from_rows(rows.clone());
+
+    let mut prices = PriceCache::new(pricing);
+    let filter = CallFilter::default();
+    let mut builder = ReportBuilder::new(pricing, Vec::new(), &filter, &[]);
+    let by_span: HashMap<SpanId, &LlmCall> = calls.calls.iter().map(|c| (c.span_id, c)).collect();
+    for c in &calls.calls {
+        builder.add(c);
+    }
+    let report = builder.finish()?;
+
+    let tree = Tree::build(
+        &spans.iter().map(|s| s.span_id).collect::<Vec<_>>(),
+        &spans.iter().map(|s| s.parent_span_id).collect::<Vec<_>>(),
+        &spans
+            .iter()
+            .map(|s| s.start_time_unix_nano)
+            .collect::<Vec<_>>(),
+    );
+    let own: Vec<Tally> = spans
+        .iter()
+        .map(|s| match by_span.get(&s.span_id) {
+            Some(c) => {
+                let cost = c
+                    .model()
+                    .and_then(|m| prices.entry(m, c.provider.as_deref()))
+                    .and_then(|p| call_cost(p.entry, &c.usage, c.start, c.service_tier.as_deref()))
+                    .and_then(|cc| cc.usd);
+                Tally {
+                    calls: 1,
+                    input_tokens: c.usage.input.unwrap_or(0),
+                    cache_read_tokens: c.usage.cache_read.unwrap_or(0),
+                    output_tokens: c.usage.output.unwrap_or(0),
+                    reasoning_tokens: c.usage.reasoning.unwrap_or(0),
+                    cost_usd: cost.unwrap_or_default(),
+                    unpriced_calls: u64::from(cost.is_none()),
+                }
+            }
+            None => Tally::default(),
+        })
+        .collect();
+    let rolled = tree.fold_up(&own, Tally::add);
+    let session = tree
+        .roots
+        .iter()
+        .copied()
+        .chain(0..spans.len())
+        .find_map(|i| attribution.session.get(i).copied().flatten())
+        .map(String::from);
+    let user = tree
+        .roots
+        .iter()
+        .copied()
+        .chain(0..spans.len())
+        .find_map(|i| attribution.user.get(i).copied().flatten())
+        .map(String::from);
+
+    let shown = spans
+        .into_iter()
+        .zip(normalized)
+        .enumerate()
+        .map(|(i, (raw, n))| {
+            let counted = match attribution.verdicts.get(i).copied().flatten() {
+                Some(Verdict::Counts) if by_span.contains_key(&raw.span_id) => Counted::Counts,
+                Some(Verdict::HasUsageBelow) => Counted::CountedBelow,
+                Some(Verdict::DuplicateOf(k)) => Counted::DuplicateOf {
+                    span_id: facts[k].span_id.to_string(),
+                },
+                _ if n.span_type.is_model_call() && n.usage.is_empty() => Counted::NoUsage,
+                _ => Counted::None,
+            };
+            let before_parent =
+                tree.parent[i].is_some_and(|p| raw.start_time_unix_nano < facts[p].start);
+            ShownSpan {
+                raw,
+                n,
+                counted,
+                own: own[i].clone(),
+                rolled: rolled[i].clone(),
+                before_parent,
+            }
+        })
+        .collect();
+    Ok(TraceShow {
+        trace_id,
+        spans: shown,
+        tree,
+        calls,
+        report,
+        logs,
+        session,
+        user,
+        repeated_span_ids,
+    })
+}
+
+/// One entry of the conversation: a message shown once, or a change of the system
+/// instructions.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Entry {
+    Message {
+        role: String,
+        parts: Vec<Part>,
+        /// The span of the call that produced it (assistant output).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        produced_by: Option<usize>,
+    },
+    SystemChanged {
+        system: Vec<String>,
+        at_span: usize,
+    },
+}
+
+/// A tool call and what came of it, paired by call id.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ToolPair {
+    pub call_id: Option<String>,
+    pub name: String,
+    pub arguments: String,
+    pub result: Option<String>,
+    /// The tool span that ran it, if one names the call id or the tool.
+    pub tool_span: Option<usize>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Conversation {
+    pub system: Vec<String>,
+    pub entries: Vec<Entry>,
+    pub tools: Vec<ToolPair>,
+    /// Tool results whose call is not in the trace.
+    pub orphan_results: Vec<String>,
+    /// The model calls read, in order, by span index.
+    pub calls: Vec<usize>,
+}
+
+/// What makes two messages the same message, whatever call repeated it.
+fn message_key(m: &Message) -> String {
+    let mut k = m.role.clone();
+    for p in &m.parts {
+        k.push('\u{1f}');
+        match p {
+            Part::Text { text } | Part::Reasoning { text } => k.push_str(text.trim()),
+            Part::Media {
+                media_type, bytes, ..
+            } => k.push_str(&format!("media:{media_type:?}:{bytes:?}")),
+            Part::ToolCall { id, name, .. } => k.push_str(&format!("call:{id:?}:{name}")),
+            Part::ToolResult {
+                tool_call_id,
+                content,
+            } => k.push_str(&format!("result:{tool_call_id:?}:{}", content.trim())),
+        }
+    }
+    k
+}
+
+/// The conversation the trace's model calls held: each call repeats the history, so
+/// every message is shown once, in order, assistant messages marked with the call
+/// that produced them.
+pub fn conversation(t: &TraceShow) -> Conversation {
+    Transcript::default().add(t)
+}
+
+/// What a conversation has shown so far, carried from trace to trace of a session, so
+/// that a trace whose first call repeats the previous trace's transcript continues it.
+#[derive(Default)]
+pub struct Transcript {
+    shown: Vec<String>,
+    system: Option<Vec<String>>,
+}
+
+impl Transcript {
+    /// The part of the conversation that trace `t` adds.
+    pub fn add(&mut self, t: &TraceShow) -> Conversation {
+        let mut calls: Vec<usize> = t
+            .spans
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| matches!(s.counted, Counted::Counts | Counted::NoUsage))
+            .map(|(i, _)| i)
+            .collect();
+        calls.sort_by_key(|&i| (t.spans[i].raw.start_time_unix_nano, i));
+        let mut out = Conversation {
+            calls: calls.clone(),
+            ..Default::default()
+        };
+        for &i in &calls {
+            let s = &t.spans[i];
+            let logs: Vec<RawLog> = t
+                .logs
+                .iter()
+                .filter(|l| l.span_id == Some(s.raw.span_id))
+                .cloned()
+                .collect();
+            let mut c = content(&s.raw, &logs);
+            // Producers without a key of their own for instructions keep them as messages.
+            if c.system.is_empty() {
+                c.system = crate::semconv::model::system_texts(&c.input);
+            }
+            if !c.system.is_empty() {
+                match &self.system {
+                    None => {
+                        out.system = c.system.clone();
+                        self.system = Some(c.system.clone());
+                    }
+                    Some(prev) if *prev != c.system => {
+                        out.entries.push(Entry::SystemChanged {
+                            system: c.system.clone(),
+                            at_span: i,
+                        });
+                        self.system = Some(c.system.clone());
+                    }
+                    _ => {}
+                }
+            }
+            // A history message already shown is skipped in order: the next occurrence
+            // at or after the last one matched.
+            let mut at = 0;
+            for m in c
+                .input
+                .iter()
+                .filter(|m| m.role != "system" && m.role != "developer")
+            {
+                let key = message_key(m);
+                match self.shown[at..].iter().position(|k| *k == key) {
+                    Some(p) => at += p + 1,
+                    None => {
+                        self.shown.push(key);
+                        at = self.shown.len();
+                        out.entries.push(Entry::Message {
+                            role: m.role.clone(),
+                            parts: m.parts.clone(),
+                            produced_by: None,
+                        });
+                    }
+                }
+            }
+            for m in &c.output {
+                self.shown.push(message_key(m));
+                // One tool call written twice (as a `tool_calls` entry and as a
+                // Responses item) is one call.
+                let mut parts: Vec<Part> = Vec::with_capacity(m.parts.len());
+                for p in &m.parts {
+                    if !parts.contains(p) {
+                        parts.push(p.clone());
+                    }
+                }
+                out.entries.push(Entry::Message {
+                    role: m.role.clone(),
+                    parts,
+                    produced_by: Some(i),
+                });
+            }
+        }
+        pair_tools(t, &mut out);
+        out
+    }
+}
+
+/// Every trace of a session, in time order of their first span.
+pub fn load_session(source: Source, session: &str) -> Result<Vec<TraceRecords>, ShowError> {
+    let mut traces: Vec<TraceRecords> = match source {
+        Source::Store(store) => match store.scan_spans()? {
+            None => Vec::new(),
+            Some(spans) => trace_ids(spans, col("session_id").eq(lit(session)))?
+                .iter()
+                .map(|id| from_store(store, id))
+                .collect::<Result<_, _>>()?,
+        },
+        Source::Dumps(paths) => {
+            let mut spans: HashMap<TraceId, Vec<RawSpan>> = HashMap::new();
+            let mut logs: HashMap<TraceId, Vec<RawLog>> = HashMap::new();
+            let mut wanted = BTreeSet::new();
+            for input in expand_inputs(paths)? {
+                decode_input(&input, &DecodeOptions::default(), &mut |r| match r {
+                    Record::Span(s) => {
+                        if normalize(&s).session_id.as_deref() == Some(session) {
+                            wanted.insert(s.trace_id);
+                        }
+                        spans.entry(s.trace_id).or_default().push(s);
+                    }
+                    Record::Log(l) => {
+                        if let Some(t) = l.trace_id {
+                            logs.entry(t).or_default().push(l);
+                        }
+                    }
+                })?;
+            }
+            wanted
+                .into_iter()
+                .map(|t| TraceRecords {
+                    trace_id: t,
+                    spans: spans.remove(&t).unwrap_or_default(),
+                    logs: logs.remove(&t).unwrap_or_default(),
+                })
+                .collect()
+        }
+    };
+    if traces.is_empty() {
+        return Err(ShowError::NoSession {
+            session: session.to_string(),
+            place: match source {
+                Source::Store(s) => place(s),
+                Source::Dumps(_) => "these dumps".into(),
+            },
+        });
+    }
+    let first = |t: &TraceRecords| t.spans.iter().map(|s| s.start_time_unix_nano).min();
+    traces.sort_by_key(|t| (first(t), t.trace_id));
+    Ok(traces)
+}
+
+fn attr_text(s: &RawSpan, key: &str) -> Option<String> {
+    crate::semconv::attrs::Attrs(&s.attributes).str(key)
+}
+
+fn pair_tools(t: &TraceShow, c: &mut Conversation) {
+    let mut results: HashMap<String, String> = HashMap::new();
+    let mut calls: Vec<(Option<String>, String, String)> = Vec::new();
+    for e in &c.entries {
+        let Entry::Message { parts, .. } = e else {
+            continue;
+        };
+        for p in parts {
+            match p {
+                Part::ToolCall {
+                    id,
+                    name,
+                    arguments,
+                } => calls.push((id.clone(), name.clone(), arguments.clone())),
+                Part::ToolResult {
+                    tool_call_id: Some(id),
+                    content,
+                } => {
+                    results.entry(id.clone()).or_insert_with(|| content.clone());
+                }
+                _ => {}
+            }
+        }
+    }
+    let tool_spans: Vec<usize> = t
+        .spans
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.n.span_type == SpanType::Tool)
+        .map(|(i, _)| i)
+        .collect();
+    let mut used = vec![false; tool_spans.len()];
+    let call_ids: BTreeSet<String> = calls.iter().filter_map(|(id, _, _)| id.clone()).collect();
+    for (id, name, arguments) in calls {
+        let by_id = id.as_ref().and_then(|id| {
+            tool_spans.iter().position(|&k| {
+                attr_text(&t.spans[k].raw, "gen_ai.tool.call.id").as_deref() == Some(id)
+            })
+        });
+        let by_name = || {
+            tool_spans.iter().enumerate().position(|(j, &k)| {
+                !used[j]
+                    && (attr_text(&t.spans[k].raw, "gen_ai.tool.name").as_deref() == Some(&name)
+                        || attr_text(&t.spans[k].raw, "tool.name").as_deref() == Some(&name)
+                        || t.spans[k].raw.name == name
+                        || t.spans[k].raw.name.ends_with(&format!(" {name}")))
+            })
+        };
+        let found = by_id.or_else(by_name);
+        if let Some(j) = found {
+            used[j] = true;
+        }
+        c.tools.push(ToolPair {
+            result: id.as_ref().and_then(|i| results.get(i).cloned()),
+            call_id: id,
+            name,
+            arguments,
+            tool_span: found.map(|j| tool_spans[j]),
+        });
+    }
+    c.orphan_results = results
+        .keys()
+        .filter(|id| !call_ids.contains(*id))
+        .cloned()
+        .collect();
+    c.orphan_results.sort();
+}
+
+/// The response id a trace's conversation continues: the first call (in time) whose
+/// `previous_response_id` names a response no call of the trace produced.
+pub fn continues(t: &TraceShow) -> Option<String> {
+    let produced: BTreeSet<&str> = t
+        .spans
+        .iter()
+        .filter_map(|s| s.n.response_id.as_deref())
+        .collect();
+    let mut calls: Vec<&ShownSpan> = t
+        .spans
+        .iter()
+        .filter(|s| s.n.previous_response_id.is_some())
+        .collect();
+    calls.sort_by_key(|s| s.raw.start_time_unix_nano);
+    calls
+        .iter()
+        .filter_map(|s| s.n.previous_response_id.as_deref())
+        .find(|p| !produced.contains(p))
+        .map(String::from)
+}
+
+/// The traces before `t` in its Responses API chain, oldest first: the conversation
+/// of a chain of calls linked by `previous_response_id` lives in the responses they
+/// name, which other traces may hold (one trace per request of a web app).
+pub fn earlier_in_chain(
+    source: Source,
+    t: &TraceShow,
+    pricing: &Pricing,
+) -> Result<Vec<TraceShow>, ShowError> {
+    const MAX_HOPS: usize = 100;
+    let mut chain = Vec::new();
+    let mut seen = BTreeSet::from([t.trace_id]);
+    let mut want = continues(t);
+    let mut dumps: Option<(HashMap<String, TraceId>, HashMap<TraceId, TraceRecords>)> = None;
+    while let Some(response) = want.take() {
+        if chain.len() >= MAX_HOPS {
+            break;
+        }
+        let records = match source {
+            Source::Store(store) => {
+                let Some(spans) = store.scan_spans()? else {
+                    break;
+                };
+                let hit = spans
+                    .filter(col("response_id").eq(lit(response.as_str())))
+                    .select([col("trace_id")])
+                    .limit(1)
+                    .collect()?;
+                let Some(id) = hit.column("trace_id")?.str()?.get(0).map(String::from) else {
+                    break;
+                };
+                from_store(store, &id)?
+            }
+            Source::Dumps(paths) => {
+                if dumps.is_none() {
+                    dumps = Some(index_dumps(paths)?);
+                }
+                let (by_response, traces) = dumps.as_mut().expect("indexed above");
+                let Some(id) = by_response.get(&response).copied() else {
+                    break;
+                };
+                match traces.get(&id) {
+                    Some(r) => r.clone(),
+                    None => break,
+                }
+            }
+        };
+        if !seen.insert(records.trace_id) {
+            break;
+        }
+        let earlier = show(records, pricing)?;
+        want = continues(&earlier);
+        chain.push(earlier);
+    }
+    chain.reverse();
+    Ok(chain)
+}
+
+/// Every trace of some dumps, and which trace produced each response id.
+#[allow(clippy::type_complexity)]
+fn index_dumps(
+    paths: &[std::path::PathBuf],
+) -> Result<(HashMap<String, TraceId>, HashMap<TraceId, TraceRecords>), ShowError> {
+    let mut by_response = HashMap::new();
+    let mut traces: HashMap<TraceId, TraceRecords> = HashMap::new();
+    for input in expand_inputs(paths)? {
+        decode_input(&input, &DecodeOptions::default(), &mut |r| match r {
+            Record::Span(s) => {
+                if let Some(id) = normalize(&s).response_id {
+                    by_response.entry(id).or_insert(s.trace_id);
+                }
+                let t = traces.entry(s.trace_id).or_insert_with(|| TraceRecords {
+                    trace_id: s.trace_id,
+                    ..Default::default()
+                });
+                t.spans.push(s);
+            }
+            Record::Log(l) => {
+                if let Some(id) = l.trace_id {
+                    traces
+                        .entry(id)
+                        .or_insert_with(|| TraceRecords {
+                            trace_id: id,
+                            ..Default::default()
+                        })
+                        .logs
+                        .push(l);
+                }
+            }
+        })?;
+    }
+    Ok((by_response, traces))
+}

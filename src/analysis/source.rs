@@ -1,0 +1,181 @@
+//! Where a command's spans come from: the store, or dumps read directly without an
+//! import. Every command asks through this one choice, so that a report from dumps and
+//! the same report from their import cannot drift apart.
+
+use super::calls::{
+    Calls, LlmCall, calls_from_rows, calls_of, load_rows_with, row_from_normalized,
+};
+use super::cost_report::{CallFilter, CostReport, Dim, ReportBuilder, ReportError, SumOverflow};
+use super::partition::{SpillError, TracePartitions};
+use super::{calls_view, cost_columns};
+use crate::ingest::{DecodeOptions, IngestError, Record, decode_input_prepared, expand_inputs};
+use crate::pricing::Pricing;
+use crate::semconv::{RefusedValues, content_only, normalize};
+use crate::store::{Store, StoreError};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'a> {
+    Store(&'a Store),
+    /// Files, directories or `-`, decoded and normalized in memory.
+    Dumps(&'a [PathBuf]),
+}
+
+impl<'a> Source<'a> {
+    /// The dumps when any are given, else the store.
+    pub fn of(store: &'a Store, dumps: &'a [PathBuf]) -> Source<'a> {
+        if dumps.is_empty() {
+            Source::Store(store)
+        } else {
+            Source::Dumps(dumps)
+        }
+    }
+}
+
+/// Why the calls of a source could not be read or reported.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Spill(#[from] SpillError),
+    #[error(transparent)]
+    Report(#[from] ReportError),
+    #[error(transparent)]
+    Overflow(#[from] SumOverflow),
+}
+
+/// The cost report of the source's calls that `filter` keeps, grouped by `group_by`,
+/// and the counts and anomalies of the calls read (from the calls tables only their
+/// calls without usage). `attr_keys` names the attributes to read for `attr:KEY` groups
+/// and `--where` filters (the calls' `attrs`, in order); values refused while
+/// normalizing dumps are noted in `refused`.
+pub fn cost_report(
+    source: Source,
+    pricing: &Pricing,
+    group_by: Vec<Dim>,
+    filter: &CallFilter,
+    attr_keys: &[String],
+    refused: &RefusedValues,
+) -> Result<(CostReport, Calls), SourceError> {
+    let (mut reports, calls) =
+        cost_reports(source, pricing, vec![group_by], filter, attr_keys, refused)?;
+    Ok((reports.remove(0), calls))
+}
+
+/// Like `cost_report`, one report per grouping of `groupings`, from one reading of the
+/// source: the calls of dumps are decoded and attributed once for all of them.
+pub fn cost_reports(
+    source: Source,
+    pricing: &Pricing,
+    groupings: Vec<Vec<Dim>>,
+    filter: &CallFilter,
+    attr_keys: &[String],
+    refused: &RefusedValues,
+) -> Result<(Vec<CostReport>, Calls), SourceError> {
+    let by_attr = groupings
+        .iter()
+        .flatten()
+        .any(|d| matches!(d, Dim::Attr(_)));
+    let store = match source {
+        Source::Store(store) => store,
+        Source::Dumps(paths) => {
+            let mut builders = builders(pricing, groupings, filter, attr_keys);
+            let calls = calls_from_dumps(paths, attr_keys, refused, &mut |c| {
+                builders.iter_mut().for_each(|b| b.add(c))
+            })?;
+            return Ok((finish(builders)?, calls));
+        }
+    };
+    // The imports' calls tables, unless the report needs the spans' raw attributes.
+    let table = if attr_keys.is_empty() && !by_attr {
+        let mut columns: Vec<&str> = Vec::new();
+        for g in &groupings {
+            for c in cost_columns::columns_for(g, filter) {
+                if !columns.contains(&c) {
+                    columns.push(c);
+                }
+            }
+        }
+        calls_view::read(store, &columns)?
+    } else {
+        None
+    };
+    match table {
+        Some(t) => {
+            let reports = groupings
+                .into_iter()
+                .map(|g| cost_columns::report(&t.calls, pricing, g, filter))
+                .collect::<Result<Vec<_>, _>>()?;
+            let counts = Calls {
+                without_usage_by_trace: t.without_usage_by_trace,
+                ..Default::default()
+            };
+            Ok((reports, counts))
+        }
+        None => {
+            let mut builders = builders(pricing, groupings, filter, attr_keys);
+            let calls = calls_from_rows(load_rows_with(store, None, attr_keys)?);
+            for c in &calls.calls {
+                builders.iter_mut().for_each(|b| b.add(c));
+            }
+            Ok((finish(builders)?, calls))
+        }
+    }
+}
+
+fn builders<'a>(
+    pricing: &'a Pricing,
+    groupings: Vec<Vec<Dim>>,
+    filter: &'a CallFilter,
+    attr_keys: &'a [String],
+) -> Vec<ReportBuilder<'a>> {
+    groupings
+        .into_iter()
+        .map(|g| ReportBuilder::new(pricing, g, filter, attr_keys))
+        .collect()
+}
+
+fn finish(builders: Vec<ReportBuilder>) -> Result<Vec<CostReport>, SumOverflow> {
+    builders.into_iter().map(ReportBuilder::finish).collect()
+}
+
+/// Reads dumps without importing them: decode, normalize, attribute, in memory. Message
+/// content is skipped unread, each span is normalized into its small row on the core
+/// that decoded it, and the rows are attributed a partition of traces at a time, each
+/// counting call handed to `call`; the counts and anomalies are returned, not the calls.
+fn calls_from_dumps(
+    paths: &[PathBuf],
+    attr_keys: &[String],
+    refused: &RefusedValues,
+    call: &mut dyn FnMut(&LlmCall),
+) -> Result<Calls, SourceError> {
+    // A report asking for a content attribute itself must read it.
+    let opts = DecodeOptions {
+        skip_attribute: (!attr_keys.iter().any(|k| content_only(k))).then_some(content_only),
+        ..Default::default()
+    };
+    let mut rows = TracePartitions::default();
+    let mut filing = Ok(());
+    let prepare = |r: Record| match r {
+        Record::Span(s) => {
+            let n = normalize(&s);
+            refused.note(&s, &n);
+            Some(row_from_normalized(&s, n, attr_keys))
+        }
+        Record::Log(_) => None,
+    };
+    for input in expand_inputs(paths)? {
+        decode_input_prepared(&input, &opts, &prepare, &mut |row| {
+            if let Some(row) = row
+                && filing.is_ok()
+            {
+                filing = rows.push(row);
+            }
+        })?;
+        std::mem::replace(&mut filing, Ok(()))?;
+    }
+    Ok(calls_of(rows, &mut |c| call(&c))?)
+}
