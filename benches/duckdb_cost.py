@@ -2,7 +2,9 @@
 
     python3 duckdb_cost.py dump DUMP.jsonl        # OTLP JSON lines, read_json + unnest
     python3 duckdb_cost.py store STORE session|model   # the store's Parquet segments
-Prints {"key": [input_tokens, output_tokens], ...} as JSON.
+    python3 duckdb_cost.py trace STORE TRACE_ID        # one trace's spans, as show reads them
+Prints {"key": [input_tokens, output_tokens], ...} as JSON (for `trace`: the trace id and
+its span count).
 """
 import json
 import sys
@@ -26,6 +28,12 @@ if sys.argv[1] == "dump":
         """,
         [sys.argv[2]],
     ).fetchall()
+elif sys.argv[1] == "trace":
+    rows = con.execute(
+        f"SELECT * FROM '{sys.argv[2]}/spans/*.parquet' WHERE trace_id = ?", [sys.argv[3]]
+    ).fetchall()
+    print(json.dumps({sys.argv[3]: len(rows)}))
+    sys.exit(0)
 else:
     key = "session_id" if sys.argv[3] == "session" else "coalesce(response_model, request_model)"
     rows = con.execute(

@@ -81,6 +81,15 @@ def main():
                 res[f"traces cost --by {by} (store)"] = (w, r)
                 w, r, out2 = run([py, os.path.join(HERE, "duckdb_cost.py"), "store", store, by])
                 res[f"duckdb --by {by} (store)"] = (w, r)
+            # One trace, as `show` reads it: the dearest, named by `cost --by trace`.
+            _, _, out = run([traces_bin, "--store", store, "cost", "--by", "trace", "--top", "1", "--format", "json"])
+            trace = json.loads(out)["rows"][0]["trace_id"]
+            w, r, out = run([traces_bin, "--store", store, "show", trace, "--format", "json"])
+            spans = len(json.loads(out)["spans"])
+            res["traces show ID (store)"] = (w, r)
+            w, r, out = run([py, os.path.join(HERE, "duckdb_cost.py"), "trace", store, trace])
+            assert json.loads(out) == {trace: spans}, "DuckDB finds other spans of the trace"
+            res["duckdb trace's spans (store)"] = (w, r)
         lines.append((dump, size_mb, res))
     print(f"{'dump':<28}{'command':<34}{'wall s':>9}{'MB/s':>9}{'peak RSS MB':>13}  note")
     for dump, size_mb, res in lines:
@@ -94,6 +103,8 @@ def main():
         for by in ("session", "model"):
             t, d = res[f"traces cost --by {by} (store)"], res[f"duckdb --by {by} (store)"]
             print(f"  ratio traces/duckdb from the store --by {by}: {d[0] / t[0]:.2f}x")
+        t, d = res["traces show ID (store)"], res["duckdb trace's spans (store)"]
+        print(f"  ratio traces show / duckdb SELECT one trace: {d[0] / t[0]:.2f}x")
     if len(lines) > 1:
         small, large = lines[0], lines[-1]
         r0, r1 = small[2]["traces cost (dump)"][1], large[2]["traces cost (dump)"][1]

@@ -608,6 +608,26 @@ pub struct Conversation {
     pub orphan_results: Vec<String>,
     /// The model calls read, in order, by span index.
     pub calls: Vec<usize>,
+    /// Calls that asked for structured output: span index and the format's name (the
+    /// JSON schema's name, else the format's type).
+    pub formats: Vec<(usize, String)>,
+}
+
+/// The name of a call's `response_format` (Chat) or `text.format` (Responses).
+fn format_name(parameters: &serde_json::Map<String, serde_json::Value>) -> Option<String> {
+    let f = parameters
+        .get("response_format")
+        .or_else(|| parameters.get("text").and_then(|t| t.get("format")))?;
+    let f = match f {
+        serde_json::Value::String(s) => serde_json::from_str(s).unwrap_or(f.clone()),
+        other => other.clone(),
+    };
+    f.get("json_schema")
+        .and_then(|j| j.get("name"))
+        .or_else(|| f.get("name"))
+        .or_else(|| f.get("type"))
+        .and_then(|v| v.as_str())
+        .map(String::from)
 }
 
 /// What makes two messages the same message, whatever call repeated it.
@@ -669,6 +689,9 @@ impl Transcript {
                 .cloned()
                 .collect();
             let mut c = content(&s.raw, &logs);
+            if let Some(f) = format_name(&c.parameters) {
+                out.formats.push((i, f));
+            }
             // Producers without a key of their own for instructions keep them as messages.
             if c.system.is_empty() {
                 c.system = crate::semconv::model::system_texts(&c.input);

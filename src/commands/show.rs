@@ -525,14 +525,20 @@ fn transcript_lines(
                                 .as_deref()
                                 .or(s.n.request_model.as_deref())
                                 .unwrap_or("?");
+                        let format = c
+                            .formats
+                            .iter()
+                            .find(|(k, _)| k == i)
+                            .map(|(_, f)| format!(" format {f}"))
+                            .unwrap_or_default();
                         if s.own.calls > 0 {
                             format!(
-                                "{role} [{model} {} {}]",
+                                "{role} [{model}{format} {} {}]",
                                 tokens(&s.own),
                                 dollars(s.own.cost_usd)
                             )
                         } else {
-                            format!("{role} [{model}]")
+                            format!("{role} [{model}{format}]")
                         }
                     }
                     None => role.clone(),

@@ -557,3 +557,19 @@ fn a_responses_chain_is_followed_across_traces() {
         text(&out.stderr).contains("continues response resp_first, which no trace here produced")
     );
 }
+
+/// A call that asked for structured output names its format: the JSON schema's name
+/// the app sent (`scenarios.py`: `weather`), where the SDK records the request's format.
+#[test]
+fn structured_output_names_its_schema() {
+    for sdk in ["oi", "langfuse", "catalyst"] {
+        let doc = scenario_doc(sdk, "10_structured_output");
+        let formats = &doc["conversation"]["formats"];
+        assert_eq!(
+            formats.as_array().map(Vec::len),
+            Some(1),
+            "{sdk}: {formats}"
+        );
+        assert_eq!(formats[0][1], "weather", "{sdk}");
+    }
+}
