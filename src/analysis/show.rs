@@ -611,6 +611,45 @@ pub struct Conversation {
     /// Calls that asked for structured output: span index and the format's name (the
     /// JSON schema's name, else the format's type).
     pub formats: Vec<(usize, String)>,
+    /// Message attributes that could not be read: span index, key and why, so that a
+    /// conversation is never silently empty.
+    pub unreadable: Vec<(usize, String, String)>,
+}
+
+/// Attributes that hold messages as JSON text.
+const MESSAGE_KEYS: [&str; 8] = [
+    "gen_ai.input.messages",
+    "gen_ai.output.messages",
+    "gen_ai.system_instructions",
+    "langfuse.observation.input",
+    "langfuse.observation.output",
+    "ai.prompt.messages",
+    "ai.response.messages",
+    "llm.usage",
+];
+
+/// The message attributes of a span that are text but not JSON, with why.
+fn unreadable(s: &RawSpan) -> Vec<(String, String)> {
+    let json_mime = |k: &str| {
+        crate::semconv::attrs::Attrs(&s.attributes)
+            .str(k)
+            .as_deref()
+            == Some("application/json")
+    };
+    s.attributes
+        .iter()
+        .filter(|kv| {
+            MESSAGE_KEYS.contains(&kv.key.as_str())
+                || (kv.key == "input.value" && json_mime("input.mime_type"))
+                || (kv.key == "output.value" && json_mime("output.mime_type"))
+        })
+        .filter_map(|kv| match &kv.value {
+            AnyValue::String(t) => serde_json::from_str::<serde_json::Value>(t)
+                .err()
+                .map(|e| (kv.key.clone(), e.to_string())),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The name of a call's `response_format` (Chat) or `text.format` (Responses).
@@ -688,6 +727,9 @@ impl Transcript {
                 .filter(|l| l.span_id == Some(s.raw.span_id))
                 .cloned()
                 .collect();
+            for (key, why) in unreadable(&s.raw) {
+                out.unreadable.push((i, key, why));
+            }
             let mut c = content(&s.raw, &logs);
             if let Some(f) = format_name(&c.parameters) {
                 out.formats.push((i, f));

@@ -32,6 +32,11 @@ fn settings() -> &'static Settings {
     })
 }
 
+/// Whether `--verbose` asks for detail.
+pub fn verbose() -> bool {
+    settings().verbose
+}
+
 /// How many refused values a warning names: the first ten, or with `--verbose` all
 /// but a pathological number.
 pub fn problems_shown() -> usize {

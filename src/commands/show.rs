@@ -375,8 +375,32 @@ fn tree(out: &mut dyn Write, t: &TraceShow, width: usize, paint: Paint) -> std::
             detail.push_str("  ");
             detail.push_str(&m);
         }
+        if super::say::verbose() {
+            detail.push_str(&format!(
+                "  [{} {}{}{}]",
+                s.raw.kind.as_str(),
+                s.raw.status_code.as_str(),
+                if s.raw.events.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        ", events: {}",
+                        s.raw
+                            .events
+                            .iter()
+                            .map(|e| e.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                },
+                s.n.usage_source
+                    .as_deref()
+                    .map(|u| format!(", usage from {u}"))
+                    .unwrap_or_default()
+            ));
+        }
         let budget = width.saturating_sub(prefix.width() + detail.width() + 2);
-        let name = shorten_middle(&display_name(&s.raw), budget.max(8));
+        let name = shorten_middle(&display_name(&s.raw), budget.max(16));
         let mut line = format!("{prefix}{}  {detail}", paint.bold(&name));
         if prefix.width() + name.width() + 2 + detail.width() > width {
             // Even a shortened name leaves too little: the line ends where it must.
@@ -570,6 +594,13 @@ fn transcript_lines(
             .as_deref()
             .map_or("no result in the trace".to_string(), |r| format!("→ {r}"));
         put(out, &format!("tool {}", p.name), &format!("{result}{ran}"))?;
+    }
+    for (i, key, why) in &c.unreadable {
+        put(
+            out,
+            "unreadable",
+            &format!("[{key} of span {}: {why}]", t.spans[*i].raw.span_id),
+        )?;
     }
     for r in &c.orphan_results {
         put(

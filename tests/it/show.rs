@@ -573,3 +573,39 @@ fn structured_output_names_its_schema() {
         assert_eq!(formats[0][1], "weather", "{sdk}");
     }
 }
+
+/// A messages attribute that is not JSON is named, with why, and the rest still shows.
+#[test]
+fn unreadable_messages_are_named_never_silently_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("bad.json");
+    std::fs::write(
+        &p,
+        r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"cccc0000000000000000000000000003","spanId":"0000000000000003","name":"chat gpt-4o-mini","startTimeUnixNano":"1700000000000000000","endTimeUnixNano":"1700000001000000000","attributes":[{"key":"gen_ai.operation.name","value":{"stringValue":"chat"}},{"key":"gen_ai.request.model","value":{"stringValue":"gpt-4o-mini"}},{"key":"gen_ai.usage.input_tokens","value":{"intValue":"12"}},{"key":"gen_ai.usage.output_tokens","value":{"intValue":"3"}},{"key":"gen_ai.input.messages","value":{"stringValue":"[{\"role\": \"user\", \"parts\": [oops"}},{"key":"gen_ai.output.messages","value":{"stringValue":"[{\"role\":\"assistant\",\"parts\":[{\"type\":\"text\",\"content\":\"fine\"}]}]"}}]}]}]}]}"#,
+    )
+    .unwrap();
+    let p = p.display().to_string();
+    let out = run(&["--store", "/nonexistent", "show", "cccc", &p]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains(
+            "unreadable: [gen_ai.input.messages of span 0000000000000003: expected value at line 1 column 29]"
+        ),
+        "{shown}"
+    );
+    assert!(shown.contains("assistant [gpt-4o-mini 12→3"), "{shown}");
+    let doc = json(&[
+        "--store",
+        "/nonexistent",
+        "show",
+        "cccc",
+        &p,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        doc["conversation"]["unreadable"][0][1],
+        "gen_ai.input.messages"
+    );
+}
