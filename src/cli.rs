@@ -145,6 +145,19 @@ Examples:
   traces users --model 'gpt-4o*' --format csv > users.csv
   traces users dump.json --format json")]
     Users(UsersArgs),
+    /// Check token and cost budgets (a TOML file of rules): exit 1 when a fail rule is
+    /// exceeded, for CI.
+    #[command(after_help = "\
+Examples:
+  traces check --budget budget.toml
+  traces check --budget budget.toml test-traces.jsonl
+  traces check --budget budget.toml --format markdown >> \"$GITHUB_STEP_SUMMARY\"
+  traces check --budget budget.toml --format json > check.json
+  traces check --baseline main-traces.jsonl --max-increase 10% pr-traces.jsonl
+
+Exit status: 0 when every fail rule holds (warn rules never fail), 1 when any is
+exceeded, 2 on an invalid budget file or input.")]
+    Check(CheckArgs),
     /// The pricing table: list it, or see which entry a model name resolves to.
     #[command(subcommand)]
     Pricing(PricingCommand),
@@ -243,6 +256,43 @@ pub struct SessionsArgs {
 
 /// The same options as `traces sessions`.
 pub type UsersArgs = SessionsArgs;
+
+/// `traces check`: the budget, where the calls come from, how the report is written.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Dumps to check directly instead of the store (files, directories, or - for stdin).
+    pub paths: Vec<PathBuf>,
+
+    /// The budget: a TOML file of [[rule]] tables (see the README).
+    #[arg(long, value_name = "FILE", required_unless_present = "baseline")]
+    pub budget: Option<PathBuf>,
+
+    /// Compare with a baseline: a store directory, or dumps (repeatable). Fails when a
+    /// member's calls, total tokens or cost grew by more than allowed.
+    #[arg(long, value_name = "BASE")]
+    pub baseline: Vec<PathBuf>,
+
+    /// The most a member's calls, total tokens or cost may grow over the baseline, in
+    /// percent (default 10% when no --max-increase-usd is given).
+    #[arg(long, value_name = "PCT", requires = "baseline")]
+    pub max_increase: Option<String>,
+
+    /// The most a member's cost may grow over the baseline, in dollars.
+    #[arg(long, value_name = "USD", requires = "baseline")]
+    pub max_increase_usd: Option<rust_decimal::Decimal>,
+
+    /// The members the baseline is compared by: name (root span name: one test case),
+    /// trace, session, user, model, or attr:KEY.
+    #[arg(long = "by", value_name = "DIM", default_value = "name")]
+    pub by: String,
+
+    /// List at most N offenders per limit in a table (JSON lists every one).
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub top: usize,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
 
 #[derive(Debug, Subcommand)]
 pub enum PricingCommand {

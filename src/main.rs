@@ -3,6 +3,7 @@ mod commands;
 
 use clap::Parser;
 use std::process::ExitCode;
+use traces::analysis::budget::BudgetError;
 use traces::analysis::cost_report::{ReportError, SumOverflow};
 use traces::analysis::session_report::Per;
 use traces::analysis::show::ShowError;
@@ -43,6 +44,7 @@ fn main() -> ExitCode {
         cli::Command::Show(a) => commands::show::run(&store, &cli.pricing, a),
         cli::Command::Sessions(a) => commands::sessions::run(&store, &cli.pricing, a, Per::Session),
         cli::Command::Users(a) => commands::sessions::run(&store, &cli.pricing, a, Per::User),
+        cli::Command::Check(a) => commands::check::run(&store, &cli.pricing, a),
         cli::Command::Pricing(c) => commands::pricing::run(&cli.pricing, c),
         cli::Command::Completions { shell } => {
             let mut cmd = <cli::Cli as clap::CommandFactory>::command();
@@ -77,7 +79,10 @@ fn exit_code(e: &anyhow::Error) -> u8 {
             IngestError::Io { .. } => 1,
         };
     }
-    if e.downcast_ref::<TimeBoundError>().is_some() || e.downcast_ref::<PricingError>().is_some() {
+    if e.downcast_ref::<TimeBoundError>().is_some()
+        || e.downcast_ref::<PricingError>().is_some()
+        || e.downcast_ref::<BudgetError>().is_some()
+    {
         return 2;
     }
     if let Some(se) = e.downcast_ref::<ShowError>() {

@@ -2,6 +2,7 @@
 //! down, then per-trace structure built in Rust.
 
 pub mod attribution;
+pub mod budget;
 pub mod calls;
 pub mod calls_view;
 pub mod cost_columns;

@@ -1,6 +1,7 @@
 //! One file per subcommand: glue from parsed arguments to the library.
 
 pub mod ask;
+pub mod check;
 pub mod cost;
 pub mod import;
 pub mod list;
@@ -44,7 +45,7 @@ pub fn require_store(store: &traces::store::Store, command: &str) -> Result<(), 
     }
     Err(NoStore {
         path: store.root().display().to_string(),
-        direct: if matches!(command, "cost" | "sessions" | "users") {
+        direct: if matches!(command, "cost" | "sessions" | "users" | "check") {
             format!(", give dumps to read directly (traces {command} DUMP)")
         } else {
             String::new()

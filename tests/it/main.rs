@@ -1,6 +1,7 @@
 //! The integration tests, as one binary: each linked test binary carries all of polars,
 //! so one binary instead of five saves minutes of linking and gigabytes of disk.
 
+mod check;
 mod common;
 mod cost;
 mod decoder_props;

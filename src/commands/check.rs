@@ -1,0 +1,526 @@
+//! `traces check --budget FILE [DUMP...]`: every rule of a budget checked over the store
+//! or the dumps; a table (or JSON, CSV, Markdown) of each limit with its worst members,
+//! then a one-line summary. Exit 1 when a `fail` rule is exceeded. Options: `--top`,
+//! `--format`; `--pricing` (global).
+
+use super::UsageError;
+use crate::cli::CheckArgs;
+use anyhow::Result;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use std::io::Write;
+use std::path::PathBuf;
+use traces::analysis::budget::{
+    self, Budget, Comparison, Finding, Gate, Level, LimitCheck, Metric, Verdict,
+};
+use traces::analysis::cost_report::{CallFilter, Dim};
+use traces::analysis::source::{Source, cost_report};
+use traces::pricing::Pricing;
+use traces::render::{Cell, Column, Kind, OutputFormat, Table, exact_number, to_stdout};
+use traces::semconv::RefusedValues;
+use traces::store::Store;
+
+/// A budget with a `fail` rule exceeded: exit 1.
+#[derive(Debug, thiserror::Error)]
+#[error("budget exceeded: {0}")]
+pub struct Exceeded(pub String);
+
+pub fn run(store: &Store, pricing_files: &[PathBuf], args: &CheckArgs) -> Result<()> {
+    let budget = match &args.budget {
+        Some(file) => budget::load(file, chrono::Utc::now())?,
+        None => Budget {
+            file: String::new(),
+            rules: Vec::new(),
+        },
+    };
+    let gate = gate(args)?;
+    if args.paths.is_empty() {
+        super::require_store(store, "check")?;
+    }
+    let paths: Vec<&std::path::Path> = pricing_files.iter().map(PathBuf::as_path).collect();
+    let pricing = Pricing::load(&paths)?;
+    let refused = RefusedValues::keeping(super::say::problems_shown());
+    let head = Source::of(store, &args.paths);
+    let answer = budget::check(&budget, head, &pricing, &refused);
+    super::say::warn_lines(&refused.warnings());
+    let verdicts = answer.map_err(super::ask::source_error)?;
+    let comparison = match &gate {
+        Some((dim, gate)) => Some(compare(args, head, &pricing, dim, gate)?),
+        None => None,
+    };
+    let summary = summary(&verdicts, comparison.as_ref());
+    let mut table = table(&verdicts, args.top);
+    if let Some(c) = &comparison {
+        baseline_rows(&mut table, c, &args.by, args.top);
+    }
+    match args.output.format {
+        OutputFormat::Json => {
+            let mut out = std::io::stdout().lock();
+            let mut doc = serde_json::to_value(doc(&budget.file, &verdicts))?;
+            if let Some(c) = &comparison {
+                doc["baseline"] = baseline_json(c, &args.by);
+                if !c.held() {
+                    doc["status"] = "fail".into();
+                }
+            }
+            serde_json::to_writer_pretty(&mut out, &doc)?;
+            writeln!(out)?;
+        }
+        OutputFormat::Markdown => {
+            println!("**traces check: {}**\n", summary.line);
+            to_stdout(
+                OutputFormat::Markdown,
+                &super::say::view(&args.output),
+                &table,
+            )?;
+        }
+        f => {
+            to_stdout(f, &super::say::view(&args.output), &table)?;
+            if f == OutputFormat::Table {
+                println!("{}", summary.line);
+            }
+        }
+    }
+    if summary.failed.is_empty() {
+        Ok(())
+    } else {
+        Err(Exceeded(summary.failed.join(", ")).into())
+    }
+}
+
+/// The baseline gate's dimension and allowances, when a baseline is given.
+fn gate(args: &CheckArgs) -> Result<Option<(Dim, Gate)>> {
+    if args.baseline.is_empty() {
+        return Ok(None);
+    }
+    let dim: Dim = args.by.parse().map_err(UsageError)?;
+    let max_increase_pct = args
+        .max_increase
+        .as_deref()
+        .map(budget::parse_percent)
+        .transpose()
+        .map_err(UsageError)?;
+    if args.max_increase_usd.is_some_and(|d| d.is_sign_negative()) {
+        return Err(UsageError("--max-increase-usd cannot be negative".into()).into());
+    }
+    Ok(Some((
+        dim,
+        Gate {
+            max_increase_pct,
+            max_increase_usd: args.max_increase_usd,
+        },
+    )))
+}
+
+/// The checked calls against the baseline's, grouped by `dim`.
+fn compare(
+    args: &CheckArgs,
+    head: Source,
+    pricing: &Pricing,
+    dim: &Dim,
+    gate: &Gate,
+) -> Result<Comparison> {
+    let base_store = Store::at(&args.baseline[0]);
+    let base = if args.baseline.len() == 1 && base_store.exists() {
+        Source::Store(&base_store)
+    } else {
+        Source::Dumps(&args.baseline)
+    };
+    let attr_keys: Vec<String> = match dim {
+        Dim::Attr(k) => vec![k.clone()],
+        _ => Vec::new(),
+    };
+    let filter = CallFilter::default();
+    let refused = RefusedValues::keeping(super::say::problems_shown());
+    let report = |s: Source| {
+        cost_report(s, pricing, vec![dim.clone()], &filter, &attr_keys, &refused)
+            .map(|(r, _)| r)
+            .map_err(super::ask::source_error)
+    };
+    let (b, h) = (report(base)?, report(head)?);
+    super::say::warn_lines(&refused.warnings());
+    Ok(budget::compare(&b, &h, gate))
+}
+
+fn baseline_rows(t: &mut Table, c: &Comparison, by: &str, top: usize) {
+    let text = |s: &str| Cell::Text(s.to_string());
+    let metric_of = |m: &str| {
+        if m == "cost_usd" {
+            Metric::CostUsd
+        } else {
+            Metric::Calls
+        }
+    };
+    let mut fails = Vec::new();
+    let mut rest = Vec::new();
+    for ch in &c.changes {
+        let m = metric_of(ch.metric);
+        let row = vec![
+            text(if ch.exceeded { "FAIL" } else { "ok" }),
+            text("baseline"),
+            text(by),
+            text(&format!("{} {}", ch.metric, ch.limit)),
+            text(&ch.member),
+            Cell::Exact(value_text(m, ch.head)),
+            Cell::Exact(value_text(m, ch.allowed)),
+            Cell::Exact(value_text(m, ch.allowed - ch.head)),
+        ];
+        if ch.exceeded {
+            fails.push(row);
+        } else {
+            rest.push(row);
+        }
+    }
+    let shown = fails.len().min(top);
+    let more = fails.len() - shown;
+    let mut rows: Vec<Vec<Cell>> = fails.into_iter().take(shown).collect();
+    if more > 0 {
+        let mut r = vec![Cell::Null; 8];
+        r[0] = text("FAIL");
+        r[1] = text("baseline");
+        r[4] = Cell::Text(format!("(and {more} more)"));
+        rows.push(r);
+    }
+    // Of the changes that held, the closest to its allowance.
+    rows.extend(rest.into_iter().take(1));
+    for (status, list) in [("new", &c.new), ("vanished", &c.vanished)] {
+        for (member, cost) in list {
+            rows.push(vec![
+                text(status),
+                text("baseline"),
+                text(by),
+                text("cost_usd"),
+                text(member),
+                Cell::Exact(value_text(Metric::CostUsd, *cost)),
+                Cell::Null,
+                Cell::Null,
+            ]);
+        }
+    }
+    let width = t.columns.len();
+    for mut r in rows {
+        r.resize(width, Cell::Null);
+        // The baseline's failures go with the budget's, before warnings.
+        if matches!(&r[0], Cell::Text(s) if s == "FAIL") {
+            let at = t
+                .rows
+                .iter()
+                .position(|x| !matches!(&x[0], Cell::Text(s) if s == "FAIL"))
+                .unwrap_or(t.rows.len());
+            t.rows.insert(at, r);
+        } else {
+            t.rows.push(r);
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ChangeDoc<'a> {
+    member: &'a str,
+    metric: &'a str,
+    limit: &'a str,
+    #[serde(serialize_with = "exact_number")]
+    base: Decimal,
+    #[serde(serialize_with = "exact_number")]
+    head: Decimal,
+    #[serde(serialize_with = "exact_number")]
+    allowed: Decimal,
+    status: &'static str,
+}
+
+#[derive(Serialize)]
+struct MemberDoc<'a> {
+    member: &'a str,
+    #[serde(serialize_with = "exact_number")]
+    cost_usd: Decimal,
+}
+
+fn baseline_json(c: &Comparison, by: &str) -> serde_json::Value {
+    let changes: Vec<ChangeDoc> = c
+        .changes
+        .iter()
+        .map(|ch| ChangeDoc {
+            member: &ch.member,
+            metric: ch.metric,
+            limit: &ch.limit,
+            base: ch.base,
+            head: ch.head,
+            allowed: ch.allowed,
+            status: if ch.exceeded { "fail" } else { "ok" },
+        })
+        .collect();
+    fn members(l: &[(String, Decimal)]) -> Vec<MemberDoc<'_>> {
+        l.iter()
+            .map(|(m, c)| MemberDoc {
+                member: m,
+                cost_usd: *c,
+            })
+            .collect()
+    }
+    serde_json::json!({
+        "by": by,
+        "status": if c.held() { "ok" } else { "fail" },
+        "changes": changes,
+        "new": members(&c.new),
+        "vanished": members(&c.vanished),
+    })
+}
+
+struct Summary {
+    line: String,
+    /// The labels of the fail rules exceeded.
+    failed: Vec<String>,
+}
+
+fn summary(verdicts: &[Verdict], baseline: Option<&Comparison>) -> Summary {
+    let mut failed: Vec<String> = verdicts
+        .iter()
+        .filter(|v| v.rule.level == Level::Fail && !v.held())
+        .map(|v| v.rule.label())
+        .collect();
+    let warned = verdicts
+        .iter()
+        .filter(|v| v.rule.level == Level::Warn && !v.held())
+        .count();
+    let held = verdicts.iter().filter(|v| v.held()).count();
+    let offenders: usize = verdicts
+        .iter()
+        .filter(|v| v.rule.level == Level::Fail)
+        .flat_map(|v| &v.checks)
+        .map(|c| c.offenders.len())
+        .sum();
+    let mut baseline_note = String::new();
+    if let Some(c) = baseline {
+        let grown = c.changes.iter().filter(|ch| ch.exceeded).count();
+        if grown > 0 {
+            failed.push(format!("{grown} change(s) over the baseline"));
+        }
+        baseline_note = format!(
+            "; baseline: {grown} change(s) over the allowance, {} new, {} vanished",
+            c.new.len(),
+            c.vanished.len()
+        );
+    }
+    let head = if failed.is_empty() { "ok" } else { "FAILED" };
+    let exceeded = verdicts
+        .iter()
+        .filter(|v| v.rule.level == Level::Fail && !v.held())
+        .count();
+    let rules = format!(
+        "{} rule(s): {exceeded} exceeded ({offenders} offender(s)), {warned} warning(s), {held} held",
+        verdicts.len(),
+    );
+    let line = match (verdicts.is_empty(), baseline_note.strip_prefix("; ")) {
+        (true, Some(note)) => format!("{head}: {note}"),
+        _ => format!("{head}: {rules}{baseline_note}"),
+    };
+    Summary { line, failed }
+}
+
+fn status(v: &Verdict, c: &LimitCheck) -> &'static str {
+    match (c.held(), v.rule.level) {
+        (true, _) => "ok",
+        (false, Level::Fail) => "FAIL",
+        (false, Level::Warn) => "warn",
+    }
+}
+
+/// A value as a table shows it: ratios to four places, the rest exact.
+fn value_text(metric: Metric, d: Decimal) -> String {
+    let d = if metric == Metric::CacheHitRatio {
+        d.round_dp(4)
+    } else {
+        d
+    };
+    let s = d.normalize().to_string();
+    if metric == Metric::CostUsd && !s.contains('.') {
+        format!("{s}.0")
+    } else {
+        s
+    }
+}
+
+/// One row per limit that held (its worst member), one per offender of a limit that did
+/// not (at most `top`, the rest counted in one row): failures first, then warnings.
+fn table(verdicts: &[Verdict], top: usize) -> Table {
+    let mut t = Table::new(vec![
+        Column::key("status", "Status"),
+        Column::key("rule", "Rule"),
+        Column::new("scope", "Scope", Kind::Text, 60),
+        Column::key("limit", "Limit"),
+        Column::key("member", "Member"),
+        Column::new("value", "Value", Kind::Text, Column::KEEP),
+        Column::new("limit_value", "Limit value", Kind::Text, Column::KEEP),
+        Column::new("margin", "Margin", Kind::Text, 80),
+        Column::new(
+            "unpriced_models",
+            "Unpriced models",
+            Kind::Text,
+            Column::KEEP,
+        )
+        .alerting(),
+    ]);
+    let mut rows: Vec<(u8, Vec<Cell>)> = Vec::new();
+    for v in verdicts {
+        for c in &v.checks {
+            let st = status(v, c);
+            let order = match st {
+                "FAIL" => 0,
+                "warn" => 1,
+                _ => 2,
+            };
+            let metric = c.limit.metric;
+            let row = |f: Option<&Finding>| -> Vec<Cell> {
+                let text = |s: String| Cell::Text(s);
+                vec![
+                    text(st.into()),
+                    text(
+                        v.rule
+                            .name
+                            .clone()
+                            .unwrap_or_else(|| format!("rule {}", v.rule.index)),
+                    ),
+                    text(v.rule.scope.name()),
+                    text(c.limit.key.clone()),
+                    f.map_or(text("(no members)".into()), |f| text(f.member.clone())),
+                    f.map_or(Cell::Null, |f| Cell::Exact(value_text(metric, f.value))),
+                    Cell::Exact(value_text(metric, c.limit.value)),
+                    f.map_or(Cell::Null, |f| {
+                        Cell::Exact(value_text(metric, c.limit.margin(f.value)))
+                    }),
+                    match f {
+                        Some(f) if !f.unpriced_models.is_empty() => {
+                            Cell::List(f.unpriced_models.clone())
+                        }
+                        _ => Cell::Null,
+                    },
+                ]
+            };
+            if c.held() {
+                rows.push((order, row(c.worst.as_ref())));
+                continue;
+            }
+            for f in c.offenders.iter().take(top) {
+                rows.push((order, row(Some(f))));
+            }
+            if c.offenders.len() > top {
+                let mut r = row(None);
+                r[4] = Cell::Text(format!("(and {} more)", c.offenders.len() - top));
+                r[6] = Cell::Null;
+                rows.push((order, r));
+            }
+        }
+    }
+    rows.sort_by_key(|(o, _)| *o);
+    t.rows = rows.into_iter().map(|(_, r)| r).collect();
+    // The unpriced models only when there are any: the column is kept whatever the width.
+    if t.rows.iter().all(|r| r.last() == Some(&Cell::Null)) {
+        t.columns.pop();
+        t.rows.iter_mut().for_each(|r| {
+            r.pop();
+        });
+    }
+    t
+}
+
+#[derive(Serialize)]
+struct Doc<'a> {
+    budget: &'a str,
+    status: &'static str,
+    rules: Vec<RuleDoc>,
+}
+
+#[derive(Serialize)]
+struct RuleDoc {
+    index: usize,
+    name: Option<String>,
+    line: usize,
+    scope: String,
+    level: &'static str,
+    status: &'static str,
+    members: usize,
+    limits: Vec<LimitDoc>,
+}
+
+#[derive(Serialize)]
+struct LimitDoc {
+    key: String,
+    #[serde(serialize_with = "exact_number")]
+    limit: Decimal,
+    status: &'static str,
+    checked: usize,
+    offenders: Vec<FindingDoc>,
+    worst: Option<FindingDoc>,
+}
+
+#[derive(Serialize)]
+struct FindingDoc {
+    member: String,
+    #[serde(serialize_with = "exact_number")]
+    value: Decimal,
+    #[serde(serialize_with = "exact_number")]
+    margin: Decimal,
+    unpriced_models: Vec<String>,
+}
+
+fn finding(c: &LimitCheck, f: &Finding) -> FindingDoc {
+    FindingDoc {
+        member: f.member.clone(),
+        value: f.value,
+        margin: c.limit.margin(f.value),
+        unpriced_models: f.unpriced_models.clone(),
+    }
+}
+
+fn json_status(v: &Verdict) -> &'static str {
+    match (v.held(), v.rule.level) {
+        (true, _) => "ok",
+        (false, Level::Fail) => "fail",
+        (false, Level::Warn) => "warn",
+    }
+}
+
+fn doc<'a>(file: &'a str, verdicts: &[Verdict]) -> Doc<'a> {
+    let rules: Vec<RuleDoc> = verdicts
+        .iter()
+        .map(|v| RuleDoc {
+            index: v.rule.index,
+            name: v.rule.name.clone(),
+            line: v.rule.line,
+            scope: v.rule.scope.name(),
+            level: match v.rule.level {
+                Level::Fail => "fail",
+                Level::Warn => "warn",
+            },
+            status: json_status(v),
+            members: v.members,
+            limits: v
+                .checks
+                .iter()
+                .map(|c| LimitDoc {
+                    key: c.limit.key.clone(),
+                    limit: c.limit.value,
+                    status: match status(v, c) {
+                        "FAIL" => "fail",
+                        s => s,
+                    },
+                    checked: c.checked,
+                    offenders: c.offenders.iter().map(|f| finding(c, f)).collect(),
+                    worst: c.worst.as_ref().map(|f| finding(c, f)),
+                })
+                .collect(),
+        })
+        .collect();
+    let status = if rules.iter().any(|r| r.status == "fail") {
+        "fail"
+    } else if rules.iter().any(|r| r.status == "warn") {
+        "warn"
+    } else {
+        "ok"
+    };
+    Doc {
+        budget: file,
+        status,
+        rules,
+    }
+}

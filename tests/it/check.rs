@@ -1,0 +1,720 @@
+//! `traces check --budget FILE`: budgets over the real-SDK dumps of `testdata/llm`, with
+//! limits set just above and just below values summed from the fake servers' ledgers
+//! (`ledgers.rs`: `expected`, `litellm_cost`), never from the program's own output; exit
+//! codes; warn rules; percentiles against a hand computation; unpriced models; invalid
+//! budget files naming file, line and key; the same verdicts from the store as from dumps.
+
+use crate::common::{testdata, text, traces_command};
+use crate::ledgers::{Expected, expected, litellm_cost};
+use crate::pricing_coverage::litellm;
+use rust_decimal::Decimal;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::str::FromStr;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}\n{}", self.stdout, self.stderr))
+    }
+}
+
+fn dump(sdk: &str) -> String {
+    testdata(&format!("llm/{sdk}")).display().to_string()
+}
+
+/// `traces check --budget <budget> <args>` with the budget written to a file of `dir`.
+fn check_in(dir: &Path, budget: &str, args: &[&str]) -> Run {
+    let file = dir.join("budget.toml");
+    std::fs::write(&file, budget).unwrap();
+    let out = traces_command()
+        .args(["--store", "/nonexistent-store", "check", "--budget"])
+        .arg(&file)
+        .args(args)
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: text(&out.stdout),
+        stderr: text(&out.stderr),
+    }
+}
+
+fn check(budget: &str, args: &[&str]) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    check_in(dir.path(), budget, args)
+}
+
+fn dec(v: &Value) -> Decimal {
+    Decimal::from_str(&v.to_string()).unwrap_or_else(|e| panic!("{v}: {e}"))
+}
+
+/// Sums of the ledger's calls of one member.
+#[derive(Debug, Default, Clone)]
+struct Sums {
+    calls: i64,
+    input: i64,
+    cache_read: i64,
+    total_tokens: i64,
+    cost: Decimal,
+}
+
+fn ledger_members(sdk: &str, key: fn(&Expected) -> Option<String>) -> BTreeMap<String, Sums> {
+    let prices = litellm();
+    let mut out: BTreeMap<String, Sums> = BTreeMap::new();
+    for e in expected(sdk) {
+        let Some(k) = key(&e) else { continue };
+        let s = out.entry(k).or_default();
+        s.calls += 1;
+        s.input += e.input;
+        s.cache_read += e.cache_read;
+        s.total_tokens += e.input + e.output;
+        s.cost += litellm_cost(&prices, &e);
+    }
+    out
+}
+
+fn by_trace(e: &Expected) -> Option<String> {
+    e.trace_id.clone()
+}
+
+/// The member with the largest value, and the value.
+fn largest<T: Ord + Copy>(m: &BTreeMap<String, Sums>, f: fn(&Sums) -> T) -> (String, T) {
+    m.iter()
+        .map(|(k, s)| (k.clone(), f(s)))
+        .max_by_key(|(k, v)| (*v, std::cmp::Reverse(k.clone())))
+        .unwrap()
+}
+
+/// The first limit of the first rule of a JSON report.
+fn limit(doc: &Value) -> &Value {
+    &doc["rules"][0]["limits"][0]
+}
+
+#[test]
+fn a_cost_limit_holds_at_the_largest_trace_and_fails_just_below_it() {
+    for sdk in ["oi", "anthropic-sdk"] {
+        let traces = ledger_members(sdk, by_trace);
+        let (worst, cost) = largest(&traces, |s| s.cost);
+        let budget = |max: Decimal| {
+            format!(
+                "[[rule]]\nname = \"cost per test case\"\nscope = \"trace\"\nmax_cost_usd = {max}\n"
+            )
+        };
+        let held = check(&budget(cost), &[&dump(sdk), "--format", "json"]);
+        assert_eq!(held.code, 0, "{sdk}: {}{}", held.stdout, held.stderr);
+        let doc = held.json();
+        assert_eq!(doc["status"], "ok");
+        assert_eq!(limit(&doc)["checked"], traces.len());
+        assert_eq!(limit(&doc)["worst"]["member"], worst.as_str());
+        assert_eq!(dec(&limit(&doc)["worst"]["value"]), cost);
+        assert_eq!(dec(&limit(&doc)["worst"]["margin"]), Decimal::ZERO);
+
+        let below = cost - Decimal::new(1, 12);
+        let failed = check(&budget(below), &[&dump(sdk), "--format", "json"]);
+        assert_eq!(failed.code, 1, "{sdk}: {}{}", failed.stdout, failed.stderr);
+        let doc = failed.json();
+        assert_eq!(doc["status"], "fail");
+        let offenders = limit(&doc)["offenders"].as_array().unwrap();
+        let want: Vec<&String> = traces
+            .iter()
+            .filter(|(_, s)| s.cost > below)
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(offenders.len(), want.len(), "{sdk}: {offenders:?}");
+        assert_eq!(offenders[0]["member"], worst.as_str());
+        assert_eq!(dec(&offenders[0]["value"]), cost);
+        assert_eq!(dec(&offenders[0]["margin"]), Decimal::new(-1, 12));
+        assert!(
+            failed.stderr.contains("budget exceeded"),
+            "{}",
+            failed.stderr
+        );
+    }
+}
+
+#[test]
+fn the_issues_toml_shape_works_as_written_and_the_text_report_names_the_offender() {
+    let traces = ledger_members("oi", by_trace);
+    let (worst, tokens) = largest(&traces, |s| s.total_tokens);
+    let budget = |max: i64| {
+        format!(
+            r#"[[rule]]
+name = "cost per test case"
+scope = "trace"              # trace | session | user | model | name | attr:KEY | day | week | month | total
+max_cost_usd = 0.05
+max_total_tokens = {max}
+level = "fail"               # or "warn"
+[rule.filter]                # optional
+model = "gpt-4*"
+"#
+        )
+    };
+    let held = check(&budget(tokens), &[&dump("oi"), "--width", "200"]);
+    assert_eq!(held.code, 0, "{}{}", held.stdout, held.stderr);
+    assert!(
+        held.stdout.contains("ok: 1 rule(s): 0 exceeded"),
+        "{}",
+        held.stdout
+    );
+    let failed = check(
+        &budget(tokens - 1),
+        &[&dump("oi"), "--width", "200", "--wide"],
+    );
+    assert_eq!(failed.code, 1, "{}{}", failed.stdout, failed.stderr);
+    let line = failed
+        .stdout
+        .lines()
+        .find(|l| l.contains("FAIL") && l.contains(&worst))
+        .unwrap_or_else(|| panic!("no line names {worst}:\n{}", failed.stdout));
+    let grouped = traces::render::group_digits(&tokens.to_string());
+    assert!(line.contains(&grouped), "{line}");
+    assert!(line.contains("max_total_tokens"), "{line}");
+    assert!(
+        failed.stdout.contains("FAILED: 1 rule(s): 1 exceeded"),
+        "{}",
+        failed.stdout
+    );
+
+    // A model filter that keeps no call leaves no member to exceed anything.
+    let none = budget(tokens - 1).replace("gpt-4*", "claude-*");
+    let r = check(&none, &[&dump("oi"), "--format", "json"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(r.json()["rules"][0]["members"], 0);
+}
+
+#[test]
+fn warn_rules_never_fail() {
+    let traces = ledger_members("oi", by_trace);
+    let (_, cost) = largest(&traces, |s| s.cost);
+    let budget = format!(
+        "[[rule]]\nscope = \"trace\"\nlevel = \"warn\"\nmax_cost_usd = {}\n",
+        cost - Decimal::new(1, 12)
+    );
+    let r = check(&budget, &[&dump("oi"), "--format", "json"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let doc = r.json();
+    assert_eq!(doc["status"], "warn");
+    assert_eq!(doc["rules"][0]["status"], "warn");
+    assert!(!limit(&doc)["offenders"].as_array().unwrap().is_empty());
+    // With a fail rule beside it that is exceeded, the run fails.
+    let both = format!("{budget}\n[[rule]]\nscope = \"total\"\nmax_calls = 1\n");
+    assert_eq!(check(&both, &[&dump("oi")]).code, 1);
+}
+
+/// Linear interpolation between closest ranks, computed here apart from the program.
+fn hand_percentile(mut v: Vec<Decimal>, p: i64) -> Decimal {
+    v.sort();
+    let h = Decimal::from(v.len() as i64 - 1) * Decimal::from(p) / Decimal::from(100);
+    let lo = h.floor();
+    let i: usize = lo.to_string().parse().unwrap();
+    let next = *v.get(i + 1).unwrap_or(&v[i]);
+    v[i] + (h - lo) * (next - v[i])
+}
+
+#[test]
+fn percentiles_over_traces_match_a_hand_computation() {
+    let traces = ledger_members("oi", by_trace);
+    let costs: Vec<Decimal> = traces.values().map(|s| s.cost).collect();
+    let tokens: Vec<Decimal> = traces.values().map(|s| s.total_tokens.into()).collect();
+    for (key, values) in [("cost_usd", &costs), ("total_tokens", &tokens)] {
+        for p in [50, 90, 95, 99] {
+            let want = hand_percentile(values.clone(), p);
+            let budget = format!(
+                "[[rule]]\nscope = \"trace\"\np{p}_{key} = {}\n",
+                want.round_dp(0).max(Decimal::ONE) * Decimal::from(1000)
+            );
+            let r = check(&budget, &[&dump("oi"), "--format", "json"]);
+            assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+            let got = dec(&limit(&r.json())["worst"]["value"]);
+            assert_eq!(got, want, "p{p} of {key}");
+        }
+    }
+    // Just above the p95 of cost holds, just below fails.
+    let p95 = hand_percentile(costs, 95);
+    let rule = |max: Decimal| format!("[[rule]]\nscope = \"trace\"\np95_cost_usd = {max}\n");
+    assert_eq!(
+        check(&rule(p95 + Decimal::new(1, 15)), &[&dump("oi")]).code,
+        0
+    );
+    let r = check(
+        &rule(p95 - Decimal::new(1, 15)),
+        &[&dump("oi"), "--format", "json"],
+    );
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert_eq!(
+        limit(&r.json())["offenders"][0]["member"],
+        "p95 of 10 traces"
+    );
+}
+
+#[test]
+fn calls_cache_hit_ratio_and_period_scopes() {
+    let sdk = "anthropic-sdk";
+    let sessions = ledger_members(sdk, |e| e.session.clone());
+    let (busiest, calls) = largest(&sessions, |s| s.calls);
+    let rule = |n: i64| format!("[[rule]]\nscope = \"session\"\nmax_calls = {n}\n");
+    assert_eq!(check(&rule(calls), &[&dump(sdk)]).code, 0);
+    let r = check(&rule(calls - 1), &[&dump(sdk), "--format", "json"]);
+    assert_eq!(r.code, 1);
+    assert_eq!(limit(&r.json())["offenders"][0]["member"], busiest.as_str());
+
+    // The session with the lowest share of input read from the cache.
+    let (low, ratio) = sessions
+        .iter()
+        .filter(|(_, s)| s.input > 0)
+        .map(|(k, s)| {
+            (
+                k.clone(),
+                Decimal::from(s.cache_read) / Decimal::from(s.input),
+            )
+        })
+        .min_by_key(|(k, r)| (*r, k.clone()))
+        .unwrap();
+    let rule =
+        |min: Decimal| format!("[[rule]]\nscope = \"session\"\nmin_cache_hit_ratio = {min}\n");
+    let r = check(&rule(ratio.round_dp(12)), &[&dump(sdk), "--format", "json"]);
+    let doc = r.json();
+    assert_eq!(limit(&doc)["worst"]["member"], low.as_str(), "{doc}");
+    assert_eq!(
+        dec(&limit(&doc)["worst"]["value"]).round_dp(12),
+        ratio.round_dp(12)
+    );
+    let r = check(
+        &rule((ratio + Decimal::new(1, 9)).min(Decimal::ONE)),
+        &[&dump(sdk), "--format", "json"],
+    );
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert_eq!(limit(&r.json())["offenders"][0]["member"], low.as_str());
+
+    // All of the ledger in one member for `total`, and in its calendar week for `week`.
+    let total: Decimal = ledger_members(sdk, by_trace).values().map(|s| s.cost).sum();
+    for scope in ["total", "week", "month"] {
+        let rule = |max: Decimal| format!("[[rule]]\nscope = \"{scope}\"\nmax_cost_usd = {max}\n");
+        let r = check(&rule(total), &[&dump(sdk), "--format", "json"]);
+        assert_eq!(r.code, 0, "{scope}: {}", r.stdout);
+        assert_eq!(dec(&limit(&r.json())["worst"]["value"]), total, "{scope}");
+        assert_eq!(
+            check(&rule(total - Decimal::new(1, 12)), &[&dump(sdk)]).code,
+            1,
+            "{scope}"
+        );
+    }
+}
+
+/// A dump of one call of a model no price table has.
+fn unpriced_dump(dir: &Path) -> String {
+    let span = serde_json::json!({
+        "traceId": format!("{:032x}", 7), "spanId": format!("{:016x}", 7), "name": "chat",
+        "kind": 3, "startTimeUnixNano": "1748736000000000000", "endTimeUnixNano": "1748736000000000001",
+        "attributes": [
+            {"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}},
+            {"key": "gen_ai.response.model", "value": {"stringValue": "in-house-model-7"}},
+            {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "100"}},
+            {"key": "gen_ai.usage.output_tokens", "value": {"intValue": "10"}},
+        ]
+    });
+    let doc = serde_json::json!({"resourceSpans": [{"resource": {"attributes": []}, "scopeSpans": [{"scope": {"name": "t"}, "spans": [span]}]}]});
+    let p = dir.join("unpriced.json");
+    std::fs::write(&p, doc.to_string()).unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn a_cost_rule_fails_a_member_with_unpriced_calls_unless_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = unpriced_dump(dir.path());
+    let rule = "[[rule]]\nscope = \"trace\"\nmax_cost_usd = 100\n";
+    let r = check_in(dir.path(), rule, &[&d, "--format", "json"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let doc = r.json();
+    let o = &limit(&doc)["offenders"][0];
+    assert_eq!(
+        o["unpriced_models"],
+        serde_json::json!(["in-house-model-7"])
+    );
+    let r = check_in(dir.path(), rule, &[&d]);
+    assert!(r.stdout.contains("in-house-model-7"), "{}", r.stdout);
+    let allowed = format!("{rule}allow_unpriced = true\n");
+    assert_eq!(check_in(dir.path(), &allowed, &[&d]).code, 0);
+    // Token limits need no price.
+    let tokens = "[[rule]]\nscope = \"trace\"\nmax_total_tokens = 110\n";
+    assert_eq!(check_in(dir.path(), tokens, &[&d]).code, 0);
+    let tokens = "[[rule]]\nscope = \"trace\"\nmax_total_tokens = 109\n";
+    assert_eq!(check_in(dir.path(), tokens, &[&d]).code, 1);
+}
+
+#[test]
+fn invalid_budget_files_exit_2_naming_file_line_rule_and_key() {
+    let cases: [(&str, &str, usize, &str); 14] = [
+        (
+            "[[rule]]\nscope = \"trace\"\nmax_cost = 1\n",
+            "unknown key",
+            3,
+            "max_cost",
+        ),
+        (
+            "[[rule]]\nscope = \"trace\"\nmax_cost_usd = \"a lot\"\n",
+            "expected a number",
+            3,
+            "max_cost_usd",
+        ),
+        (
+            "[[rule]]\nscope = \"trace\"\n\nmax_total_tokens = 1.5\n",
+            "expected an integer",
+            4,
+            "max_total_tokens",
+        ),
+        (
+            "[[rule]]\nname = \"n\"\nscope = \"trace\"\nmax_cost_usd = -0.01\n",
+            "negative",
+            4,
+            "max_cost_usd",
+        ),
+        (
+            "[[rule]]\nname = \"nothing\"\nscope = \"trace\"\n",
+            "at least one limit",
+            1,
+            "rule 1 (\"nothing\")",
+        ),
+        (
+            "[[rule]]\nscope = \"tracee\"\nmax_calls = 1\n",
+            "did you mean trace",
+            2,
+            "scope",
+        ),
+        (
+            "[[rule]]\nscope = \"trace\"\nmax_calls = 1\nlevel = \"error\"\n",
+            "\"fail\" or \"warn\"",
+            4,
+            "level",
+        ),
+        (
+            "[[rule]]\nscope = \"trace\"\nmax_calls = 1\n[rule.filter]\nmodle = \"x\"\n",
+            "unknown filter",
+            5,
+            "filter.modle",
+        ),
+        (
+            "[[rule]]\nscope = \"trace\"\nmax_calls = 1\n[[rule]]\nname = \"second\"\nscope = \"day\"\nmax_calls = true\n",
+            "rule 2 (\"second\")",
+            7,
+            "max_calls",
+        ),
+        (
+            "[[rule]]\nscope = \"trace\"\nmax_calls = 1\n[rules]\n",
+            "unknown key",
+            4,
+            "rules",
+        ),
+        (
+            "[[rule]]\nscope = \"trace\"\nmax_calls = \n",
+            "invalid TOML",
+            3,
+            "",
+        ),
+        (
+            "[[rule]]\nscope = \"trace\"\nmax_duration_ms = 100\n",
+            "not supported yet",
+            3,
+            "max_duration_ms",
+        ),
+        (
+            "[[rule]]\nscope = \"trace\"\nmin_cache_hit_ratio = 1.5\n",
+            "between 0 and 1",
+            3,
+            "min_cache_hit_ratio",
+        ),
+        (
+            "[[rule]]\nscope = \"trace\"\nmax_calls = 1\n[rule.filter]\nsince = \"yesterday\"\n",
+            "invalid time",
+            5,
+            "filter.since",
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("budget.toml").display().to_string();
+    for (budget, says, line, key) in cases {
+        let r = check_in(dir.path(), budget, &[&dump("oi")]);
+        assert_eq!(r.code, 2, "{budget}: {}", r.stderr);
+        let at = format!("{file}:{line}:");
+        assert!(
+            r.stderr.contains(&at),
+            "{budget}: wanted {at} in {}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains(says),
+            "{budget}: wanted {says:?} in {}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains(key),
+            "{budget}: wanted {key:?} in {}",
+            r.stderr
+        );
+        assert!(r.stdout.is_empty(), "{}", r.stdout);
+    }
+    let missing = traces_command()
+        .args(["check", "--budget", "/nonexistent/budget.toml", &dump("oi")])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2), "{}", text(&missing.stderr));
+}
+
+#[test]
+fn the_store_and_the_dumps_give_the_same_verdicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store").display().to_string();
+    for sdk in ["oi", "anthropic-sdk"] {
+        let out = traces_command()
+            .args(["--store", &store, "import", &dump(sdk)])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let per_model = ledger_members("anthropic-sdk", |e| Some(e.model.clone()));
+    let (_, most) = largest(&per_model, |s| s.calls);
+    let budget = "\
+[[rule]]
+name = \"per trace\"
+scope = \"trace\"
+max_cost_usd = 0.001
+max_total_tokens = 2000
+p90_total_tokens = 3000
+
+[[rule]]
+scope = \"model\"
+max_calls = MOST
+level = \"warn\"
+[rule.filter]
+model = \"claude-*\"
+
+[[rule]]
+scope = \"session\"
+min_cache_hit_ratio = 0.2
+
+[[rule]]
+scope = \"name\"
+max_output_tokens = 100
+[rule.filter]
+name = \"*\"
+
+[[rule]]
+scope = \"attr:session.id\"
+max_calls = 2
+[rule.filter]
+where = { \"session.id\" = \"sess-09-responses-tools\" }
+"
+    .replace("MOST", &most.to_string());
+    let file = dir.path().join("b.toml");
+    std::fs::write(&file, budget).unwrap();
+    let run = |args: &[&str]| {
+        let out = traces_command()
+            .args(["--store", &store, "check", "--budget"])
+            .arg(&file)
+            .args(["--format", "json"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let from_store = run(&[]);
+    let from_dumps = run(&[&dump("oi"), &dump("anthropic-sdk")]);
+    assert_eq!(from_store, from_dumps);
+    let rules = from_store["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 5);
+    assert_eq!(rules[4]["members"], 1);
+    assert_eq!(rules[4]["status"], "fail");
+    let traces =
+        ledger_members("oi", by_trace).len() + ledger_members("anthropic-sdk", by_trace).len();
+    assert_eq!(rules[0]["members"], traces);
+    assert_eq!(rules[1]["status"], "ok");
+    assert_eq!(rules[1]["members"], per_model.len());
+    assert_eq!(rules[1]["limits"][0]["worst"]["value"], most);
+}
+
+#[test]
+fn attribute_scopes_and_filters() {
+    let sessions = ledger_members("oi", |e| e.session.clone());
+    let (busiest, calls) = largest(&sessions, |s| s.calls);
+    let rule = |n: i64, filter: &str| {
+        format!("[[rule]]\nscope = \"attr:session.id\"\nmax_calls = {n}\n{filter}")
+    };
+    let r = check(&rule(calls, ""), &[&dump("oi"), "--format", "json"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(r.json()["rules"][0]["members"], sessions.len());
+    let r = check(&rule(calls - 1, ""), &[&dump("oi"), "--format", "json"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert_eq!(limit(&r.json())["offenders"][0]["member"], busiest.as_str());
+    // Only the calls whose attribute has the value.
+    let only = format!("[rule.filter]\nwhere = {{ \"session.id\" = \"{busiest}\" }}\n");
+    let r = check(&rule(calls, &only), &[&dump("oi"), "--format", "json"]);
+    assert_eq!(r.json()["rules"][0]["members"], 1, "{}", r.stdout);
+}
+
+#[test]
+fn the_markdown_report_is_a_table_under_a_summary() {
+    let traces = ledger_members("oi", by_trace);
+    let (worst, cost) = largest(&traces, |s| s.cost);
+    let budget = format!(
+        "[[rule]]\nscope = \"trace\"\nmax_cost_usd = {}\n",
+        cost - Decimal::new(1, 12)
+    );
+    let r = check(&budget, &[&dump("oi"), "--format", "markdown"]);
+    assert_eq!(r.code, 1);
+    let mut lines = r.stdout.lines();
+    assert!(
+        lines.next().unwrap().starts_with("**traces check: FAILED"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(lines.next(), Some(""));
+    assert!(
+        lines.next().unwrap().starts_with("| status | rule |"),
+        "{}",
+        r.stdout
+    );
+    let row = r.stdout.lines().find(|l| l.contains(&worst)).unwrap();
+    assert!(row.starts_with("| FAIL |"), "{row}");
+    assert!(row.contains(&cost.to_string()), "{row}");
+}
+
+/// A dump of one call per test case, each its own trace whose root span is the case.
+fn cases_dump(dir: &Path, file: &str, cases: &[(&str, i64, i64)]) -> String {
+    let spans: Vec<Value> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, (name, input, output))| {
+            serde_json::json!({
+                "traceId": format!("{:032x}", i + 1), "spanId": format!("{:016x}", i + 1), "name": name,
+                "kind": 3, "startTimeUnixNano": "1748736000000000000", "endTimeUnixNano": "1748736000000000001",
+                "attributes": [
+                    {"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}},
+                    {"key": "gen_ai.response.model", "value": {"stringValue": "gpt-4o-mini-2024-07-18"}},
+                    {"key": "gen_ai.usage.input_tokens", "value": {"intValue": input.to_string()}},
+                    {"key": "gen_ai.usage.output_tokens", "value": {"intValue": output.to_string()}},
+                ]
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({"resourceSpans": [{"resource": {"attributes": []}, "scopeSpans": [{"scope": {"name": "t"}, "spans": spans}]}]});
+    let p = dir.join(file);
+    std::fs::write(&p, doc.to_string()).unwrap();
+    p.display().to_string()
+}
+
+fn gate(base: &str, head: &str, extra: &[&str]) -> Run {
+    let out = traces_command()
+        .args([
+            "--store",
+            "/nonexistent-store",
+            "check",
+            "--baseline",
+            base,
+            head,
+        ])
+        .args(extra)
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: text(&out.stdout),
+        stderr: text(&out.stderr),
+    }
+}
+
+#[test]
+fn the_baseline_gate_catches_a_20_percent_increase_and_passes_a_5_percent_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = cases_dump(
+        dir.path(),
+        "base.json",
+        &[
+            ("test_a", 1000, 100),
+            ("test_b", 2000, 200),
+            ("test_gone", 500, 50),
+        ],
+    );
+    let up20 = cases_dump(
+        dir.path(),
+        "up20.json",
+        &[
+            ("test_a", 1200, 120),
+            ("test_b", 2000, 200),
+            ("test_new", 10, 1),
+        ],
+    );
+    let up5 = cases_dump(
+        dir.path(),
+        "up5.json",
+        &[("test_a", 1050, 105), ("test_b", 2000, 200)],
+    );
+
+    let r = gate(&base, &up20, &["--max-increase", "10%", "--format", "json"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let doc = r.json();
+    let b = &doc["baseline"];
+    assert_eq!(b["status"], "fail");
+    let failed: Vec<(&str, &str)> = b["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "fail")
+        .map(|c| (c["member"].as_str().unwrap(), c["metric"].as_str().unwrap()))
+        .collect();
+    assert_eq!(failed.len(), 2, "{b}");
+    assert!(failed.contains(&("test_a", "total_tokens")), "{failed:?}");
+    assert!(failed.contains(&("test_a", "cost_usd")), "{failed:?}");
+    let tokens = b["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["member"] == "test_a" && c["metric"] == "total_tokens")
+        .unwrap();
+    assert_eq!(
+        (tokens["base"].as_i64(), tokens["head"].as_i64()),
+        (Some(1100), Some(1320))
+    );
+    assert_eq!(dec(&tokens["allowed"]), Decimal::from(1210));
+    assert_eq!(b["new"][0]["member"], "test_new");
+    assert_eq!(b["vanished"][0]["member"], "test_gone");
+
+    let r = gate(&base, &up5, &["--max-increase", "10%"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("vanished"), "{}", r.stdout);
+    // 5% is more than 4.9%.
+    assert_eq!(gate(&base, &up5, &["--max-increase", "4.9%"]).code, 1);
+
+    // In dollars: 200 more input and 20 more output tokens at LiteLLM's prices.
+    let prices = litellm();
+    let p = &prices["gpt-4o-mini-2024-07-18"];
+    let rate = |k: &str| crate::pricing_coverage::per_token(p, k).unwrap();
+    let more = Decimal::from(200) * rate("input_cost_per_token")
+        + Decimal::from(20) * rate("output_cost_per_token");
+    let usd = |d: Decimal| gate(&base, &up20, &["--max-increase-usd", &d.to_string()]).code;
+    assert_eq!(usd(more), 0);
+    assert_eq!(usd(more - Decimal::new(1, 12)), 1);
+
+    // A store as the baseline gives the same comparison.
+    let store = dir.path().join("base-store").display().to_string();
+    let out = traces_command()
+        .args(["--store", &store, "import", &base])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let r2 = gate(
+        &store,
+        &up20,
+        &["--max-increase", "10%", "--format", "json"],
+    );
+    assert_eq!(r2.json()["baseline"], doc["baseline"]);
+}
