@@ -151,14 +151,22 @@ fn from_store(store: &Store, prefix: &str) -> Result<TraceRecords, ShowError> {
             place: place(store),
         });
     };
-    let candidates = trace_ids(
-        spans.clone(),
-        col("trace_id").str().starts_with(lit(prefix)),
-    )?;
-    let id = unique(prefix, candidates, &place(store))?;
+    // A full id needs no search for the traces it could be: one scan, not two.
+    let id = if prefix.len() == 32 {
+        prefix.to_string()
+    } else {
+        let keep = col("trace_id").str().starts_with(lit(prefix));
+        unique(prefix, trace_ids(spans.clone(), keep)?, &place(store))?
+    };
     let df = spans
         .filter(col("trace_id").eq(lit(id.as_str())))
         .collect()?;
+    if df.height() == 0 {
+        return Err(ShowError::Unknown {
+            id,
+            place: place(store),
+        });
+    }
     let spans = spans_of(&df)?;
     let logs = match store.scan_logs()? {
         Some(l) => logs_of(&l.filter(col("trace_id").eq(lit(id.as_str()))).collect()?)?,
