@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Build truth.json for the agents suite from the fake server's ledger (never from spans).
 
-Same calls as testdata/generate/llm/truth.py plus the common-brief fields: provider,
+Same calls as testdata/generate/llm/truth.py plus the fields every suite's truth has: provider,
 cache_write_tokens / cache_write_1h_tokens (always 0: OpenAI reports no cache writes),
 per_model (by returned model) and known_sdk_defects (from KNOWN_SDK_DEFECTS below,
 written after inspecting the dumps with inspect_dump.py; see README.md).

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """truth.json for the aisdk suite, from the fake server's ledger only (never from spans).
 
-Same as ../llm/truth.py (whose norm_usage it reuses) plus the fields of the common
-brief: per call "provider", usage "cache_write_tokens" / "cache_write_1h_tokens"
+Same as ../llm/truth.py (whose norm_usage it reuses) plus the fields every suite's
+truth has: per call "provider", usage "cache_write_tokens" / "cache_write_1h_tokens"
 (always 0: OpenAI reports no cache writes), "per_model" (by returned model, or the
 requested one when the call failed) and "known_sdk_defects" (from
 known_sdk_defects-<sdk>.json, written by hand after inspecting the dump).
