@@ -96,36 +96,48 @@ pub fn load_trace(source: Source, id: &str) -> Result<TraceRecords, ShowError> {
     match source {
         Source::Store(store) => from_store(store, &prefix),
         Source::Dumps(paths) => {
-            let mut spans: HashMap<String, Vec<RawSpan>> = HashMap::new();
-            let mut logs: Vec<RawLog> = Vec::new();
-            for input in expand_inputs(paths)? {
-                decode_input(&input, &DecodeOptions::default(), &mut |r| match r {
-                    Record::Span(s) => {
-                        let t = s.trace_id.to_string();
-                        if t.starts_with(&prefix) {
-                            spans.entry(t).or_default().push(s);
-                        }
-                    }
-                    Record::Log(l) => {
-                        if l.trace_id
-                            .is_some_and(|t| t.to_string().starts_with(&prefix))
-                        {
-                            logs.push(l);
-                        }
-                    }
-                })?;
-            }
-            let id = unique(&prefix, spans.keys().cloned().collect(), "these dumps")?;
-            let spans = spans.remove(&id).unwrap_or_default();
-            let trace_id = spans[0].trace_id;
-            logs.retain(|l| l.trace_id == Some(trace_id));
-            Ok(TraceRecords {
-                trace_id,
-                spans,
-                logs,
-            })
+            let mut traces = dump_traces(paths, |t| t.to_string().starts_with(&prefix), |_| {})?;
+            let ids = traces.keys().map(TraceId::to_string).collect();
+            let id = unique(&prefix, ids, "these dumps")?;
+            Ok(traces
+                .remove(&TraceId::parse(&id).unwrap_or_default())
+                .unwrap_or_default())
         }
     }
+}
+
+/// The traces of some dumps that `keep` keeps (by trace id), spans and log records;
+/// `each` sees every span read, kept or not.
+fn dump_traces(
+    paths: &[std::path::PathBuf],
+    keep: impl Fn(TraceId) -> bool,
+    mut each: impl FnMut(&RawSpan),
+) -> Result<HashMap<TraceId, TraceRecords>, ShowError> {
+    let mut traces: HashMap<TraceId, TraceRecords> = HashMap::new();
+    fn of(traces: &mut HashMap<TraceId, TraceRecords>, id: TraceId) -> &mut TraceRecords {
+        traces.entry(id).or_insert_with(|| TraceRecords {
+            trace_id: id,
+            ..Default::default()
+        })
+    }
+    for input in expand_inputs(paths)? {
+        decode_input(&input, &DecodeOptions::default(), &mut |r| match r {
+            Record::Span(s) => {
+                each(&s);
+                if keep(s.trace_id) {
+                    of(&mut traces, s.trace_id).spans.push(s);
+                }
+            }
+            Record::Log(l) => {
+                if let Some(id) = l.trace_id.filter(|t| keep(*t)) {
+                    of(&mut traces, id).logs.push(l);
+                }
+            }
+        })?;
+    }
+    // A trace only log records named has no spans to show.
+    traces.retain(|_, t| !t.spans.is_empty());
+    Ok(traces)
 }
 
 fn place(store: &Store) -> String {
@@ -356,6 +368,19 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// The part of a report's sums a tally shows.
+    pub fn of(m: &super::cost_report::Metrics) -> Tally {
+        Tally {
+            calls: m.calls,
+            input_tokens: m.input_tokens,
+            cache_read_tokens: m.cache_read_tokens,
+            output_tokens: m.output_tokens,
+            reasoning_tokens: m.reasoning_tokens,
+            cost_usd: m.cost_usd,
+            unpriced_calls: m.unpriced_calls,
+        }
+    }
+
     fn add(&mut self, o: &Tally) {
         self.calls += o.calls;
         self.input_tokens = self.input_tokens.saturating_add(o.input_tokens);
@@ -817,31 +842,19 @@ pub fn load_session(source: Source, session: &str) -> Result<Vec<TraceRecords>, 
                 .collect::<Result<_, _>>()?,
         },
         Source::Dumps(paths) => {
-            let mut spans: HashMap<TraceId, Vec<RawSpan>> = HashMap::new();
-            let mut logs: HashMap<TraceId, Vec<RawLog>> = HashMap::new();
             let mut wanted = BTreeSet::new();
-            for input in expand_inputs(paths)? {
-                decode_input(&input, &DecodeOptions::default(), &mut |r| match r {
-                    Record::Span(s) => {
-                        if normalize(&s).session_id.as_deref() == Some(session) {
-                            wanted.insert(s.trace_id);
-                        }
-                        spans.entry(s.trace_id).or_default().push(s);
+            let mut traces = dump_traces(
+                paths,
+                |_| true,
+                |s| {
+                    if normalize(s).session_id.as_deref() == Some(session) {
+                        wanted.insert(s.trace_id);
                     }
-                    Record::Log(l) => {
-                        if let Some(t) = l.trace_id {
-                            logs.entry(t).or_default().push(l);
-                        }
-                    }
-                })?;
-            }
+                },
+            )?;
             wanted
                 .into_iter()
-                .map(|t| TraceRecords {
-                    trace_id: t,
-                    spans: spans.remove(&t).unwrap_or_default(),
-                    logs: logs.remove(&t).unwrap_or_default(),
-                })
+                .filter_map(|t| traces.remove(&t))
                 .collect()
         }
     };
@@ -1015,32 +1028,14 @@ fn index_dumps(
     paths: &[std::path::PathBuf],
 ) -> Result<(HashMap<String, TraceId>, HashMap<TraceId, TraceRecords>), ShowError> {
     let mut by_response = HashMap::new();
-    let mut traces: HashMap<TraceId, TraceRecords> = HashMap::new();
-    for input in expand_inputs(paths)? {
-        decode_input(&input, &DecodeOptions::default(), &mut |r| match r {
-            Record::Span(s) => {
-                if let Some(id) = normalize(&s).response_id {
-                    by_response.entry(id).or_insert(s.trace_id);
-                }
-                let t = traces.entry(s.trace_id).or_insert_with(|| TraceRecords {
-                    trace_id: s.trace_id,
-                    ..Default::default()
-                });
-                t.spans.push(s);
+    let traces = dump_traces(
+        paths,
+        |_| true,
+        |s| {
+            if let Some(id) = normalize(s).response_id {
+                by_response.entry(id).or_insert(s.trace_id);
             }
-            Record::Log(l) => {
-                if let Some(id) = l.trace_id {
-                    traces
-                        .entry(id)
-                        .or_insert_with(|| TraceRecords {
-                            trace_id: id,
-                            ..Default::default()
-                        })
-                        .logs
-                        .push(l);
-                }
-            }
-        })?;
-    }
+        },
+    )?;
     Ok((by_response, traces))
 }

@@ -3,7 +3,6 @@
 
 use crate::cli::ListArgs;
 use anyhow::Result;
-use chrono::{DateTime, SecondsFormat};
 use traces::analysis::trace_list::{SortKey, TraceFilter, list_traces, sort_traces};
 use traces::render::{Cell, Column, Kind, OutputFormat, Table, to_stdout};
 use traces::store::Store;
@@ -59,7 +58,7 @@ pub fn run(store: &Store, args: &ListArgs) -> Result<()> {
         table.rows.push(vec![
             Cell::Text(r.trace_id),
             Cell::Text(r.root_name),
-            Cell::Text(rfc3339(r.start_unix_nano)),
+            Cell::Text(traces::render::utc_millis(r.start_unix_nano)),
             Cell::Fixed(r.duration_ns as f64 / 1e6, 3),
             Cell::Int(r.spans as i64),
             r.service.map_or(Cell::Null, Cell::Text),
@@ -68,8 +67,4 @@ pub fn run(store: &Store, args: &ListArgs) -> Result<()> {
     }
     to_stdout(args.output.format, &super::say::view(&args.output), &table)?;
     Ok(())
-}
-
-fn rfc3339(ns: i64) -> String {
-    DateTime::from_timestamp_nanos(ns).to_rfc3339_opts(SecondsFormat::Millis, true)
 }

@@ -6,7 +6,6 @@
 use super::UsageError;
 use crate::cli::SessionsArgs;
 use anyhow::Result;
-use chrono::{DateTime, SecondsFormat};
 use std::path::PathBuf;
 use traces::analysis::cost_report::{METRIC_COLUMNS, Metrics};
 use traces::analysis::session_report::{Per, SessionReport};
@@ -76,9 +75,7 @@ pub fn run(store: &Store, pricing_files: &[PathBuf], args: &SessionsArgs, per: P
 }
 
 fn time_cell(t: Option<i64>) -> Cell {
-    t.map_or(Cell::Null, |ns| {
-        Cell::Text(DateTime::from_timestamp_nanos(ns).to_rfc3339_opts(SecondsFormat::Millis, true))
-    })
+    t.map_or(Cell::Null, |ns| Cell::Text(traces::render::utc_millis(ns)))
 }
 
 /// The cells of one row after its key and related values.

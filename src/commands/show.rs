@@ -3,17 +3,17 @@
 
 use crate::cli::ShowArgs;
 use anyhow::Result;
-use chrono::{DateTime, SecondsFormat};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use std::io::Write;
+use traces::analysis::cost_report::{Metrics, SumOverflow};
 use traces::analysis::show::{
     Conversation, Counted, Entry, Tally, TraceShow, Transcript, continues, display_name,
     earlier_in_chain, load_session, load_trace, show,
 };
 use traces::analysis::source::Source;
 use traces::pricing::Pricing;
-use traces::render::{OutputFormat, exact_number, group_digits, shorten_middle};
+use traces::render::{OutputFormat, exact_number, group_digits, shorten_middle, utc_millis};
 use traces::semconv::model::Part;
 use traces::store::Store;
 use unicode_width::UnicodeWidthStr;
@@ -115,17 +115,19 @@ fn session(source: Source, sid: &str, pricing: &Pricing, args: &ShowArgs) -> Res
         shown.push((t, c));
     }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut total = Tally::default();
+    // Summed as reports sum groups: checked, an impossible sum refused.
+    let mut sum = Metrics::default();
     for (t, _) in &shown {
-        let r = &t.report.total;
-        total.calls += r.calls;
-        total.input_tokens += r.input_tokens;
-        total.cache_read_tokens += r.cache_read_tokens;
-        total.output_tokens += r.output_tokens;
-        total.reasoning_tokens += r.reasoning_tokens;
-        total.cost_usd += r.cost_usd;
-        total.unpriced_calls += r.unpriced_calls;
+        sum.absorb(&t.report.total);
     }
+    if let Some(field) = sum.overflow {
+        return Err(SumOverflow {
+            field,
+            group: format!("session {sid}"),
+        }
+        .into());
+    }
+    let total = Tally::of(&sum);
     if args.output.format == OutputFormat::Json {
         let traces: Vec<Document> = shown.iter().map(|(t, c)| document(t, c)).collect();
         serde_json::to_writer_pretty(
@@ -208,10 +210,6 @@ impl Paint {
     }
 }
 
-fn time(ns: i64) -> String {
-    DateTime::from_timestamp_nanos(ns).to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
 fn ms(ns: i64) -> String {
     let v = ns as f64 / 1e6;
     if v >= 1000.0 {
@@ -252,7 +250,7 @@ fn header(out: &mut dyn Write, t: &TraceShow) -> std::io::Result<()> {
     writeln!(
         out,
         "start     {}  duration {}  {} spans",
-        time(t.start()),
+        utc_millis(t.start()),
         ms(t.end() - t.start()),
         t.spans.len()
     )?;
@@ -711,7 +709,7 @@ fn document<'a>(t: &'a TraceShow, c: &'a Conversation) -> Document<'a> {
         service: t.service(),
         session_id: t.session.as_deref(),
         user_id: t.user.as_deref(),
-        start_time: time(t0),
+        start_time: utc_millis(t0),
         duration_ms: (t.end() - t0) as f64 / 1e6,
         totals: Totals {
             calls: total.calls,

@@ -176,6 +176,11 @@ pub fn exact_number<S: serde::Serializer>(
     }
 }
 
+/// Unix nanoseconds as RFC 3339 UTC to the millisecond, as every report writes times.
+pub fn utc_millis(ns: i64) -> String {
+    chrono::DateTime::from_timestamp_nanos(ns).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 /// `1234567` → `1,234,567`: the formats for people group digits.
 pub fn group_digits(s: &str) -> String {
     let (sign, rest) = s.strip_prefix('-').map_or(("", s), |r| ("-", r));
