@@ -61,8 +61,12 @@ pub struct TraceRecords {
     pub logs: Vec<RawLog>,
 }
 
-/// A full id or a unique prefix of at least 4 hex digits, lowercased.
+/// A full id or a unique prefix of at least 4 hex digits, lowercased; or the Langfuse id
+/// of a trace imported from Langfuse JSON.
 fn id_prefix(id: &str) -> Result<String, ShowError> {
+    if let Some(t) = crate::ingest::langfuse::trace_id_of_text(id) {
+        return Ok(t.to_string());
+    }
     let p = id.trim().to_ascii_lowercase();
     if !(4..=32).contains(&p.len()) || !p.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(ShowError::BadId(id.to_string()));

@@ -49,7 +49,11 @@ pub fn filter(args: &FilterArgs, group_by: &[Dim]) -> Result<(CallFilter, Vec<St
         service: args.service.clone(),
         session: args.session.clone(),
         user: args.user.clone(),
-        trace: args.trace.clone(),
+        // A Langfuse trace id names the trace its spans were imported under.
+        trace: args.trace.as_deref().map(|t| {
+            traces::ingest::langfuse::trace_id_of_text(t)
+                .map_or_else(|| t.to_string(), |id| id.to_string())
+        }),
         where_attrs,
     };
     Ok((filter, attr_keys))

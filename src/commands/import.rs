@@ -305,6 +305,9 @@ fn print_summary(
             s.logs_span_missing
         ));
     }
+    for i in inputs {
+        warnings.extend(i.notes.iter().map(|n| format!("{}: {n}", i.name)));
+    }
     for i in inputs
         .iter()
         .filter(|i| i.spans == 0 && i.logs == 0 && i.skipped.is_empty())

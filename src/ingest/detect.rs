@@ -111,6 +111,18 @@ impl Format {
             "OTLP traces"
         } else if has("\"resourceLogs\"") || has("\"resource_logs\"") {
             "OTLP logs"
+        } else if has("\"batch\"") && has("\"body\"") {
+            "Langfuse ingestion batches"
+        } else if has("\"observations\"")
+            || has("\"traceId\"") && has("\"startTime\"") && has("\"parentObservationId\"")
+        {
+            "Langfuse traces and observations"
+        } else if has("\"spanContext\"") || has("\"_spanContext\"") {
+            "OTel JS spans"
+        } else if has("\"spans\"") && has("\"trace_id\"") {
+            "any-agent trace"
+        } else if has("\"resourceMetrics\"") || has("\"resource_metrics\"") {
+            "OTLP metrics"
         } else if has("\"context.trace_id\"") || has("\"span_kind\"") {
             "Phoenix spans"
         } else if has("\"SpanKind.") {

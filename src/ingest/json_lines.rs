@@ -2,7 +2,7 @@
 //! core can parse while the order of records is kept.
 
 use super::error::{IngestError, Invalid, Location};
-use super::raw::Record;
+use super::raw::Decoded;
 use super::record::RecordSeed;
 use rayon::prelude::*;
 use serde::de::DeserializeSeed;
@@ -17,7 +17,7 @@ pub fn decode<T: Send>(
     file: &str,
     skip_invalid: bool,
     skip_attribute: Option<super::otlp_json::SkipAttribute>,
-    prepare: &(dyn Fn(Record) -> T + Sync),
+    prepare: &(dyn Fn(Decoded) -> T + Sync),
     sink: &mut dyn FnMut(T),
 ) -> Result<Vec<Invalid>, IngestError> {
     let opts = (skip_invalid, skip_attribute);
@@ -29,7 +29,7 @@ fn decode_in_blocks<T: Send>(
     mut r: Box<dyn BufRead + '_>,
     file: &str,
     (skip_invalid, skip_attribute): (bool, Option<super::otlp_json::SkipAttribute>),
-    prepare: &(dyn Fn(Record) -> T + Sync),
+    prepare: &(dyn Fn(Decoded) -> T + Sync),
     sink: &mut dyn FnMut(T),
 ) -> Result<Vec<Invalid>, IngestError> {
     let mut skipped = Vec::new();
@@ -149,7 +149,7 @@ fn hand_on<T>(
 /// Decodes one line into its records, or says where in the line it went wrong.
 /// sonic-rs scans the line with SIMD; should it fail, serde_json decodes the line again:
 /// it has the last word on what is valid, and its errors give the exact column.
-pub fn decode_line(line: &[u8], line_no: u64, file: &str) -> Result<Vec<Record>, Invalid> {
+pub fn decode_line(line: &[u8], line_no: u64, file: &str) -> Result<Vec<Decoded>, Invalid> {
     // sonic-rs skips an unread value by recursion, without a limit: a line nested
     // thousands deep would overflow the stack. serde_json refuses it past its limit.
     if !nests_deeper_than(line, MAX_DEPTH)
@@ -209,22 +209,22 @@ pub fn nests_deeper_than(json: &[u8], limit: usize) -> bool {
     false
 }
 
-fn fast_decode(line: &[u8]) -> Result<Vec<Record>, sonic_rs::Error> {
+fn fast_decode(line: &[u8]) -> Result<Vec<Decoded>, sonic_rs::Error> {
     records(&mut sonic_rs::Deserializer::from_slice(line), |d| d.end())
 }
 
-fn exact_decode(line: &[u8]) -> Result<Vec<Record>, serde_json::Error> {
+fn exact_decode(line: &[u8]) -> Result<Vec<Decoded>, serde_json::Error> {
     records(&mut serde_json::Deserializer::from_slice(line), |d| d.end())
 }
 
 /// The records of one JSON value, which must be all `de` holds (`end` checks).
-fn records<'de, D, E>(de: &mut D, end: fn(&mut D) -> Result<(), E>) -> Result<Vec<Record>, E>
+fn records<'de, D, E>(de: &mut D, end: fn(&mut D) -> Result<(), E>) -> Result<Vec<Decoded>, E>
 where
     for<'a> &'a mut D: serde::Deserializer<'de, Error = E>,
 {
     let mut out = Vec::new();
-    let mut push = |r: Record| out.push(r);
-    let mut sink: &mut dyn FnMut(Record) = &mut push;
+    let mut push = |r: Decoded| out.push(r);
+    let mut sink: &mut dyn FnMut(Decoded) = &mut push;
     RecordSeed { sink: &mut sink }.deserialize(&mut *de)?;
     end(de)?;
     Ok(out)
@@ -344,6 +344,9 @@ mod tests {
                     records += a.len();
                 }
                 (Err(_), Err(_)) => {}
+                // any-agent's 128-bit ids are read as raw text, which only serde_json
+                // gives: those lines take the exact parser, as `decode_line` does.
+                (Err(e), Ok(_)) if e.to_string().contains("newtype struct") => {}
                 (a, b) => panic!("{file}: sonic-rs {:?}, serde_json {:?}", a.err(), b.err()),
             }
         }

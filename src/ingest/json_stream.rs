@@ -4,7 +4,7 @@
 
 use super::error::{IngestError, Invalid, Location};
 use super::json_lines::json_message;
-use super::raw::Record;
+use super::raw::Decoded;
 use super::record::RecordSeed;
 use serde::de::DeserializeSeed;
 use std::io::BufRead;
@@ -13,13 +13,13 @@ pub fn decode(
     r: Box<dyn BufRead + '_>,
     file: &str,
     skip_invalid: bool,
-    sink: &mut dyn FnMut(Record),
+    sink: &mut dyn FnMut(Decoded),
 ) -> Result<Vec<Invalid>, IngestError> {
     // serde_json reads a stream a byte at a time: a concrete buffered reader makes each
     // of those reads a copy from memory rather than a call through the trait object.
     let mut de =
         serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(1 << 16, r));
-    let mut sink: &mut dyn FnMut(Record) = sink;
+    let mut sink: &mut dyn FnMut(Decoded) = sink;
     loop {
         // `end` only looks past whitespace: Ok means nothing but whitespace is left.
         if de.end().is_ok() {

@@ -1,12 +1,15 @@
 //! Bytes in, spans and log records out. Knows formats and compression, nothing of LLMs,
 //! and streams: memory follows the largest record, not the size of the input.
 
+pub mod any_agent;
 pub mod cloudwatch;
 pub mod console;
 pub mod decompress;
 pub mod error;
 pub mod ids;
 pub mod json_value;
+pub mod langfuse;
+pub mod otel_js;
 pub mod otlp_json;
 pub mod otlp_proto;
 pub mod phoenix;
@@ -24,7 +27,7 @@ mod proto_stream;
 pub use detect::Format;
 pub use error::{IngestError, Invalid, Location};
 pub use inputs::{Input, expand_inputs};
-pub use raw::Record;
+pub use raw::{Decoded, Record};
 
 use std::io::{BufRead, BufReader, Read};
 use std::sync::Arc;
@@ -52,6 +55,8 @@ pub struct InputSummary {
     pub spans: u64,
     pub logs: u64,
     pub skipped: Vec<Invalid>,
+    /// Recoverable problems and things left unread, for the summary's warnings.
+    pub notes: Vec<String>,
 }
 
 /// Decodes one input, handing every record to `sink` in input order.
@@ -139,16 +144,26 @@ fn decode_reader_prepared<T: Send>(
         Some(c) => format!("{} ({c})", format.describe(&prefix)),
         None => format.describe(&prefix),
     };
-    // Spans and log records are told apart before `prepare` turns them into `T`.
-    let prepare_counted = |r: Record| (matches!(r, Record::Span(_)), prepare(r));
-    let mut counted = |(span, t): (bool, T)| {
-        match span {
-            true => summary.spans += 1,
-            false => summary.logs += 1,
-        }
-        sink(t)
+    // Spans and log records are told apart before `prepare` turns them into `T`; what
+    // is not yet a record is held and resolved at the end of the input.
+    let prepare_decoded = |d: Decoded| match d {
+        Decoded::Record(r @ Record::Span(_)) => Prepared::Span(prepare(r)),
+        Decoded::Record(r) => Prepared::Log(prepare(r)),
+        other => Prepared::Held(Box::new(other)),
     };
-    let mut counting = |r: Record| counted(prepare_counted(r));
+    let held = std::cell::RefCell::new(Held::default());
+    let mut counted = |p: Prepared<T>| match p {
+        Prepared::Span(t) => {
+            summary.spans += 1;
+            sink(t)
+        }
+        Prepared::Log(t) => {
+            summary.logs += 1;
+            sink(t)
+        }
+        Prepared::Held(d) => held.borrow_mut().hold(*d),
+    };
+    let mut counting = |d: Decoded| counted(prepare_decoded(d));
     let reader: Box<dyn BufRead + '_> = Box::new(std::io::Cursor::new(prefix).chain(reader));
     let skipped = match format {
         Format::Auto | Format::Jsonl => json_lines::decode(
@@ -156,7 +171,7 @@ fn decode_reader_prepared<T: Send>(
             &name,
             opts.skip_invalid,
             opts.skip_attribute,
-            &prepare_counted,
+            &prepare_decoded,
             &mut counted,
         )?,
         Format::Json => otlp_json::skipping_attributes(opts.skip_attribute, || {
@@ -170,8 +185,47 @@ fn decode_reader_prepared<T: Send>(
             phoenix_parquet::decode(reader, &name, opts.skip_invalid, &mut counting)?
         }
     };
+    let Held { langfuse, unread } = held.take();
+    let assembled = langfuse.assemble(&name, opts.skip_invalid)?;
+    for r in assembled.records {
+        counted(prepare_decoded(Decoded::Record(r)));
+    }
     summary.skipped = skipped;
+    summary.skipped.extend(assembled.skipped);
+    summary.notes = assembled.notes;
+    for (signal, n) in unread {
+        summary.notes.push(format!(
+            "{n} {signal} request(s) skipped: traces reads traces and logs"
+        ));
+    }
     Ok(summary)
+}
+
+enum Prepared<T> {
+    Span(T),
+    Log(T),
+    Held(Box<Decoded>),
+}
+
+/// What an input held that is not a record as read: Langfuse pieces, assembled into
+/// spans at its end, and requests of other signals, counted.
+#[derive(Default)]
+struct Held {
+    langfuse: langfuse::Assembler,
+    unread: Vec<(&'static str, u64)>,
+}
+
+impl Held {
+    fn hold(&mut self, d: Decoded) {
+        match d {
+            Decoded::Record(_) => {}
+            Decoded::Langfuse(p) => self.langfuse.add(*p),
+            Decoded::Unread(signal) => match self.unread.iter_mut().find(|(s, _)| *s == signal) {
+                Some((_, n)) => *n += 1,
+                None => self.unread.push((signal, 1)),
+            },
+        }
+    }
 }
 
 /// Counts raw (compressed) bytes as they are read.

@@ -5,7 +5,8 @@
 
 use super::ids::{SpanId, TraceId};
 use super::raw::{
-    AnyValue, Event, KeyValue, Link, RawLog, RawSpan, Record, Resource, Scope, SpanKind, StatusCode,
+    AnyValue, Decoded, Event, KeyValue, Link, RawLog, RawSpan, Record, Resource, Scope, SpanKind,
+    StatusCode,
 };
 use base64::Engine as _;
 use serde::Deserialize;
@@ -16,7 +17,7 @@ use std::fmt;
 use std::sync::Arc;
 
 /// Where decoded records go.
-pub type Sink<'s> = &'s mut dyn FnMut(Record);
+pub type Sink<'s> = &'s mut dyn FnMut(Decoded);
 
 /// A string read from the input: borrowed when it has no escapes, which is almost
 /// always (`Cow<str>`'s own `Deserialize` always copies).
@@ -807,10 +808,10 @@ impl<'de> Visitor<'de> for ResourceSeed<'_, '_> {
         }
         let resource = resource.unwrap_or_default();
         for p in pending {
-            (self.sink)(match p {
+            (self.sink)(Decoded::Record(match p {
                 Pending::Span(s, scope) => Record::Span(s.into_raw(resource.clone(), scope)),
                 Pending::Log(l, scope) => Record::Log(l.into_raw(resource.clone(), scope)),
-            });
+            }));
         }
         Ok(())
     }
@@ -912,10 +913,10 @@ impl<'de> Visitor<'de> for ScopeSeed<'_, '_> {
 impl ScopeSeed<'_, '_> {
     fn emit(&mut self, p: Pending) {
         match &self.resource {
-            Some(r) => (self.sink)(match p {
+            Some(r) => (self.sink)(Decoded::Record(match p {
                 Pending::Span(s, scope) => Record::Span(s.into_raw(r.clone(), scope)),
                 Pending::Log(l, scope) => Record::Log(l.into_raw(r.clone(), scope)),
-            }),
+            })),
             None => self.pending.push(p),
         }
     }

@@ -3,7 +3,7 @@
 
 use super::error::{IngestError, Invalid, Location};
 use super::phoenix;
-use super::raw::Record;
+use super::raw::Decoded;
 use polars::prelude::*;
 use serde_json::{Map, Number, Value};
 use std::io::{BufRead, Cursor, Read};
@@ -12,7 +12,7 @@ pub fn decode(
     mut r: Box<dyn BufRead + '_>,
     file: &str,
     skip_invalid: bool,
-    sink: &mut dyn FnMut(Record),
+    sink: &mut dyn FnMut(Decoded),
 ) -> Result<Vec<Invalid>, IngestError> {
     let mut bytes = Vec::new();
     r.read_to_end(&mut bytes)
@@ -33,7 +33,7 @@ pub fn decode(
             obj.insert(c.name().to_string(), v);
         }
         match phoenix::decode(obj) {
-            Ok(rec) => sink(rec),
+            Ok(rec) => sink(Decoded::Record(rec)),
             Err(message) => {
                 // Rows are numbered from 1, as a person counts them.
                 let inv = Invalid {

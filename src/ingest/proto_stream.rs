@@ -4,18 +4,19 @@ use super::decompress::{ZSTD_MAGIC, zstd_bytes};
 use super::error::{IngestError, Invalid, Location};
 use super::json_lines::decode_line;
 use super::otlp_proto::decode_message;
-use super::raw::Record;
+use super::raw::Decoded;
 use std::io::{BufRead, Read};
 
 pub fn decode_single(
     mut r: Box<dyn BufRead + '_>,
     file: &str,
-    sink: &mut dyn FnMut(Record),
+    sink: &mut dyn FnMut(Decoded),
 ) -> Result<Vec<Invalid>, IngestError> {
     let mut bytes = Vec::new();
     r.read_to_end(&mut bytes)
         .map_err(|e| IngestError::invalid(file, Location::File, format!("cannot read: {e}")))?;
-    decode_message(&bytes, sink).map_err(|m| IngestError::invalid(file, Location::Byte(0), m))?;
+    decode_message(&bytes, &mut |r| sink(Decoded::Record(r)))
+        .map_err(|m| IngestError::invalid(file, Location::Byte(0), m))?;
     Ok(Vec::new())
 }
 
@@ -23,7 +24,7 @@ pub fn decode_framed(
     mut r: Box<dyn BufRead + '_>,
     file: &str,
     skip_invalid: bool,
-    sink: &mut dyn FnMut(Record),
+    sink: &mut dyn FnMut(Decoded),
 ) -> Result<Vec<Invalid>, IngestError> {
     let mut offset = 0u64;
     let mut skipped = Vec::new();
@@ -62,7 +63,7 @@ fn decode_frame(
     msg: &[u8],
     file: &str,
     at: u64,
-    sink: &mut dyn FnMut(Record),
+    sink: &mut dyn FnMut(Decoded),
 ) -> Result<(), Invalid> {
     let invalid = |m: String| Invalid {
         file: file.to_string(),
@@ -82,7 +83,7 @@ fn decode_frame(
         records.into_iter().for_each(sink);
         return Ok(());
     }
-    decode_message(body, sink).map_err(invalid)
+    decode_message(body, &mut |r| sink(Decoded::Record(r))).map_err(invalid)
 }
 
 fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {

@@ -228,3 +228,15 @@ pub enum Record {
     Span(RawSpan),
     Log(RawLog),
 }
+
+/// What decoders hand to `decode_input`, which resolves all but records itself before
+/// its caller sees anything.
+#[derive(Debug, PartialEq)]
+pub enum Decoded {
+    Record(Record),
+    /// A Langfuse event or object: its spans exist only once the whole input is read,
+    /// as updates and children may come after it.
+    Langfuse(Box<super::langfuse::Piece>),
+    /// A request of a signal traces does not read (`"metrics"`), counted in the summary.
+    Unread(&'static str),
+}

@@ -3,8 +3,11 @@
 //! object (CloudWatch, console, Phoenix) recognised by its keys.
 
 use super::otlp_json::{ResourceListSeed, Sink};
-use super::{cloudwatch, console, phoenix};
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use super::raw::Decoded;
+use super::raw::Record;
+use super::{any_agent, cloudwatch, console, langfuse, otel_js, phoenix};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -39,6 +42,7 @@ impl<'de> Visitor<'de> for RecordSeed<'_, '_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let mut otlp = false;
         let mut rest = Map::new();
+        let mut agent_spans = None;
         while let Some(key) = map.next_key::<super::otlp_json::Text>()? {
             match key.as_ref() {
                 "resourceSpans" | "resource_spans" | "resourceLogs" | "resource_logs" => {
@@ -47,17 +51,38 @@ impl<'de> Visitor<'de> for RecordSeed<'_, '_> {
                         sink: &mut *self.sink,
                     })?;
                 }
-                // SideSeat's export wraps one OTLP request per line.
+                // A Collector writing several pipelines to one file mixes in signals
+                // that are not read here: counted, not failed.
+                "resourceMetrics" | "resource_metrics" | "resourceProfiles"
+                | "resource_profiles" => {
+                    otlp = true;
+                    map.next_value::<IgnoredAny>()?;
+                    let signal = match key.as_ref() {
+                        "resourceMetrics" | "resource_metrics" => "metrics",
+                        _ => "profiles",
+                    };
+                    (self.sink)(Decoded::Unread(signal));
+                }
+                // SideSeat's export wraps one OTLP request per line; a Langfuse API
+                // page holds its objects there too.
                 "data" => {
                     otlp = true;
                     map.next_value_seed(RecordSeed {
                         sink: &mut *self.sink,
                     })?;
                 }
+                // any-agent's spans carry 128-bit ids as JSON integers: kept as text.
+                "spans" => agent_spans = Some(map.next_value::<Box<RawValue>>()?),
                 _ => {
                     rest.insert(key.0.into_owned(), map.next_value::<Value>()?);
                 }
             }
+        }
+        if let Some(spans) = agent_spans {
+            for s in any_agent::decode(&spans).map_err(de::Error::custom)? {
+                (self.sink)(Decoded::Record(Record::Span(s)));
+            }
+            return Ok(());
         }
         if otlp {
             return Ok(());
@@ -75,19 +100,29 @@ fn vendor(mut obj: Map<String, Value>, sink: &mut Sink<'_>) -> Result<(), String
         let Value::Object(inner) = inner else {
             return Err("`raw_otel_json` must be an object".into());
         };
-        sink(cloudwatch::decode(inner)?);
+        sink(Decoded::Record(cloudwatch::decode(inner)?));
         return Ok(());
     }
     if console::looks_like(&obj) {
-        sink(console::decode(obj)?);
+        sink(Decoded::Record(console::decode(obj)?));
         return Ok(());
     }
     if phoenix::looks_like(&obj) {
-        sink(phoenix::decode(obj)?);
+        sink(Decoded::Record(phoenix::decode(obj)?));
         return Ok(());
     }
     if cloudwatch::looks_like(&obj) {
-        sink(cloudwatch::decode(obj)?);
+        sink(Decoded::Record(cloudwatch::decode(obj)?));
+        return Ok(());
+    }
+    if otel_js::looks_like(&obj) {
+        sink(Decoded::Record(Record::Span(otel_js::decode(obj)?)));
+        return Ok(());
+    }
+    if langfuse::looks_like(&obj) {
+        for p in langfuse::pieces(obj)? {
+            sink(Decoded::Langfuse(Box::new(p)));
+        }
         return Ok(());
     }
     let mut keys: Vec<&str> = obj.keys().map(String::as_str).take(8).collect();

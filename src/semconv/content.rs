@@ -314,7 +314,12 @@ pub fn openai_message(m: &Value) -> Option<Message> {
         .unwrap_or("assistant")
         .to_string();
     let mut parts = openai_content(m.get("content").unwrap_or(&Value::Null));
-    if let Some(calls) = m.get("tool_calls").and_then(Value::as_array) {
+    // LangChain messages (as Langfuse's handler records them) keep the calls in
+    // `additional_kwargs`.
+    let calls = m
+        .get("tool_calls")
+        .or_else(|| m.get("additional_kwargs").and_then(|k| k.get("tool_calls")));
+    if let Some(calls) = calls.and_then(Value::as_array) {
         for c in calls {
             let f = c.get("function").unwrap_or(c);
             parts.push(Part::ToolCall {

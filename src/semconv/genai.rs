@@ -141,7 +141,7 @@ pub fn content(a: &Attrs, events: &[Event]) -> Option<Content> {
 
 /// GenAI parts when the items have `parts`, provider-native (OpenAI, Bedrock) messages
 /// when they have `content`, as SideSeat's details events do.
-fn genai_or_openai(v: &Value) -> Vec<Message> {
+pub fn genai_or_openai(v: &Value) -> Vec<Message> {
     let parts_shape = v
         .as_array()
         .is_some_and(|a| a.iter().any(|m| m.get("parts").is_some()));

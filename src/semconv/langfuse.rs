@@ -2,7 +2,7 @@
 //! details as JSON text, input/output in any shape, session and user.
 
 use super::attrs::Attrs;
-use super::content::openai_messages;
+use super::genai::genai_or_openai;
 use super::model::{Content, SpanType};
 use serde_json::Value;
 
@@ -45,14 +45,15 @@ pub fn recorded_cost(a: &Attrs) -> Option<f64> {
 
 pub fn content(a: &Attrs) -> Option<Content> {
     let mut c = Content::default();
-    if let Some(v) = a.json("langfuse.observation.input") {
-        c.input = openai_messages(&v);
+    if let Some(mut v) = a.json("langfuse.observation.input") {
+        c.tools.extend(tool_definitions(&mut v));
+        c.input = genai_or_openai(&v);
         if let Some(tools) = v.get("tools").and_then(Value::as_array) {
             c.tools = tools.clone();
         }
     }
     if let Some(v) = a.json("langfuse.observation.output") {
-        c.output = openai_messages(&v);
+        c.output = genai_or_openai(&v);
     }
     if let Some(Value::Object(p)) = a.json("langfuse.observation.model.parameters") {
         c.parameters = p;
@@ -67,4 +68,25 @@ pub fn content(a: &Attrs) -> Option<Content> {
         c.tools = tools;
     }
     (!c.is_empty()).then_some(c)
+}
+
+/// Langfuse's LangChain handler lists the tools offered as `tool` messages whose content
+/// is the definition: they are taken out as tools, not shown as tool results.
+fn tool_definitions(v: &mut Value) -> Vec<Value> {
+    let Value::Array(items) = v else {
+        return Vec::new();
+    };
+    let is_definition = |m: &Value| {
+        m.get("role").and_then(Value::as_str) == Some("tool")
+            && m.get("content").is_some_and(|c| {
+                c.get("type").and_then(Value::as_str) == Some("function")
+                    && c.get("function").is_some()
+            })
+    };
+    let (defs, rest): (Vec<Value>, Vec<Value>) =
+        std::mem::take(items).into_iter().partition(is_definition);
+    *items = rest;
+    defs.into_iter()
+        .filter_map(|mut m| m.get_mut("content").map(Value::take))
+        .collect()
 }

@@ -10,7 +10,7 @@
 //! | response model | GenAI → OpenInference → AI SDK → Langfuse → OpenLLMetry era A |
 //! | usage | the richest source on the span (see `usage`), never a sum |
 //! | session, user | Langfuse compat keys → `session.id`/`user.id` → GenAI conversation → OpenLLMetry association → AI SDK metadata → Langfuse metadata (user: → LiteLLM `metadata.user_api_key_user_id`, `llm.user`) |
-//! | recorded cost | OpenInference `llm.cost.*` → Langfuse `cost_details` → `operation.cost` → `gen_ai.usage.cost` → LiteLLM `gen_ai.cost.total_cost` |
+//! | recorded cost | OpenInference `llm.cost.*` → Langfuse `cost_details` → `operation.cost` → `gen_ai.usage.cost` → LiteLLM `gen_ai.cost.total_cost` → any-agent `gen_ai.usage.input_cost` + `output_cost` |
 //! | content (`content`) | GenAI → OpenInference → OpenLLMetry → AI SDK → Langfuse |
 
 pub mod attrs;
@@ -471,6 +471,19 @@ pub fn normalize(span: &RawSpan) -> Normalized {
         .or_else(|| {
             a.float("gen_ai.cost.total_cost")
                 .map(|c| (c, "gen_ai.cost.total_cost"))
+        })
+        // any-agent prices the two sides apart.
+        .or_else(|| {
+            let (i, o) = (
+                a.float("gen_ai.usage.input_cost"),
+                a.float("gen_ai.usage.output_cost"),
+            );
+            (i.is_some() || o.is_some()).then(|| {
+                (
+                    decimal_sum(i.unwrap_or(0.0), o.unwrap_or(0.0)),
+                    "gen_ai.usage.input_cost+output_cost",
+                )
+            })
         });
     n.recorded_cost_usd = match recorded {
         Some((c, key)) if !(0.0..=MAX_RECORDED_COST_USD).contains(&c) => {
@@ -576,6 +589,17 @@ pub fn content(span: &RawSpan, logs: &[RawLog]) -> Content {
     // Parameters come from every dialect that has them, first writer wins per name.
     genai::parameters(&a, &mut c.parameters);
     c
+}
+
+/// Two dollar amounts as written, added as decimals: 2.69e-05 + 4.8e-06 is 3.17e-05,
+/// not the 3.1700000000000005e-05 of binary floating point.
+fn decimal_sum(a: f64, b: f64) -> f64 {
+    use rust_decimal::prelude::{FromStr, ToPrimitive};
+    let d = |x: f64| rust_decimal::Decimal::from_str(&x.to_string()).ok();
+    match (d(a), d(b)) {
+        (Some(x), Some(y)) => x.checked_add(y).and_then(|s| s.to_f64()).unwrap_or(a + b),
+        _ => a + b,
+    }
 }
 
 #[cfg(test)]
