@@ -290,8 +290,57 @@ pub struct CheckArgs {
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub top: usize,
 
-    #[command(flatten)]
-    pub output: OutputArgs,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Table)]
+    pub format: CheckFormat,
+
+    /// Write the report to FILE (whole or not at all) instead of stdout, which then
+    /// gets the one-line summary.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// The width a table may take (default: the terminal's, or 100 when not a terminal).
+    #[arg(long, value_name = "N")]
+    pub width: Option<usize>,
+
+    /// Show every column of a table, however wide.
+    #[arg(long)]
+    pub wide: bool,
+
+    /// Show dollar amounts in a table with every digit, not rounded.
+    #[arg(long)]
+    pub exact: bool,
+}
+
+/// `traces check`'s formats: the reports' four, and two that CI systems read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// A table for people, then the one-line summary.
+    #[value(alias = "text")]
+    Table,
+    /// Every rule, limit and offender, exact, with the projections.
+    Json,
+    /// The table's rows, exact.
+    Csv,
+    /// The summary in bold, then the table (for $GITHUB_STEP_SUMMARY or a PR comment).
+    #[value(alias = "md")]
+    Markdown,
+    /// JUnit XML: a test case per rule and member, a failure per offender.
+    Junit,
+    /// GitHub Actions annotations: ::error for failures, ::warning for warnings.
+    Github,
+}
+
+impl CheckArgs {
+    /// The options of a table, as the other reports take them.
+    pub fn view(&self, format: OutputFormat) -> OutputArgs {
+        OutputArgs {
+            format,
+            width: self.width,
+            wide: self.wide,
+            exact: self.exact,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -705,6 +705,8 @@ impl LimitCheck {
 pub struct Verdict<'a> {
     pub rule: &'a Rule,
     pub members: usize,
+    /// Every member, in order: a JUnit report has a test case for each.
+    pub member_keys: Vec<String>,
     pub checks: Vec<LimitCheck>,
 }
 
@@ -935,6 +937,7 @@ pub fn check_rule<'a>(rule: &'a Rule, members: &BTreeMap<String, Member>) -> Ver
     Verdict {
         rule,
         members: members.len(),
+        member_keys: members.keys().cloned().collect(),
         checks,
     }
 }

@@ -718,3 +718,230 @@ fn the_baseline_gate_catches_a_20_percent_increase_and_passes_a_5_percent_one() 
     );
     assert_eq!(r2.json()["baseline"], doc["baseline"]);
 }
+
+/// `xmllint --schema` over a JUnit report: the schema the CI reporters read.
+fn validate_junit(dir: &Path, xml: &str) {
+    let file = dir.join("check.xml");
+    std::fs::write(&file, xml).unwrap();
+    let xsd = crate::common::root().join("tests/data/junit-10.xsd");
+    let out = std::process::Command::new("xmllint")
+        .args(["--noout", "--schema"])
+        .arg(&xsd)
+        .arg(&file)
+        .output()
+        .expect("xmllint (libxml2-utils) is needed to validate JUnit reports");
+    assert!(out.status.success(), "{}\n{xml}", text(&out.stderr));
+}
+
+/// The value of attribute `name` of the first element `tag` of `xml`.
+fn xml_attr(xml: &str, tag: &str, name: &str) -> String {
+    let at = xml
+        .find(&format!("<{tag} "))
+        .unwrap_or_else(|| panic!("no <{tag}>: {xml}"));
+    let rest = &xml[at..];
+    let key = format!(" {name}=\"");
+    let from = rest.find(&key).unwrap() + key.len();
+    rest[from..from + rest[from..].find('"').unwrap()].to_string()
+}
+
+#[test]
+fn the_junit_report_validates_and_counts_a_case_per_member_and_a_failure_per_offender() {
+    let dir = tempfile::tempdir().unwrap();
+    let traces = ledger_members("oi", by_trace);
+    let mut tokens: Vec<i64> = traces.values().map(|s| s.total_tokens).collect();
+    tokens.sort();
+    // At the smallest value: every trace above it offends.
+    let limit = tokens[0];
+    let offenders = traces.values().filter(|s| s.total_tokens > limit).count();
+    assert!(offenders > 0 && offenders < traces.len());
+    let (_, worst_cost) = largest(&traces, |s| s.cost);
+    let warn_limit = worst_cost - Decimal::new(1, 12);
+    let warned = traces.values().filter(|s| s.cost > warn_limit).count();
+    let budget = format!(
+        "[[rule]]\nname = \"tokens\"\nscope = \"trace\"\nmax_total_tokens = {limit}\n\n\
+         [[rule]]\nname = \"cost\"\nscope = \"trace\"\nlevel = \"warn\"\nmax_cost_usd = {}\n\n\
+         [[rule]]\nname = \"p95\"\nscope = \"trace\"\np95_total_tokens = 1\n",
+        warn_limit
+    );
+    let r = check_in(dir.path(), &budget, &[&dump("oi"), "--format", "junit"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    validate_junit(dir.path(), &r.stdout);
+    let n = traces.len();
+    // A case per trace in each of the two member rules, one for the percentile.
+    assert_eq!(
+        xml_attr(&r.stdout, "testsuites", "tests"),
+        (2 * n + 1).to_string()
+    );
+    // The percentile of total tokens is over 1: it fails too; the warn rule never does.
+    assert_eq!(
+        xml_attr(&r.stdout, "testsuites", "failures"),
+        (offenders + 1).to_string()
+    );
+    assert_eq!(r.stdout.matches("<failure ").count(), offenders + 1);
+    assert_eq!(xml_attr(&r.stdout, "testsuite", "name"), "tokens");
+    assert_eq!(xml_attr(&r.stdout, "testsuite", "tests"), n.to_string());
+    assert_eq!(
+        xml_attr(&r.stdout, "testsuite", "failures"),
+        offenders.to_string()
+    );
+    // Each warning is a note on a passing case.
+    assert_eq!(
+        r.stdout.matches("warning: max_cost_usd").count(),
+        warned,
+        "{}",
+        r.stdout
+    );
+    let failure = xml_attr(&r.stdout, "failure", "message");
+    assert!(
+        failure.starts_with(&format!("max_total_tokens: limit {limit}, actual ")),
+        "{failure}"
+    );
+
+    // The baseline gate as a suite of its own, valid too.
+    let base = cases_dump(
+        dir.path(),
+        "base.json",
+        &[("test_a", 1000, 100), ("gone", 1, 1)],
+    );
+    let head = cases_dump(
+        dir.path(),
+        "head.json",
+        &[("test_a", 1200, 120), ("new", 1, 1)],
+    );
+    let r = gate(&base, &head, &["--format", "junit"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    validate_junit(dir.path(), &r.stdout);
+    // test_a, new and gone; test_a's tokens and cost grew by 20% (its calls did not).
+    assert_eq!(xml_attr(&r.stdout, "testsuites", "tests"), "3");
+    assert_eq!(xml_attr(&r.stdout, "testsuites", "failures"), "1");
+    assert_eq!(r.stdout.matches("<failure ").count(), 2);
+}
+
+/// A dump of one call whose root span has `name`.
+fn named_dump(dir: &Path, name: &str, input: i64) -> String {
+    cases_dump(dir, "named.json", &[(name, input, 0)])
+}
+
+/// A workflow command as GitHub's runner reads it: `::name k=v,k=v::message`, the
+/// property values and the message unescaped.
+fn parse_command(line: &str) -> (String, Vec<(String, String)>, String) {
+    let unescape = |s: &str| {
+        s.replace("%0D", "\r")
+            .replace("%0A", "\n")
+            .replace("%3A", ":")
+            .replace("%2C", ",")
+            .replace("%25", "%")
+    };
+    let rest = line.strip_prefix("::").unwrap_or_else(|| panic!("{line}"));
+    let (head, message) = rest.split_once("::").unwrap_or_else(|| panic!("{line}"));
+    let (name, props) = head.split_once(' ').unwrap_or((head, ""));
+    let props = props
+        .split(',')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or_else(|| panic!("{line}"));
+            (k.to_string(), unescape(v))
+        })
+        .collect();
+    (name.to_string(), props, unescape(message))
+}
+
+#[test]
+fn github_annotations_parse_and_escape_a_hostile_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let hostile = "50% done: a, b\nc";
+    let d = named_dump(dir.path(), hostile, 100);
+    let budget = "[[rule]]\nname = \"per case: 100%, strict\"\nscope = \"name\"\nmax_input_tokens = 99\n\n\
+                  [[rule]]\nname = \"soft\"\nscope = \"name\"\nlevel = \"warn\"\nmax_calls = 0\n";
+    let r = check_in(dir.path(), budget, &[&d, "--format", "github"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let commands: Vec<&str> = r.stdout.lines().filter(|l| l.starts_with("::")).collect();
+    assert_eq!(commands.len(), 2, "{}", r.stdout);
+    // No raw line break, colon-colon or comma reaches the runner from the data.
+    let (name, props, message) = parse_command(commands[0]);
+    assert_eq!(name, "error");
+    assert_eq!(
+        props,
+        vec![(
+            "title".into(),
+            "traces check: per case: 100%, strict".into()
+        )]
+    );
+    assert_eq!(
+        message,
+        format!("name {hostile}: max_input_tokens: limit 99, actual 100, margin -1")
+    );
+    assert!(
+        commands[0].contains("50%25 done: a, b%0Ac"),
+        "{}",
+        commands[0]
+    );
+    assert!(commands[0].contains("title=traces check%3A per case%3A 100%25%2C strict::"));
+    let (name, _, message) = parse_command(commands[1]);
+    assert_eq!(name, "warning");
+    assert_eq!(
+        message,
+        format!("name {hostile}: max_calls: limit 0, actual 1, margin -1")
+    );
+    // Then the summary, as plain text.
+    assert!(
+        r.stdout.trim_end().ends_with("1 warning(s), 0 held"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn output_writes_the_report_to_a_file_and_the_summary_to_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = named_dump(dir.path(), "case", 100);
+    let file = dir.path().join("out").join("check.json");
+    std::fs::create_dir(dir.path().join("out")).unwrap();
+    let budget = "[[rule]]\nscope = \"name\"\nmax_input_tokens = 99\n";
+    let r = check_in(
+        dir.path(),
+        budget,
+        &[&d, "--format", "json", "--output", file.to_str().unwrap()],
+    );
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert_eq!(
+        r.stdout,
+        "FAILED: 1 rule(s): 1 exceeded (1 offender(s)), 0 warning(s), 0 held\n"
+    );
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(limit(&doc)["offenders"][0]["value"], 100);
+    // Nothing is left beside it.
+    let left: Vec<_> = std::fs::read_dir(dir.path().join("out")).unwrap().collect();
+    assert_eq!(left.len(), 1);
+
+    // A table goes there too, without colour, and a directory that is not there is an
+    // error, with no file made.
+    let file = dir.path().join("out").join("check.txt");
+    let r = check_in(
+        dir.path(),
+        budget,
+        &[&d, "--color", "always", "--output", file.to_str().unwrap()],
+    );
+    assert_eq!(r.code, 1);
+    let table = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        table.contains("max_input_tokens") && !table.contains('\u{1b}'),
+        "{table}"
+    );
+    assert!(!table.contains("FAILED"), "{table}");
+    let missing = dir.path().join("nowhere").join("check.xml");
+    let r = check_in(
+        dir.path(),
+        budget,
+        &[
+            &d,
+            "--format",
+            "junit",
+            "--output",
+            missing.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("cannot write"), "{}", r.stderr);
+    assert!(!missing.exists());
+}
