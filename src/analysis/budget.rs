@@ -3,8 +3,8 @@
 //! sums (or a percentile over the members) with the rule's limits. Money limits are exact
 //! decimals, read from the TOML text digit for digit, never through a float.
 
-use super::cost_report::{CallFilter, CostReport, Dim, Metrics};
-use super::source::{Source, SourceError, cost_reports};
+use super::cost_report::{CallFilter, CostReport, Dim, Metrics, SumOverflow};
+use super::source::{Source, SourceError, cost_reports, trace_rows};
 use super::time_bound::parse_time_bound;
 use crate::pricing::Pricing;
 use crate::semconv::RefusedValues;
@@ -147,12 +147,17 @@ pub enum Metric {
     CacheReadTokens,
     CacheWriteTokens,
     Calls,
+    /// The wall time of the member's traces, summed: each trace from its first span's
+    /// start to its last span's end.
+    DurationMs,
+    /// Spans with an error status in the member's traces.
+    Errors,
     /// Cache-read input tokens over all input tokens; members without input have none.
     CacheHitRatio,
 }
 
 impl Metric {
-    const ALL: [(&'static str, Metric); 8] = [
+    const ALL: [(&'static str, Metric); 10] = [
         ("cost_usd", Metric::CostUsd),
         ("input_tokens", Metric::InputTokens),
         ("output_tokens", Metric::OutputTokens),
@@ -161,10 +166,20 @@ impl Metric {
         ("cache_read_tokens", Metric::CacheReadTokens),
         ("cache_write_tokens", Metric::CacheWriteTokens),
         ("calls", Metric::Calls),
+        ("duration_ms", Metric::DurationMs),
+        ("errors", Metric::Errors),
     ];
 
+    /// Whether the value is of the member's traces' spans, not of its calls.
+    fn of_traces(self) -> bool {
+        matches!(self, Metric::DurationMs | Metric::Errors)
+    }
+
+    /// The value of a member's calls; `None` for a member without input (the cache-hit
+    /// ratio) and for the metrics of traces (`Member::value` has those).
     pub fn of(self, m: &Metrics) -> Option<Decimal> {
         Some(match self {
+            Metric::DurationMs | Metric::Errors => return None,
             Metric::CostUsd => m.cost_usd,
             Metric::InputTokens => m.input_tokens.into(),
             Metric::OutputTokens => m.output_tokens.into(),
@@ -253,6 +268,12 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// Whether a limit is on the member's traces (durations, errors), which the calls'
+    /// report does not carry.
+    fn on_traces(&self) -> bool {
+        self.limits.iter().any(|l| l.metric.of_traces())
+    }
+
     /// `rule 2 ("cost per test case")`.
     pub fn label(&self) -> String {
         label(self.index, self.name.as_deref())
@@ -275,17 +296,6 @@ pub struct Budget {
 const RULE_KEYS: [&str; 5] = ["name", "scope", "level", "allow_unpriced", "filter"];
 const FILTER_KEYS: [&str; 9] = [
     "service", "model", "name", "session", "user", "trace", "where", "since", "until",
-];
-/// Keys of the list whose data the cost report does not carry yet.
-const NOT_YET: [(&str, &str); 2] = [
-    (
-        "max_duration_ms",
-        "span durations are not part of the cost report yet",
-    ),
-    (
-        "max_errors",
-        "span error statuses are not part of the cost report yet",
-    ),
 ];
 
 /// The limit a key names, if it names one: `max_<metric>`, `p50|p90|p95|p99_<metric>`,
@@ -555,9 +565,6 @@ fn parse_rule(top: &Ctx, index: usize, item: &Spanned<DeValue>) -> Result<Rule, 
             },
             "filter" => rule.filter = parse_filter(&cx, v)?,
             _ => {
-                if let Some((_, why)) = NOT_YET.iter().find(|(n, _)| *n == key) {
-                    return Err(cx.err(k.span(), key, format!("not supported yet: {why}")));
-                }
                 let Some((metric, stat, bound)) = limit_kind(key) else {
                     let mut known: Vec<String> = RULE_KEYS.iter().map(|s| s.to_string()).collect();
                     known.extend(limit_keys());
@@ -576,7 +583,10 @@ fn parse_rule(top: &Ctx, index: usize, item: &Spanned<DeValue>) -> Result<Rule, 
                         ),
                     ));
                 };
-                let integer = !matches!(metric, Metric::CostUsd | Metric::CacheHitRatio);
+                let integer = !matches!(
+                    metric,
+                    Metric::CostUsd | Metric::CacheHitRatio | Metric::DurationMs
+                );
                 let value = number(&cx, key, v, integer)?;
                 if metric == Metric::CacheHitRatio && value > Decimal::ONE {
                     return Err(cx.err(v.span(), key, "a ratio is between 0 and 1"));
@@ -721,6 +731,21 @@ impl Verdict<'_> {
 pub struct Member {
     pub metrics: Metrics,
     pub unpriced_models: std::collections::BTreeSet<String>,
+    /// The traces of the member's calls, when a limit of the rule is on traces.
+    pub traces: std::collections::BTreeSet<String>,
+    /// Those traces' summed wall time (ns) and error spans.
+    pub duration_ns: i64,
+    pub errors: u64,
+}
+
+impl Member {
+    pub fn value(&self, metric: Metric) -> Option<Decimal> {
+        match metric {
+            Metric::DurationMs => Some(Decimal::from(self.duration_ns) / Decimal::from(1_000_000)),
+            Metric::Errors => Some(self.errors.into()),
+            m => m.of(&self.metrics),
+        }
+    }
 }
 
 /// The report grouping a rule's members are folded from: the scope, then the root name
@@ -729,6 +754,9 @@ fn grouping(rule: &Rule) -> Vec<Dim> {
     let mut dims = rule.scope.dims();
     if rule.filter.name.is_some() {
         dims.push(Dim::Name);
+    }
+    if rule.on_traces() {
+        dims.push(Dim::Trace);
     }
     dims.push(Dim::Model);
     dims
@@ -785,11 +813,47 @@ fn members_of(
     let filter = call_filter(&first.filter, &attr_keys);
     let groupings = rules.iter().map(|r| grouping(r)).collect();
     let (reports, _) = cost_reports(source, pricing, groupings, &filter, &attr_keys, refused)?;
-    Ok(rules
+    let mut members: Vec<BTreeMap<String, Member>> = rules
         .iter()
         .zip(&reports)
         .map(|(r, report)| fold(report, r, r.scope.dims().len(), r.filter.name.is_some()))
-        .collect())
+        .collect();
+    if rules.iter().any(|r| r.on_traces()) {
+        let traces: foldhash::HashMap<String, (i64, u64)> = trace_rows(source)?
+            .into_iter()
+            .map(|t| (t.trace_id, (t.duration_ns, t.errors)))
+            .collect();
+        for m in members.iter_mut().flat_map(|m| m.iter_mut()) {
+            add_traces(m.0, m.1, &traces)?;
+        }
+    }
+    Ok(members)
+}
+
+/// A member's traces' durations and errors, summed, checked: both come from the input.
+fn add_traces(
+    key: &str,
+    m: &mut Member,
+    traces: &foldhash::HashMap<String, (i64, u64)>,
+) -> Result<(), SumOverflow> {
+    let overflow = |field| SumOverflow {
+        field,
+        group: key.to_string(),
+    };
+    for t in &m.traces {
+        let Some(&(duration, errors)) = traces.get(t) else {
+            continue;
+        };
+        m.duration_ns = m
+            .duration_ns
+            .checked_add(duration)
+            .ok_or_else(|| overflow("duration_ms"))?;
+        m.errors = m
+            .errors
+            .checked_add(errors)
+            .ok_or_else(|| overflow("errors"))?;
+    }
+    Ok(())
 }
 
 /// The rule's members from its source, summed per member of its scope.
@@ -826,6 +890,11 @@ fn fold(
         };
         let e = out.entry(member).or_default();
         e.metrics.absorb(m);
+        if rule.on_traces()
+            && let Some(t) = key[scope_len + usize::from(by_name)].as_deref()
+        {
+            e.traces.insert(t.to_string());
+        }
         if m.unpriced_calls > 0 {
             let model = key
                 .last()
@@ -880,7 +949,7 @@ pub fn check_rule<'a>(rule: &'a Rule, members: &BTreeMap<String, Member>) -> Ver
                 Stat::Each => members
                     .iter()
                     .filter_map(|(k, m)| {
-                        let value = limit.metric.of(&m.metrics)?;
+                        let value = m.value(limit.metric)?;
                         let unpriced_models = unpriced_of(m);
                         Some(Finding {
                             member: k.clone(),
@@ -893,7 +962,7 @@ pub fn check_rule<'a>(rule: &'a Rule, members: &BTreeMap<String, Member>) -> Ver
                 Stat::Percentile(p) => {
                     let values: Vec<Decimal> = members
                         .values()
-                        .filter_map(|m| limit.metric.of(&m.metrics))
+                        .filter_map(|m| m.value(limit.metric))
                         .collect();
                     let unpriced: std::collections::BTreeSet<String> =
                         members.values().flat_map(unpriced_of).collect();

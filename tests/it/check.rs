@@ -421,10 +421,10 @@ fn invalid_budget_files_exit_2_naming_file_line_rule_and_key() {
             "",
         ),
         (
-            "[[rule]]\nscope = \"trace\"\nmax_duration_ms = 100\n",
-            "not supported yet",
+            "[[rule]]\nscope = \"trace\"\nmax_errors = 1.5\n",
+            "expected an integer",
             3,
-            "max_duration_ms",
+            "max_errors",
         ),
         (
             "[[rule]]\nscope = \"trace\"\nmin_cache_hit_ratio = 1.5\n",
@@ -944,4 +944,113 @@ fn output_writes_the_report_to_a_file_and_the_summary_to_stdout() {
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stderr.contains("cannot write"), "{}", r.stderr);
     assert!(!missing.exists());
+}
+
+/// Three test cases, hand-timed (ms after a start instant), with error statuses:
+/// case_a (session s1): root 0-500, its call 100-300 (error), a tool 200-700 (error):
+///   700 ms from the first start to the last end, 2 errors;
+/// case_b (s1): root 1000-1250, its call 1010-1200: 250 ms, no error;
+/// case_c (s2): root 2000-2100 (error), its call 2010-2090: 100 ms, 1 error.
+fn timed_dump(dir: &Path) -> String {
+    const T0: i64 = 1_748_736_000_000_000_000;
+    let ms = |m: i64| (T0 + m * 1_000_000).to_string();
+    let span = |trace: u32,
+                id: u32,
+                parent: Option<u32>,
+                name: &str,
+                (a, b): (i64, i64),
+                error: bool,
+                call: Option<&str>| {
+        let mut attrs = vec![];
+        if let Some(session) = call {
+            attrs = vec![
+                serde_json::json!({"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}}),
+                serde_json::json!({"key": "gen_ai.response.model", "value": {"stringValue": "gpt-4o-mini-2024-07-18"}}),
+                serde_json::json!({"key": "gen_ai.usage.input_tokens", "value": {"intValue": "10"}}),
+                serde_json::json!({"key": "gen_ai.usage.output_tokens", "value": {"intValue": "1"}}),
+                serde_json::json!({"key": "session.id", "value": {"stringValue": session}}),
+            ];
+        }
+        let mut s = serde_json::json!({
+            "traceId": format!("{trace:032x}"), "spanId": format!("{id:016x}"), "name": name,
+            "kind": 1, "startTimeUnixNano": ms(a), "endTimeUnixNano": ms(b),
+            "status": {"code": if error { 2 } else { 0 }},
+            "attributes": attrs,
+        });
+        if let Some(p) = parent {
+            s["parentSpanId"] = format!("{p:016x}").into();
+        }
+        s
+    };
+    let spans = vec![
+        span(1, 1, None, "case_a", (0, 500), false, None),
+        span(1, 2, Some(1), "chat", (100, 300), true, Some("s1")),
+        span(1, 3, Some(1), "tool", (200, 700), true, None),
+        span(2, 4, None, "case_b", (1000, 1250), false, None),
+        span(2, 5, Some(4), "chat", (1010, 1200), false, Some("s1")),
+        span(3, 6, None, "case_c", (2000, 2100), true, None),
+        span(3, 7, Some(6), "chat", (2010, 2090), false, Some("s2")),
+    ];
+    let doc = serde_json::json!({"resourceSpans": [{"resource": {"attributes": []}, "scopeSpans": [{"scope": {"name": "t"}, "spans": spans}]}]});
+    let p = dir.join("timed.json");
+    std::fs::write(&p, doc.to_string()).unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn durations_and_errors_are_of_the_members_traces() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = timed_dump(dir.path());
+    let trace = |n: u32| format!("{n:032x}");
+    let budget = "[[rule]]\nscope = \"trace\"\nmax_duration_ms = 699\nmax_errors = 1\n\n\
+                  [[rule]]\nscope = \"session\"\nmax_duration_ms = 949\nmax_errors = 2\n\n\
+                  [[rule]]\nscope = \"trace\"\np50_duration_ms = 250\n";
+    let store = dir.path().join("store").display().to_string();
+    let out = traces_command()
+        .args(["--store", &store, "import", &d])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let from_dump = check_in(dir.path(), budget, &[&d, "--format", "json"]);
+    let file = dir.path().join("budget.toml");
+    let out = traces_command()
+        .args(["--store", &store, "check", "--format", "json", "--budget"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let from_store: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(from_dump.json(), from_store);
+    assert_eq!(
+        from_dump.code, 1,
+        "{}{}",
+        from_dump.stdout, from_dump.stderr
+    );
+    let doc = from_dump.json();
+    let offenders = |rule: usize, lim: usize| -> Vec<(String, Decimal)> {
+        doc["rules"][rule]["limits"][lim]["offenders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| (o["member"].as_str().unwrap().to_string(), dec(&o["value"])))
+            .collect()
+    };
+    assert_eq!(offenders(0, 0), vec![(trace(1), Decimal::from(700))]);
+    assert_eq!(offenders(0, 1), vec![(trace(1), Decimal::from(2))]);
+    // s1 is case_a and case_b: 700 + 250 ms, 2 + 0 errors (at its limit, held).
+    assert_eq!(
+        offenders(1, 0),
+        vec![("s1".to_string(), Decimal::from(950))]
+    );
+    assert!(offenders(1, 1).is_empty());
+    let worst = &doc["rules"][1]["limits"][1]["worst"];
+    assert_eq!(
+        (worst["member"].as_str(), dec(&worst["value"])),
+        (Some("s1"), Decimal::from(2))
+    );
+    // The median of 100, 250 and 700 ms, at its limit.
+    assert!(offenders(2, 0).is_empty());
+    assert_eq!(
+        dec(&doc["rules"][2]["limits"][0]["worst"]["value"]),
+        Decimal::from(250)
+    );
 }
