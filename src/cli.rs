@@ -158,6 +158,14 @@ Examples:
 Exit status: 0 when every fail rule holds (warn rules never fail), 1 when any is
 exceeded, 2 on an invalid budget file or input.")]
     Check(CheckArgs),
+    /// Compare two sets of traces, per test case (or --by): calls, tokens and cost in
+    /// each, the largest change of cost first. A report; it never fails.
+    #[command(after_help = "\
+Examples:
+  traces diff main-traces.jsonl pr-traces.jsonl
+  traces diff .traces-main pr-traces/ --by model
+  traces diff main.jsonl pr.jsonl --format markdown >> \"$GITHUB_STEP_SUMMARY\"")]
+    Diff(DiffArgs),
     /// The pricing table: list it, or see which entry a model name resolves to.
     #[command(subcommand)]
     Pricing(PricingCommand),
@@ -341,6 +349,24 @@ impl CheckArgs {
             exact: self.exact,
         }
     }
+}
+
+/// `traces diff BASE HEAD`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The base: a store directory, or a dump (file or directory).
+    pub base: PathBuf,
+
+    /// The head: a store directory, or a dump (file or directory).
+    pub head: PathBuf,
+
+    /// The members compared: name (root span name: one test case), trace, session,
+    /// user, model, or attr:KEY.
+    #[arg(long = "by", value_name = "DIM", default_value = "name")]
+    pub by: String,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Subcommand)]

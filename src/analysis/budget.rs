@@ -1141,6 +1141,63 @@ fn by_member(r: &CostReport) -> BTreeMap<String, &Metrics> {
         .collect()
 }
 
+/// One member of two reports grouped by the same dimension: its sums in each, `None`
+/// where it has no calls.
+#[derive(Debug, Clone)]
+pub struct MemberDiff<'a> {
+    pub member: String,
+    pub base: Option<&'a Metrics>,
+    pub head: Option<&'a Metrics>,
+}
+
+impl MemberDiff<'_> {
+    /// Head's cost less base's, a missing side counting as zero.
+    pub fn cost_change(&self) -> Decimal {
+        let cost = |m: Option<&Metrics>| m.map_or(Decimal::ZERO, |m| m.cost_usd);
+        cost(self.head) - cost(self.base)
+    }
+}
+
+/// Every member of either report, the largest change of cost (either way) first; ties
+/// by member.
+pub fn diff<'a>(base: &'a CostReport, head: &'a CostReport) -> Vec<MemberDiff<'a>> {
+    let (b, h) = (by_member(base), by_member(head));
+    let mut keys: Vec<&String> = b.keys().chain(h.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let mut out: Vec<MemberDiff> = keys
+        .into_iter()
+        .map(|k| MemberDiff {
+            member: k.clone(),
+            base: b.get(k).copied(),
+            head: h.get(k).copied(),
+        })
+        .collect();
+    out.sort_by(|x, y| (y.cost_change().abs(), &x.member).cmp(&(x.cost_change().abs(), &y.member)));
+    out
+}
+
+/// The reports of a base and a head grouped by `dim`, every call of each: what the
+/// baseline gate and `traces diff` compare.
+pub fn reports_by(
+    base: Source,
+    head: Source,
+    pricing: &Pricing,
+    dim: &Dim,
+    refused: &RefusedValues,
+) -> Result<(CostReport, CostReport), SourceError> {
+    let attr_keys: Vec<String> = match dim {
+        Dim::Attr(k) => vec![k.clone()],
+        _ => Vec::new(),
+    };
+    let filter = CallFilter::default();
+    let report = |s: Source| {
+        super::source::cost_report(s, pricing, vec![dim.clone()], &filter, &attr_keys, refused)
+            .map(|(r, _)| r)
+    };
+    Ok((report(base)?, report(head)?))
+}
+
 /// Compares two reports grouped by the same one dimension. Without any allowance the
 /// gate allows 10%.
 pub fn compare(base: &CostReport, head: &CostReport, gate: &Gate) -> Comparison {
@@ -1148,12 +1205,20 @@ pub fn compare(base: &CostReport, head: &CostReport, gate: &Gate) -> Comparison 
         (None, None) => Some(Decimal::TEN),
         (p, _) => p,
     };
-    let (b, h) = (by_member(base), by_member(head));
     let mut out = Comparison::default();
-    for (k, hm) in &h {
-        let Some(bm) = b.get(k) else {
-            out.new.push((k.clone(), hm.cost_usd));
-            continue;
+    for d in diff(base, head) {
+        let k = &d.member;
+        let (bm, hm) = match (d.base, d.head) {
+            (Some(b), Some(h)) => (b, h),
+            (None, Some(h)) => {
+                out.new.push((k.clone(), h.cost_usd));
+                continue;
+            }
+            (Some(b), None) => {
+                out.vanished.push((k.clone(), b.cost_usd));
+                continue;
+            }
+            (None, None) => continue,
         };
         let metrics: [(&'static str, Decimal, Decimal); 3] = [
             ("calls", bm.calls.into(), hm.calls.into()),
@@ -1187,11 +1252,8 @@ pub fn compare(base: &CostReport, head: &CostReport, gate: &Gate) -> Comparison 
             }
         }
     }
-    for (k, bm) in &b {
-        if !h.contains_key(k) {
-            out.vanished.push((k.clone(), bm.cost_usd));
-        }
-    }
+    out.new.sort();
+    out.vanished.sort();
     out.changes.sort_by(|x, y| {
         (x.allowed - x.head, &x.member, x.metric).cmp(&(y.allowed - y.head, &y.member, y.metric))
     });

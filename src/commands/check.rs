@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use traces::analysis::budget::{
     self, Budget, Comparison, Finding, Gate, Level, LimitCheck, Metric, Stat, Verdict,
 };
-use traces::analysis::cost_report::{CallFilter, Dim};
-use traces::analysis::source::{Source, cost_report};
+use traces::analysis::cost_report::Dim;
+use traces::analysis::source::Source;
 use traces::pricing::Pricing;
 use traces::render::github::{self, Annotation, Level as AnnotationLevel};
 use traces::render::junit::{self, Case, Suite};
@@ -334,6 +334,16 @@ fn gate(args: &CheckArgs) -> Result<Option<(Dim, Gate)>> {
     )))
 }
 
+/// A store when `paths` is one directory holding one, else the paths as dumps; `store`
+/// is where the caller keeps the store of `paths[0]`.
+pub fn source_at<'a>(paths: &'a [PathBuf], store: &'a Store) -> Source<'a> {
+    if paths.len() == 1 && store.exists() {
+        Source::Store(store)
+    } else {
+        Source::Dumps(paths)
+    }
+}
+
 /// The checked calls against the baseline's, grouped by `dim`.
 fn compare(
     args: &CheckArgs,
@@ -343,24 +353,11 @@ fn compare(
     gate: &Gate,
 ) -> Result<Comparison> {
     let base_store = Store::at(&args.baseline[0]);
-    let base = if args.baseline.len() == 1 && base_store.exists() {
-        Source::Store(&base_store)
-    } else {
-        Source::Dumps(&args.baseline)
-    };
-    let attr_keys: Vec<String> = match dim {
-        Dim::Attr(k) => vec![k.clone()],
-        _ => Vec::new(),
-    };
-    let filter = CallFilter::default();
+    let base = source_at(&args.baseline, &base_store);
     let refused = RefusedValues::keeping(super::say::problems_shown());
-    let report = |s: Source| {
-        cost_report(s, pricing, vec![dim.clone()], &filter, &attr_keys, &refused)
-            .map(|(r, _)| r)
-            .map_err(super::ask::source_error)
-    };
-    let (b, h) = (report(base)?, report(head)?);
+    let reports = budget::reports_by(base, head, pricing, dim, &refused);
     super::say::warn_lines(&refused.warnings());
+    let (b, h) = reports.map_err(super::ask::source_error)?;
     Ok(budget::compare(&b, &h, gate))
 }
 

@@ -589,7 +589,7 @@ fn the_markdown_report_is_a_table_under_a_summary() {
 }
 
 /// A dump of one call per test case, each its own trace whose root span is the case.
-fn cases_dump(dir: &Path, file: &str, cases: &[(&str, i64, i64)]) -> String {
+pub fn cases_dump(dir: &Path, file: &str, cases: &[(&str, i64, i64)]) -> String {
     let spans: Vec<Value> = cases
         .iter()
         .enumerate()
