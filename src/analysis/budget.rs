@@ -702,6 +702,100 @@ pub struct LimitCheck {
     pub worst: Option<Finding>,
     /// Members that had a value to compare.
     pub checked: usize,
+    /// For a period scope, where the latest period is heading.
+    pub projection: Option<Projection>,
+}
+
+/// Where a period is heading at the rate of the period so far: from its start to its
+/// newest call. The newest call, not the clock, is "now": a check of the same calls says
+/// the same whenever it runs, and the store's data may end long before today.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Projection {
+    /// The period (`2026-W48`).
+    pub period: String,
+    /// Its start and end, and its newest call (Unix ns).
+    pub start: i64,
+    pub end: i64,
+    pub now: i64,
+    pub value: Decimal,
+    /// The value at the period's end at this rate.
+    pub projected: Decimal,
+    /// When the limit is crossed at this rate, if before the period ends.
+    pub crosses_at: Option<i64>,
+}
+
+impl Scope {
+    /// The start and end (Unix ns) of the period a member of a period scope names.
+    fn period(&self, member: &str) -> Option<(i64, i64)> {
+        let day = |y: i32, m: u32, d: u32| NaiveDate::from_ymd_opt(y, m, d);
+        let (start, end) = match self {
+            Scope::Day => {
+                let d = NaiveDate::parse_from_str(member, "%Y-%m-%d").ok()?;
+                (d, d.succ_opt()?)
+            }
+            Scope::Week => {
+                let (y, w) = member.split_once("-W")?;
+                let d = NaiveDate::from_isoywd_opt(
+                    y.parse().ok()?,
+                    w.parse().ok()?,
+                    chrono::Weekday::Mon,
+                )?;
+                (d, d.checked_add_days(chrono::Days::new(7))?)
+            }
+            Scope::Month => {
+                let (y, m) = member.split_once('-')?;
+                let (y, m): (i32, u32) = (y.parse().ok()?, m.parse().ok()?);
+                let next = if m == 12 {
+                    day(y + 1, 1, 1)
+                } else {
+                    day(y, m + 1, 1)
+                };
+                (day(y, m, 1)?, next?)
+            }
+            _ => return None,
+        };
+        let ns = |d: NaiveDate| d.and_hms_opt(0, 0, 0)?.and_utc().timestamp_nanos_opt();
+        Some((ns(start)?, ns(end)?))
+    }
+}
+
+/// The projection of a `max_` limit over the latest period of a period scope.
+fn project(rule: &Rule, limit: &Limit, members: &BTreeMap<String, Member>) -> Option<Projection> {
+    if limit.stat != Stat::Each
+        || limit.bound != Bound::Max
+        || limit.metric == Metric::CacheHitRatio
+    {
+        return None;
+    }
+    let (period, m) = members
+        .iter()
+        .filter(|(_, m)| m.metrics.last_start.is_some())
+        .max_by_key(|(k, m)| (m.metrics.last_start, *k))?;
+    let (start, end) = rule.scope.period(period)?;
+    let now = m.metrics.last_start?;
+    let value = m.value(limit.metric)?;
+    let elapsed = Decimal::from(now.checked_sub(start).filter(|e| *e > 0)?);
+    let length = Decimal::from(end.checked_sub(start)?);
+    let projected = value.checked_mul(length)?.checked_div(elapsed)?;
+    // At this rate the limit is reached `limit / value` of the way from start to now.
+    let crosses_at = if value.is_zero() || value > limit.value {
+        None
+    } else {
+        let offset = limit.value.checked_mul(elapsed)?.checked_div(value)?;
+        (offset < length)
+            .then(|| rust_decimal::prelude::ToPrimitive::to_i64(&offset.floor()))
+            .flatten()
+            .and_then(|o| start.checked_add(o))
+    };
+    Some(Projection {
+        period: period.clone(),
+        start,
+        end,
+        now,
+        value,
+        projected,
+        crosses_at,
+    })
 }
 
 impl LimitCheck {
@@ -1000,6 +1094,7 @@ pub fn check_rule<'a>(rule: &'a Rule, members: &BTreeMap<String, Member>) -> Ver
                 offenders: findings,
                 worst,
                 checked,
+                projection: project(rule, limit, members),
             }
         })
         .collect();

@@ -20,7 +20,9 @@ use traces::analysis::source::Source;
 use traces::pricing::Pricing;
 use traces::render::github::{self, Annotation, Level as AnnotationLevel};
 use traces::render::junit::{self, Case, Suite};
-use traces::render::{Cell, Column, Kind, OutputFormat, Table, exact_number, renderer};
+use traces::render::{
+    Cell, Column, Kind, OutputFormat, Table, exact_number, group_digits, renderer, utc_millis,
+};
 use traces::semconv::RefusedValues;
 use traces::store::Store;
 
@@ -63,6 +65,7 @@ pub fn run(store: &Store, pricing_files: &[PathBuf], args: &CheckArgs) -> Result
         view.color = false;
         view.width = args.width.unwrap_or(100);
     }
+    let forecasts = forecasts(&verdicts);
     let mut report: Vec<u8> = Vec::new();
     match args.format {
         CheckFormat::Json => {
@@ -79,17 +82,25 @@ pub fn run(store: &Store, pricing_files: &[PathBuf], args: &CheckArgs) -> Result
         CheckFormat::Markdown => {
             writeln!(report, "**traces check: {}**\n", summary.line)?;
             renderer(OutputFormat::Markdown, &view).render(&table, &mut report)?;
+            for f in &forecasts {
+                writeln!(report, "\n> warning: {}", f.line)?;
+            }
         }
         CheckFormat::Junit => junit::write(
             "traces check",
-            &junit_suites(&verdicts, comparison.as_ref(), &args.by),
+            &junit_suites(&verdicts, comparison.as_ref(), &args.by, &forecasts),
             &mut report,
         )?,
         CheckFormat::Github => github::write(
-            &annotations(&verdicts, comparison.as_ref(), &args.by),
+            &annotations(&verdicts, comparison.as_ref(), &args.by, &forecasts),
             &mut report,
         )?,
-        CheckFormat::Table => renderer(OutputFormat::Table, &view).render(&table, &mut report)?,
+        CheckFormat::Table => {
+            renderer(OutputFormat::Table, &view).render(&table, &mut report)?;
+            for f in &forecasts {
+                writeln!(report, "warning: {}", f.line)?;
+            }
+        }
         CheckFormat::Csv => renderer(OutputFormat::Csv, &view).render(&table, &mut report)?,
     }
     let mut out = std::io::stdout().lock();
@@ -149,6 +160,63 @@ fn offense(c: &LimitCheck, f: &Finding) -> String {
     s
 }
 
+/// A warning that a period is heading past a limit.
+struct Forecast {
+    rule: usize,
+    title: String,
+    period: String,
+    line: String,
+}
+
+/// `week 2026-W48: $31.20 of $40.00, crossing on Friday at this rate`: for each period
+/// limit whose latest period, at its rate so far, crosses its limit before it ends.
+fn forecasts(verdicts: &[Verdict]) -> Vec<Forecast> {
+    let mut out = Vec::new();
+    for v in verdicts {
+        for c in &v.checks {
+            let Some(p) = &c.projection else { continue };
+            let Some(at) = p.crosses_at else { continue };
+            let at = chrono::DateTime::from_timestamp_nanos(at);
+            let when = match v.rule.scope {
+                budget::Scope::Day => at.format("at %H:%M UTC").to_string(),
+                budget::Scope::Week => at.format("on %A").to_string(),
+                _ => at.format("on %A %Y-%m-%d").to_string(),
+            };
+            let amount = |d: Decimal| match c.limit.metric {
+                Metric::CostUsd => money(d),
+                m => group_digits(&value_text(m, d)),
+            };
+            let unit = match c.limit.metric {
+                Metric::CostUsd => String::new(),
+                _ => format!(" {}", c.limit.key.trim_start_matches("max_")),
+            };
+            out.push(Forecast {
+                rule: v.rule.index,
+                title: rule_title(v),
+                period: p.period.clone(),
+                line: format!(
+                    "{} {}: {} of {}{unit}, crossing {when} at this rate",
+                    v.rule.scope.name(),
+                    p.period,
+                    amount(p.value),
+                    amount(c.limit.value)
+                ),
+            });
+        }
+    }
+    out
+}
+
+/// Dollars with at least two decimals, and every one they have.
+fn money(d: Decimal) -> String {
+    let n = d.normalize();
+    if n.scale() < 2 {
+        format!("${n:.2}")
+    } else {
+        format!("${n}")
+    }
+}
+
 /// `trace 4bf9…`, or for a percentile `p95 of 12 traces`, which names its scope.
 fn member_label(v: &Verdict, c: &LimitCheck, f: &Finding) -> String {
     match c.limit.stat {
@@ -167,7 +235,12 @@ fn rule_title(v: &Verdict) -> String {
 /// A suite per rule: a case per member (when the rule limits each member) with a
 /// failure per limit of a fail rule it exceeds, a case per percentile limit; warnings
 /// are notes on passing cases. Then a suite of the baseline's members, if any.
-fn junit_suites(verdicts: &[Verdict], baseline: Option<&Comparison>, by: &str) -> Vec<Suite> {
+fn junit_suites(
+    verdicts: &[Verdict],
+    baseline: Option<&Comparison>,
+    by: &str,
+    forecasts: &[Forecast],
+) -> Vec<Suite> {
     let mut suites = Vec::new();
     for v in verdicts {
         let title = rule_title(v);
@@ -198,6 +271,11 @@ fn junit_suites(verdicts: &[Verdict], baseline: Option<&Comparison>, by: &str) -
                 };
                 for (c, f) in by_member.get(m.as_str()).into_iter().flatten() {
                     note(c, f, &mut case);
+                }
+                for f in forecasts {
+                    if f.rule == v.rule.index && f.period == *m {
+                        case.system_out.push(format!("warning: {}", f.line));
+                    }
                 }
                 cases.push(case);
             }
@@ -277,7 +355,12 @@ fn change_text(ch: &budget::Change) -> String {
 
 /// An `::error` per offender of a fail rule and per change over the baseline's
 /// allowance, a `::warning` per offender of a warn rule.
-fn annotations(verdicts: &[Verdict], baseline: Option<&Comparison>, by: &str) -> Vec<Annotation> {
+fn annotations(
+    verdicts: &[Verdict],
+    baseline: Option<&Comparison>,
+    by: &str,
+    forecasts: &[Forecast],
+) -> Vec<Annotation> {
     let mut out = Vec::new();
     for v in verdicts {
         let level = match v.rule.level {
@@ -303,6 +386,13 @@ fn annotations(verdicts: &[Verdict], baseline: Option<&Comparison>, by: &str) ->
             level: AnnotationLevel::Error,
             title: "traces check: baseline".into(),
             message: format!("{by} {}: {}", ch.member, change_text(ch)),
+        });
+    }
+    for f in forecasts {
+        out.push(Annotation {
+            level: AnnotationLevel::Warning,
+            title: format!("traces check: {} (forecast)", f.title),
+            message: f.line.clone(),
         });
     }
     // Errors first, as the text report puts failures first.
@@ -670,6 +760,22 @@ struct LimitDoc {
     checked: usize,
     offenders: Vec<FindingDoc>,
     worst: Option<FindingDoc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    projection: Option<ProjectionDoc>,
+}
+
+#[derive(Serialize)]
+struct ProjectionDoc {
+    period: String,
+    start: String,
+    end: String,
+    /// The newest call of the period: where the rate is measured to.
+    now: String,
+    #[serde(serialize_with = "exact_number")]
+    value: Decimal,
+    #[serde(serialize_with = "exact_number")]
+    projected: Decimal,
+    crosses_at: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -726,6 +832,15 @@ fn doc<'a>(file: &'a str, verdicts: &[Verdict]) -> Doc<'a> {
                     checked: c.checked,
                     offenders: c.offenders.iter().map(|f| finding(c, f)).collect(),
                     worst: c.worst.as_ref().map(|f| finding(c, f)),
+                    projection: c.projection.as_ref().map(|p| ProjectionDoc {
+                        period: p.period.clone(),
+                        start: utc_millis(p.start),
+                        end: utc_millis(p.end),
+                        now: utc_millis(p.now),
+                        value: p.value,
+                        projected: p.projected,
+                        crosses_at: p.crosses_at.map(utc_millis),
+                    }),
                 })
                 .collect(),
         })

@@ -1054,3 +1054,119 @@ fn durations_and_errors_are_of_the_members_traces() {
         Decimal::from(250)
     );
 }
+
+/// One call per (unix seconds, input, output), each its own trace.
+fn calls_at(dir: &Path, calls: &[(i64, i64, i64)]) -> String {
+    let spans: Vec<Value> = calls
+        .iter()
+        .enumerate()
+        .map(|(i, (at, input, output))| {
+            serde_json::json!({
+                "traceId": format!("{:032x}", i + 1), "spanId": format!("{:016x}", i + 1), "name": "case",
+                "kind": 3, "startTimeUnixNano": (at * 1_000_000_000).to_string(),
+                "endTimeUnixNano": (at * 1_000_000_000 + 1).to_string(),
+                "attributes": [
+                    {"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}},
+                    {"key": "gen_ai.response.model", "value": {"stringValue": "gpt-4o-mini-2024-07-18"}},
+                    {"key": "gen_ai.usage.input_tokens", "value": {"intValue": input.to_string()}},
+                    {"key": "gen_ai.usage.output_tokens", "value": {"intValue": output.to_string()}},
+                ]
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({"resourceSpans": [{"resource": {"attributes": []}, "scopeSpans": [{"scope": {"name": "t"}, "spans": spans}]}]});
+    let p = dir.join("calls.json");
+    std::fs::write(&p, doc.to_string()).unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn a_period_forecasts_the_day_its_limit_is_crossed_at_its_rate_so_far() {
+    let dir = tempfile::tempdir().unwrap();
+    const DAY: i64 = 86_400;
+    // Monday 2025-06-02 00:00 UTC starts ISO week 2025-W23.
+    let monday = 1_748_822_400;
+    let d = calls_at(
+        dir.path(),
+        &[
+            (monday - DAY / 2, 450, 50), // Sunday noon, the week before (and June's first)
+            (monday, 900, 100),
+            (monday + 2 * DAY, 1800, 200), // Wednesday 00:00: the newest call
+        ],
+    );
+    let prices = litellm();
+    let p = &prices["gpt-4o-mini-2024-07-18"];
+    let week_cost = Decimal::from(2700)
+        * crate::pricing_coverage::per_token(p, "input_cost_per_token").unwrap()
+        + Decimal::from(300)
+            * crate::pricing_coverage::per_token(p, "output_cost_per_token").unwrap();
+    // 3,000 tokens in the week's first 2 days: 1,500 a day reach 7,000 after 4⅔ days,
+    // Friday 16:00; three times the week's cost is reached after 6 days, Sunday 00:00;
+    // four times it only after 8, past the week's end, where 3.5 times it is reached.
+    // June: 3,500 tokens in 3 days reach 30,000 after 25 5/7 days, on Thursday the 26th.
+    let budget = format!(
+        "[[rule]]\nname = \"tokens\"\nscope = \"week\"\nmax_total_tokens = 7000\n\n\
+         [[rule]]\nname = \"spend\"\nscope = \"week\"\nmax_cost_usd = {}\n\n\
+         [[rule]]\nname = \"calm\"\nscope = \"week\"\nmax_cost_usd = {}\n\n\
+         [[rule]]\nname = \"june\"\nscope = \"month\"\nmax_total_tokens = 30000\n",
+        week_cost * Decimal::from(3),
+        week_cost * Decimal::from(4),
+    );
+    let r = check_in(dir.path(), &budget, &[&d, "--format", "json"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let doc = r.json();
+    let projection = |rule: usize| doc["rules"][rule]["limits"][0]["projection"].clone();
+    let tokens = projection(0);
+    assert_eq!(tokens["period"], "2025-W23");
+    assert_eq!(tokens["start"], "2025-06-02T00:00:00.000Z");
+    assert_eq!(tokens["end"], "2025-06-09T00:00:00.000Z");
+    assert_eq!(tokens["now"], "2025-06-04T00:00:00.000Z");
+    assert_eq!(dec(&tokens["value"]), Decimal::from(3000));
+    assert_eq!(dec(&tokens["projected"]), Decimal::from(10500));
+    assert_eq!(tokens["crosses_at"], "2025-06-06T16:00:00.000Z");
+    assert_eq!(projection(1)["crosses_at"], "2025-06-08T00:00:00.000Z");
+    assert_eq!(projection(2)["crosses_at"], Value::Null);
+    assert_eq!(
+        dec(&projection(2)["projected"]),
+        week_cost * Decimal::new(35, 1)
+    );
+    assert_eq!(projection(3)["period"], "2025-06");
+
+    let r = check_in(dir.path(), &budget, &[&d]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let warnings: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("warning: "))
+        .collect();
+    assert_eq!(
+        warnings,
+        vec![
+            "warning: week 2025-W23: 3,000 of 7,000 total_tokens, crossing on Friday at this rate",
+            &format!(
+                "warning: week 2025-W23: ${} of ${}, crossing on Sunday at this rate",
+                week_cost.normalize(),
+                (week_cost * Decimal::from(3)).normalize()
+            ),
+            "warning: month 2025-06: 3,500 of 30,000 total_tokens, crossing on Thursday 2025-06-26 at this rate",
+        ]
+    );
+    let r = check_in(dir.path(), &budget, &[&d, "--format", "github"]);
+    assert_eq!(
+        r.stdout
+            .lines()
+            .filter(|l| l.starts_with("::warning "))
+            .count(),
+        3
+    );
+    // In JUnit, a note on the period's passing case.
+    let r = check_in(dir.path(), &budget, &[&d, "--format", "junit"]);
+    validate_junit(dir.path(), &r.stdout);
+    assert_eq!(xml_attr(&r.stdout, "testsuites", "failures"), "0");
+    assert!(
+        r.stdout
+            .contains("<system-out>warning: week 2025-W23: 3,000 of 7,000"),
+        "{}",
+        r.stdout
+    );
+}
