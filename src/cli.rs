@@ -153,6 +153,8 @@ Examples:
   traces check --budget budget.toml test-traces.jsonl
   traces check --budget budget.toml --format markdown >> \"$GITHUB_STEP_SUMMARY\"
   traces check --budget budget.toml --format json > check.json
+  traces check --budget budget.toml test-traces.jsonl --format junit --output check.xml
+  traces check --budget budget.toml test-traces.jsonl --format github
   traces check --baseline main-traces.jsonl --max-increase 10% pr-traces.jsonl
 
 Exit status: 0 when every fail rule holds (warn rules never fail), 1 when any is
