@@ -80,6 +80,13 @@ pub struct OutputArgs {
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
 
+    #[command(flatten)]
+    pub table: TableArgs,
+}
+
+/// How a table for people is drawn: every command that prints one, whatever its formats.
+#[derive(Debug, Args)]
+pub struct TableArgs {
     /// The width a table may take (default: the terminal's, or 100 when not a terminal).
     #[arg(long, value_name = "N")]
     pub width: Option<usize>,
@@ -309,17 +316,8 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// The width a table may take (default: the terminal's, or 100 when not a terminal).
-    #[arg(long, value_name = "N")]
-    pub width: Option<usize>,
-
-    /// Show every column of a table, however wide.
-    #[arg(long)]
-    pub wide: bool,
-
-    /// Show dollar amounts in a table with every digit, not rounded.
-    #[arg(long)]
-    pub exact: bool,
+    #[command(flatten)]
+    pub table: TableArgs,
 }
 
 /// `traces check`'s formats: the reports' four, and two that CI systems read.
@@ -339,18 +337,6 @@ pub enum CheckFormat {
     Junit,
     /// GitHub Actions annotations: ::error for failures, ::warning for warnings.
     Github,
-}
-
-impl CheckArgs {
-    /// The options of a table, as the other reports take them.
-    pub fn view(&self, format: OutputFormat) -> OutputArgs {
-        OutputArgs {
-            format,
-            width: self.width,
-            wide: self.wide,
-            exact: self.exact,
-        }
-    }
 }
 
 /// `traces diff BASE HEAD`.

@@ -59,11 +59,11 @@ pub fn run(store: &Store, pricing_files: &[PathBuf], args: &CheckArgs) -> Result
     if let Some(c) = &comparison {
         baseline_rows(&mut table, c, &args.by, args.top);
     }
-    let mut view = super::say::view(&args.view(OutputFormat::Table));
+    let mut view = super::say::table_view(&args.table);
     if args.output.is_some() {
         // A file is not the terminal that stdout may be.
         view.color = false;
-        view.width = args.width.unwrap_or(100);
+        view.width = args.table.width.unwrap_or(100);
     }
     let forecasts = forecasts(&verdicts);
     let mut report: Vec<u8> = Vec::new();

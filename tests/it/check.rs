@@ -590,13 +590,24 @@ fn the_markdown_report_is_a_table_under_a_summary() {
 
 /// A dump of one call per test case, each its own trace whose root span is the case.
 pub fn cases_dump(dir: &Path, file: &str, cases: &[(&str, i64, i64)]) -> String {
-    let spans: Vec<Value> = cases
+    let calls: Vec<(&str, i64, i64, i64)> = cases
+        .iter()
+        .map(|(name, input, output)| (*name, 1_748_736_000, *input, *output))
+        .collect();
+    calls_dump(dir, file, &calls)
+}
+
+/// A dump of one call per (root span name, start in Unix seconds, input, output), each
+/// its own trace.
+fn calls_dump(dir: &Path, file: &str, calls: &[(&str, i64, i64, i64)]) -> String {
+    let spans: Vec<Value> = calls
         .iter()
         .enumerate()
-        .map(|(i, (name, input, output))| {
+        .map(|(i, (name, at, input, output))| {
             serde_json::json!({
                 "traceId": format!("{:032x}", i + 1), "spanId": format!("{:016x}", i + 1), "name": name,
-                "kind": 3, "startTimeUnixNano": "1748736000000000000", "endTimeUnixNano": "1748736000000000001",
+                "kind": 3, "startTimeUnixNano": (at * 1_000_000_000).to_string(),
+                "endTimeUnixNano": (at * 1_000_000_000 + 1).to_string(),
                 "attributes": [
                     {"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}},
                     {"key": "gen_ai.response.model", "value": {"stringValue": "gpt-4o-mini-2024-07-18"}},
@@ -1055,43 +1066,19 @@ fn durations_and_errors_are_of_the_members_traces() {
     );
 }
 
-/// One call per (unix seconds, input, output), each its own trace.
-fn calls_at(dir: &Path, calls: &[(i64, i64, i64)]) -> String {
-    let spans: Vec<Value> = calls
-        .iter()
-        .enumerate()
-        .map(|(i, (at, input, output))| {
-            serde_json::json!({
-                "traceId": format!("{:032x}", i + 1), "spanId": format!("{:016x}", i + 1), "name": "case",
-                "kind": 3, "startTimeUnixNano": (at * 1_000_000_000).to_string(),
-                "endTimeUnixNano": (at * 1_000_000_000 + 1).to_string(),
-                "attributes": [
-                    {"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}},
-                    {"key": "gen_ai.response.model", "value": {"stringValue": "gpt-4o-mini-2024-07-18"}},
-                    {"key": "gen_ai.usage.input_tokens", "value": {"intValue": input.to_string()}},
-                    {"key": "gen_ai.usage.output_tokens", "value": {"intValue": output.to_string()}},
-                ]
-            })
-        })
-        .collect();
-    let doc = serde_json::json!({"resourceSpans": [{"resource": {"attributes": []}, "scopeSpans": [{"scope": {"name": "t"}, "spans": spans}]}]});
-    let p = dir.join("calls.json");
-    std::fs::write(&p, doc.to_string()).unwrap();
-    p.display().to_string()
-}
-
 #[test]
 fn a_period_forecasts_the_day_its_limit_is_crossed_at_its_rate_so_far() {
     let dir = tempfile::tempdir().unwrap();
     const DAY: i64 = 86_400;
     // Monday 2025-06-02 00:00 UTC starts ISO week 2025-W23.
     let monday = 1_748_822_400;
-    let d = calls_at(
+    let d = calls_dump(
         dir.path(),
+        "calls.json",
         &[
-            (monday - DAY / 2, 450, 50), // Sunday noon, the week before (and June's first)
-            (monday, 900, 100),
-            (monday + 2 * DAY, 1800, 200), // Wednesday 00:00: the newest call
+            ("case", monday - DAY / 2, 450, 50), // Sunday noon, the week before (and June's first)
+            ("case", monday, 900, 100),
+            ("case", monday + 2 * DAY, 1800, 200), // Wednesday 00:00: the newest call
         ],
     );
     let prices = litellm();
