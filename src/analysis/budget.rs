@@ -1,7 +1,10 @@
 //! Budgets (`traces check`): rules read from TOML, each checked by asking the cost report
 //! grouped by the rule's scope with the rule's filters, then comparing every member's
-//! sums (or a percentile over the members) with the rule's limits. Money limits are exact
-//! decimals, read from the TOML text digit for digit, never through a float.
+//! sums (or a percentile over the members) with the rule's limits. Durations and errors
+//! are of the members' traces (the trace rows `traces list` has), joined by trace id.
+//! Money limits are exact decimals, read from the TOML text digit for digit, never
+//! through a float. Also the baseline comparison (`compare`, `diff`) that `traces check
+//! --baseline` gates on and `traces diff` reports, and the forecast of period scopes.
 
 use super::cost_report::{CallFilter, CostReport, Dim, Metrics, SumOverflow};
 use super::source::{Source, SourceError, cost_reports, trace_rows};
