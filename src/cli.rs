@@ -80,6 +80,13 @@ pub struct OutputArgs {
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
 
+    #[command(flatten)]
+    pub table: TableArgs,
+}
+
+/// How a table for people is drawn: every command that prints one, whatever its formats.
+#[derive(Debug, Args)]
+pub struct TableArgs {
     /// The width a table may take (default: the terminal's, or 100 when not a terminal).
     #[arg(long, value_name = "N")]
     pub width: Option<usize>,
@@ -153,11 +160,21 @@ Examples:
   traces check --budget budget.toml test-traces.jsonl
   traces check --budget budget.toml --format markdown >> \"$GITHUB_STEP_SUMMARY\"
   traces check --budget budget.toml --format json > check.json
+  traces check --budget budget.toml test-traces.jsonl --format junit --output check.xml
+  traces check --budget budget.toml test-traces.jsonl --format github
   traces check --baseline main-traces.jsonl --max-increase 10% pr-traces.jsonl
 
 Exit status: 0 when every fail rule holds (warn rules never fail), 1 when any is
 exceeded, 2 on an invalid budget file or input.")]
     Check(CheckArgs),
+    /// Compare two sets of traces, per test case (or --by): calls, tokens and cost in
+    /// each, the largest change of cost first. A report; it never fails.
+    #[command(after_help = "\
+Examples:
+  traces diff main-traces.jsonl pr-traces.jsonl
+  traces diff .traces-main pr-traces/ --by model
+  traces diff main.jsonl pr.jsonl --format markdown >> \"$GITHUB_STEP_SUMMARY\"")]
+    Diff(DiffArgs),
     /// The pricing table: list it, or see which entry a model name resolves to.
     #[command(subcommand)]
     Pricing(PricingCommand),
@@ -289,6 +306,52 @@ pub struct CheckArgs {
     /// List at most N offenders per limit in a table (JSON lists every one).
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub top: usize,
+
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Table)]
+    pub format: CheckFormat,
+
+    /// Write the report to FILE (whole or not at all) instead of stdout, which then
+    /// gets the one-line summary.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub table: TableArgs,
+}
+
+/// `traces check`'s formats: the reports' four, and two that CI systems read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// A table for people, then the one-line summary.
+    #[value(alias = "text")]
+    Table,
+    /// Every rule, limit and offender, exact, with the projections.
+    Json,
+    /// The table's rows, exact.
+    Csv,
+    /// The summary in bold, then the table (for $GITHUB_STEP_SUMMARY or a PR comment).
+    #[value(alias = "md")]
+    Markdown,
+    /// JUnit XML: a test case per rule and member, a failure per offender.
+    Junit,
+    /// GitHub Actions annotations: ::error for failures, ::warning for warnings.
+    Github,
+}
+
+/// `traces diff BASE HEAD`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The base: a store directory, or a dump (file or directory).
+    pub base: PathBuf,
+
+    /// The head: a store directory, or a dump (file or directory).
+    pub head: PathBuf,
+
+    /// The members compared: name (root span name: one test case), trace, session,
+    /// user, model, or attr:KEY.
+    #[arg(long = "by", value_name = "DIM", default_value = "name")]
+    pub by: String,
 
     #[command(flatten)]
     pub output: OutputArgs,

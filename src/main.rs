@@ -45,6 +45,7 @@ fn main() -> ExitCode {
         cli::Command::Sessions(a) => commands::sessions::run(&store, &cli.pricing, a, Per::Session),
         cli::Command::Users(a) => commands::sessions::run(&store, &cli.pricing, a, Per::User),
         cli::Command::Check(a) => commands::check::run(&store, &cli.pricing, a),
+        cli::Command::Diff(a) => commands::diff::run(&cli.pricing, a),
         cli::Command::Pricing(c) => commands::pricing::run(&cli.pricing, c),
         cli::Command::Completions { shell } => {
             let mut cmd = <cli::Cli as clap::CommandFactory>::command();

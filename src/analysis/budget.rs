@@ -1,10 +1,13 @@
 //! Budgets (`traces check`): rules read from TOML, each checked by asking the cost report
 //! grouped by the rule's scope with the rule's filters, then comparing every member's
-//! sums (or a percentile over the members) with the rule's limits. Money limits are exact
-//! decimals, read from the TOML text digit for digit, never through a float.
+//! sums (or a percentile over the members) with the rule's limits. Durations and errors
+//! are of the members' traces (the trace rows `traces list` has), joined by trace id.
+//! Money limits are exact decimals, read from the TOML text digit for digit, never
+//! through a float. Also the baseline comparison (`compare`, `diff`) that `traces check
+//! --baseline` gates on and `traces diff` reports, and the forecast of period scopes.
 
-use super::cost_report::{CallFilter, CostReport, Dim, Metrics};
-use super::source::{Source, SourceError, cost_reports};
+use super::cost_report::{CallFilter, CostReport, Dim, Metrics, SumOverflow};
+use super::source::{Source, SourceError, cost_reports, trace_rows};
 use super::time_bound::parse_time_bound;
 use crate::pricing::Pricing;
 use crate::semconv::RefusedValues;
@@ -147,12 +150,17 @@ pub enum Metric {
     CacheReadTokens,
     CacheWriteTokens,
     Calls,
+    /// The wall time of the member's traces, summed: each trace from its first span's
+    /// start to its last span's end.
+    DurationMs,
+    /// Spans with an error status in the member's traces.
+    Errors,
     /// Cache-read input tokens over all input tokens; members without input have none.
     CacheHitRatio,
 }
 
 impl Metric {
-    const ALL: [(&'static str, Metric); 8] = [
+    const ALL: [(&'static str, Metric); 10] = [
         ("cost_usd", Metric::CostUsd),
         ("input_tokens", Metric::InputTokens),
         ("output_tokens", Metric::OutputTokens),
@@ -161,10 +169,20 @@ impl Metric {
         ("cache_read_tokens", Metric::CacheReadTokens),
         ("cache_write_tokens", Metric::CacheWriteTokens),
         ("calls", Metric::Calls),
+        ("duration_ms", Metric::DurationMs),
+        ("errors", Metric::Errors),
     ];
 
+    /// Whether the value is of the member's traces' spans, not of its calls.
+    fn of_traces(self) -> bool {
+        matches!(self, Metric::DurationMs | Metric::Errors)
+    }
+
+    /// The value of a member's calls; `None` for a member without input (the cache-hit
+    /// ratio) and for the metrics of traces (`Member::value` has those).
     pub fn of(self, m: &Metrics) -> Option<Decimal> {
         Some(match self {
+            Metric::DurationMs | Metric::Errors => return None,
             Metric::CostUsd => m.cost_usd,
             Metric::InputTokens => m.input_tokens.into(),
             Metric::OutputTokens => m.output_tokens.into(),
@@ -253,6 +271,12 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// Whether a limit is on the member's traces (durations, errors), which the calls'
+    /// report does not carry.
+    fn on_traces(&self) -> bool {
+        self.limits.iter().any(|l| l.metric.of_traces())
+    }
+
     /// `rule 2 ("cost per test case")`.
     pub fn label(&self) -> String {
         label(self.index, self.name.as_deref())
@@ -275,17 +299,6 @@ pub struct Budget {
 const RULE_KEYS: [&str; 5] = ["name", "scope", "level", "allow_unpriced", "filter"];
 const FILTER_KEYS: [&str; 9] = [
     "service", "model", "name", "session", "user", "trace", "where", "since", "until",
-];
-/// Keys of the list whose data the cost report does not carry yet.
-const NOT_YET: [(&str, &str); 2] = [
-    (
-        "max_duration_ms",
-        "span durations are not part of the cost report yet",
-    ),
-    (
-        "max_errors",
-        "span error statuses are not part of the cost report yet",
-    ),
 ];
 
 /// The limit a key names, if it names one: `max_<metric>`, `p50|p90|p95|p99_<metric>`,
@@ -555,9 +568,6 @@ fn parse_rule(top: &Ctx, index: usize, item: &Spanned<DeValue>) -> Result<Rule, 
             },
             "filter" => rule.filter = parse_filter(&cx, v)?,
             _ => {
-                if let Some((_, why)) = NOT_YET.iter().find(|(n, _)| *n == key) {
-                    return Err(cx.err(k.span(), key, format!("not supported yet: {why}")));
-                }
                 let Some((metric, stat, bound)) = limit_kind(key) else {
                     let mut known: Vec<String> = RULE_KEYS.iter().map(|s| s.to_string()).collect();
                     known.extend(limit_keys());
@@ -576,7 +586,10 @@ fn parse_rule(top: &Ctx, index: usize, item: &Spanned<DeValue>) -> Result<Rule, 
                         ),
                     ));
                 };
-                let integer = !matches!(metric, Metric::CostUsd | Metric::CacheHitRatio);
+                let integer = !matches!(
+                    metric,
+                    Metric::CostUsd | Metric::CacheHitRatio | Metric::DurationMs
+                );
                 let value = number(&cx, key, v, integer)?;
                 if metric == Metric::CacheHitRatio && value > Decimal::ONE {
                     return Err(cx.err(v.span(), key, "a ratio is between 0 and 1"));
@@ -692,6 +705,100 @@ pub struct LimitCheck {
     pub worst: Option<Finding>,
     /// Members that had a value to compare.
     pub checked: usize,
+    /// For a period scope, where the latest period is heading.
+    pub projection: Option<Projection>,
+}
+
+/// Where a period is heading at the rate of the period so far: from its start to its
+/// newest call. The newest call, not the clock, is "now": a check of the same calls says
+/// the same whenever it runs, and the store's data may end long before today.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Projection {
+    /// The period (`2026-W48`).
+    pub period: String,
+    /// Its start and end, and its newest call (Unix ns).
+    pub start: i64,
+    pub end: i64,
+    pub now: i64,
+    pub value: Decimal,
+    /// The value at the period's end at this rate.
+    pub projected: Decimal,
+    /// When the limit is crossed at this rate, if before the period ends.
+    pub crosses_at: Option<i64>,
+}
+
+impl Scope {
+    /// The start and end (Unix ns) of the period a member of a period scope names.
+    fn period(&self, member: &str) -> Option<(i64, i64)> {
+        let day = |y: i32, m: u32, d: u32| NaiveDate::from_ymd_opt(y, m, d);
+        let (start, end) = match self {
+            Scope::Day => {
+                let d = NaiveDate::parse_from_str(member, "%Y-%m-%d").ok()?;
+                (d, d.succ_opt()?)
+            }
+            Scope::Week => {
+                let (y, w) = member.split_once("-W")?;
+                let d = NaiveDate::from_isoywd_opt(
+                    y.parse().ok()?,
+                    w.parse().ok()?,
+                    chrono::Weekday::Mon,
+                )?;
+                (d, d.checked_add_days(chrono::Days::new(7))?)
+            }
+            Scope::Month => {
+                let (y, m) = member.split_once('-')?;
+                let (y, m): (i32, u32) = (y.parse().ok()?, m.parse().ok()?);
+                let next = if m == 12 {
+                    day(y + 1, 1, 1)
+                } else {
+                    day(y, m + 1, 1)
+                };
+                (day(y, m, 1)?, next?)
+            }
+            _ => return None,
+        };
+        let ns = |d: NaiveDate| d.and_hms_opt(0, 0, 0)?.and_utc().timestamp_nanos_opt();
+        Some((ns(start)?, ns(end)?))
+    }
+}
+
+/// The projection of a `max_` limit over the latest period of a period scope.
+fn project(rule: &Rule, limit: &Limit, members: &BTreeMap<String, Member>) -> Option<Projection> {
+    if limit.stat != Stat::Each
+        || limit.bound != Bound::Max
+        || limit.metric == Metric::CacheHitRatio
+    {
+        return None;
+    }
+    let (period, m) = members
+        .iter()
+        .filter(|(_, m)| m.metrics.last_start.is_some())
+        .max_by_key(|(k, m)| (m.metrics.last_start, *k))?;
+    let (start, end) = rule.scope.period(period)?;
+    let now = m.metrics.last_start?;
+    let value = m.value(limit.metric)?;
+    let elapsed = Decimal::from(now.checked_sub(start).filter(|e| *e > 0)?);
+    let length = Decimal::from(end.checked_sub(start)?);
+    let projected = value.checked_mul(length)?.checked_div(elapsed)?;
+    // At this rate the limit is reached `limit / value` of the way from start to now.
+    let crosses_at = if value.is_zero() || value > limit.value {
+        None
+    } else {
+        let offset = limit.value.checked_mul(elapsed)?.checked_div(value)?;
+        (offset < length)
+            .then(|| rust_decimal::prelude::ToPrimitive::to_i64(&offset.floor()))
+            .flatten()
+            .and_then(|o| start.checked_add(o))
+    };
+    Some(Projection {
+        period: period.clone(),
+        start,
+        end,
+        now,
+        value,
+        projected,
+        crosses_at,
+    })
 }
 
 impl LimitCheck {
@@ -705,6 +812,8 @@ impl LimitCheck {
 pub struct Verdict<'a> {
     pub rule: &'a Rule,
     pub members: usize,
+    /// Every member, in order: a JUnit report has a test case for each.
+    pub member_keys: Vec<String>,
     pub checks: Vec<LimitCheck>,
 }
 
@@ -719,6 +828,21 @@ impl Verdict<'_> {
 pub struct Member {
     pub metrics: Metrics,
     pub unpriced_models: std::collections::BTreeSet<String>,
+    /// The traces of the member's calls, when a limit of the rule is on traces.
+    pub traces: std::collections::BTreeSet<String>,
+    /// Those traces' summed wall time (ns) and error spans.
+    pub duration_ns: i64,
+    pub errors: u64,
+}
+
+impl Member {
+    pub fn value(&self, metric: Metric) -> Option<Decimal> {
+        match metric {
+            Metric::DurationMs => Some(Decimal::from(self.duration_ns) / Decimal::from(1_000_000)),
+            Metric::Errors => Some(self.errors.into()),
+            m => m.of(&self.metrics),
+        }
+    }
 }
 
 /// The report grouping a rule's members are folded from: the scope, then the root name
@@ -727,6 +851,9 @@ fn grouping(rule: &Rule) -> Vec<Dim> {
     let mut dims = rule.scope.dims();
     if rule.filter.name.is_some() {
         dims.push(Dim::Name);
+    }
+    if rule.on_traces() {
+        dims.push(Dim::Trace);
     }
     dims.push(Dim::Model);
     dims
@@ -783,11 +910,47 @@ fn members_of(
     let filter = call_filter(&first.filter, &attr_keys);
     let groupings = rules.iter().map(|r| grouping(r)).collect();
     let (reports, _) = cost_reports(source, pricing, groupings, &filter, &attr_keys, refused)?;
-    Ok(rules
+    let mut members: Vec<BTreeMap<String, Member>> = rules
         .iter()
         .zip(&reports)
         .map(|(r, report)| fold(report, r, r.scope.dims().len(), r.filter.name.is_some()))
-        .collect())
+        .collect();
+    if rules.iter().any(|r| r.on_traces()) {
+        let traces: foldhash::HashMap<String, (i64, u64)> = trace_rows(source)?
+            .into_iter()
+            .map(|t| (t.trace_id, (t.duration_ns, t.errors)))
+            .collect();
+        for m in members.iter_mut().flat_map(|m| m.iter_mut()) {
+            add_traces(m.0, m.1, &traces)?;
+        }
+    }
+    Ok(members)
+}
+
+/// A member's traces' durations and errors, summed, checked: both come from the input.
+fn add_traces(
+    key: &str,
+    m: &mut Member,
+    traces: &foldhash::HashMap<String, (i64, u64)>,
+) -> Result<(), SumOverflow> {
+    let overflow = |field| SumOverflow {
+        field,
+        group: key.to_string(),
+    };
+    for t in &m.traces {
+        let Some(&(duration, errors)) = traces.get(t) else {
+            continue;
+        };
+        m.duration_ns = m
+            .duration_ns
+            .checked_add(duration)
+            .ok_or_else(|| overflow("duration_ms"))?;
+        m.errors = m
+            .errors
+            .checked_add(errors)
+            .ok_or_else(|| overflow("errors"))?;
+    }
+    Ok(())
 }
 
 /// The rule's members from its source, summed per member of its scope.
@@ -824,6 +987,11 @@ fn fold(
         };
         let e = out.entry(member).or_default();
         e.metrics.absorb(m);
+        if rule.on_traces()
+            && let Some(t) = key[scope_len + usize::from(by_name)].as_deref()
+        {
+            e.traces.insert(t.to_string());
+        }
         if m.unpriced_calls > 0 {
             let model = key
                 .last()
@@ -878,7 +1046,7 @@ pub fn check_rule<'a>(rule: &'a Rule, members: &BTreeMap<String, Member>) -> Ver
                 Stat::Each => members
                     .iter()
                     .filter_map(|(k, m)| {
-                        let value = limit.metric.of(&m.metrics)?;
+                        let value = m.value(limit.metric)?;
                         let unpriced_models = unpriced_of(m);
                         Some(Finding {
                             member: k.clone(),
@@ -891,7 +1059,7 @@ pub fn check_rule<'a>(rule: &'a Rule, members: &BTreeMap<String, Member>) -> Ver
                 Stat::Percentile(p) => {
                     let values: Vec<Decimal> = members
                         .values()
-                        .filter_map(|m| limit.metric.of(&m.metrics))
+                        .filter_map(|m| m.value(limit.metric))
                         .collect();
                     let unpriced: std::collections::BTreeSet<String> =
                         members.values().flat_map(unpriced_of).collect();
@@ -929,12 +1097,14 @@ pub fn check_rule<'a>(rule: &'a Rule, members: &BTreeMap<String, Member>) -> Ver
                 offenders: findings,
                 worst,
                 checked,
+                projection: project(rule, limit, members),
             }
         })
         .collect();
     Verdict {
         rule,
         members: members.len(),
+        member_keys: members.keys().cloned().collect(),
         checks,
     }
 }
@@ -1069,6 +1239,63 @@ fn by_member(r: &CostReport) -> BTreeMap<String, &Metrics> {
         .collect()
 }
 
+/// One member of two reports grouped by the same dimension: its sums in each, `None`
+/// where it has no calls.
+#[derive(Debug, Clone)]
+pub struct MemberDiff<'a> {
+    pub member: String,
+    pub base: Option<&'a Metrics>,
+    pub head: Option<&'a Metrics>,
+}
+
+impl MemberDiff<'_> {
+    /// Head's cost less base's, a missing side counting as zero.
+    pub fn cost_change(&self) -> Decimal {
+        let cost = |m: Option<&Metrics>| m.map_or(Decimal::ZERO, |m| m.cost_usd);
+        cost(self.head) - cost(self.base)
+    }
+}
+
+/// Every member of either report, the largest change of cost (either way) first; ties
+/// by member.
+pub fn diff<'a>(base: &'a CostReport, head: &'a CostReport) -> Vec<MemberDiff<'a>> {
+    let (b, h) = (by_member(base), by_member(head));
+    let mut keys: Vec<&String> = b.keys().chain(h.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let mut out: Vec<MemberDiff> = keys
+        .into_iter()
+        .map(|k| MemberDiff {
+            member: k.clone(),
+            base: b.get(k).copied(),
+            head: h.get(k).copied(),
+        })
+        .collect();
+    out.sort_by(|x, y| (y.cost_change().abs(), &x.member).cmp(&(x.cost_change().abs(), &y.member)));
+    out
+}
+
+/// The reports of a base and a head grouped by `dim`, every call of each: what the
+/// baseline gate and `traces diff` compare.
+pub fn reports_by(
+    base: Source,
+    head: Source,
+    pricing: &Pricing,
+    dim: &Dim,
+    refused: &RefusedValues,
+) -> Result<(CostReport, CostReport), SourceError> {
+    let attr_keys: Vec<String> = match dim {
+        Dim::Attr(k) => vec![k.clone()],
+        _ => Vec::new(),
+    };
+    let filter = CallFilter::default();
+    let report = |s: Source| {
+        super::source::cost_report(s, pricing, vec![dim.clone()], &filter, &attr_keys, refused)
+            .map(|(r, _)| r)
+    };
+    Ok((report(base)?, report(head)?))
+}
+
 /// Compares two reports grouped by the same one dimension. Without any allowance the
 /// gate allows 10%.
 pub fn compare(base: &CostReport, head: &CostReport, gate: &Gate) -> Comparison {
@@ -1076,12 +1303,20 @@ pub fn compare(base: &CostReport, head: &CostReport, gate: &Gate) -> Comparison 
         (None, None) => Some(Decimal::TEN),
         (p, _) => p,
     };
-    let (b, h) = (by_member(base), by_member(head));
     let mut out = Comparison::default();
-    for (k, hm) in &h {
-        let Some(bm) = b.get(k) else {
-            out.new.push((k.clone(), hm.cost_usd));
-            continue;
+    for d in diff(base, head) {
+        let k = &d.member;
+        let (bm, hm) = match (d.base, d.head) {
+            (Some(b), Some(h)) => (b, h),
+            (None, Some(h)) => {
+                out.new.push((k.clone(), h.cost_usd));
+                continue;
+            }
+            (Some(b), None) => {
+                out.vanished.push((k.clone(), b.cost_usd));
+                continue;
+            }
+            (None, None) => continue,
         };
         let metrics: [(&'static str, Decimal, Decimal); 3] = [
             ("calls", bm.calls.into(), hm.calls.into()),
@@ -1115,11 +1350,8 @@ pub fn compare(base: &CostReport, head: &CostReport, gate: &Gate) -> Comparison 
             }
         }
     }
-    for (k, bm) in &b {
-        if !h.contains_key(k) {
-            out.vanished.push((k.clone(), bm.cost_usd));
-        }
-    }
+    out.new.sort();
+    out.vanished.sort();
     out.changes.sort_by(|x, y| {
         (x.allowed - x.head, &x.member, x.metric).cmp(&(y.allowed - y.head, &y.member, y.metric))
     });

@@ -7,7 +7,12 @@ use super::calls::{
 };
 use super::cost_report::{CallFilter, CostReport, Dim, ReportBuilder, ReportError, SumOverflow};
 use super::partition::{SpillError, TracePartitions};
+use super::trace_list::{
+    SpanTimes, TraceFilter, TraceRow, list_traces, trace_rows as trace_rows_of,
+};
 use super::{calls_view, cost_columns};
+use crate::ingest::ids::{SpanId, TraceId};
+use crate::ingest::raw::StatusCode;
 use crate::ingest::{DecodeOptions, IngestError, Record, decode_input_prepared, expand_inputs};
 use crate::pricing::Pricing;
 use crate::semconv::{RefusedValues, content_only, normalize};
@@ -178,4 +183,66 @@ fn calls_from_dumps(
         std::mem::replace(&mut filing, Ok(()))?;
     }
     Ok(calls_of(rows, &mut |c| call(&c))?)
+}
+
+/// One row per trace of the source (its start, duration, spans and errors), as `traces
+/// list` has them: dumps are read for their spans' times and statuses only.
+pub fn trace_rows(source: Source) -> Result<Vec<TraceRow>, SourceError> {
+    let paths = match source {
+        Source::Store(store) => return Ok(list_traces(store, &TraceFilter::default())?),
+        Source::Dumps(paths) => paths,
+    };
+    let opts = DecodeOptions {
+        skip_attribute: Some(content_only),
+        ..Default::default()
+    };
+    struct Owned {
+        trace: String,
+        span: String,
+        parent: Option<String>,
+        name: String,
+        start: i64,
+        end: i64,
+        error: bool,
+        service: Option<String>,
+    }
+    // The first span of an id, as an import keeps it.
+    let mut seen: foldhash::HashSet<(TraceId, SpanId)> = Default::default();
+    let mut spans: Vec<Owned> = Vec::new();
+    let prepare = |r: Record| match r {
+        Record::Span(s) => Some(s),
+        Record::Log(_) => None,
+    };
+    for input in expand_inputs(paths)? {
+        decode_input_prepared(&input, &opts, &prepare, &mut |s| {
+            let Some(s) = s else { return };
+            if !seen.insert((s.trace_id, s.span_id)) {
+                return;
+            }
+            spans.push(Owned {
+                trace: s.trace_id.to_string(),
+                span: s.span_id.to_string(),
+                parent: s.parent_span_id.map(|p| p.to_string()),
+                name: s.name.clone(),
+                start: s.start_time_unix_nano,
+                end: s.end_time_unix_nano,
+                error: s.status_code == StatusCode::Error,
+                service: s.resource.service_name().map(str::to_string),
+            });
+        })?;
+    }
+    let times: Vec<SpanTimes> = spans
+        .iter()
+        .map(|s| SpanTimes {
+            trace: &s.trace,
+            span: Some(&s.span),
+            parent: s.parent.as_deref(),
+            name: &s.name,
+            start: s.start,
+            end: s.end,
+            error: s.error,
+            service: s.service.as_deref(),
+        })
+        .collect();
+    Ok(trace_rows_of(&times))
 }

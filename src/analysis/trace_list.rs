@@ -70,6 +70,20 @@ struct Acc {
     first: Option<(i64, String, Option<String>)>,
 }
 
+/// One span, as much of it as a trace's row needs.
+#[derive(Debug, Clone, Copy)]
+pub struct SpanTimes<'a> {
+    pub trace: &'a str,
+    pub span: Option<&'a str>,
+    pub parent: Option<&'a str>,
+    pub name: &'a str,
+    pub start: i64,
+    /// The start when the span has no end.
+    pub end: i64,
+    pub error: bool,
+    pub service: Option<&'a str>,
+}
+
 /// The root of a trace is its span without a parent in the trace (its parent is absent
 /// or was never exported); with several, the earliest; with none (a cycle or bad ids),
 /// the earliest span.
@@ -97,17 +111,44 @@ pub fn list_traces(store: &Store, filter: &TraceFilter) -> Result<Vec<TraceRow>,
     let end = df.column("end_time_unix_nano")?.i64()?;
     let status = df.column("status_code")?.str()?;
     let service = df.column("service_name")?.str()?;
+    let spans: Vec<SpanTimes> = (0..df.height())
+        .filter_map(|i| {
+            let s = start.get(i).unwrap_or(0);
+            Some(SpanTimes {
+                trace: trace.get(i)?,
+                span: span.get(i),
+                parent: parent.get(i),
+                name: name.get(i).unwrap_or(""),
+                start: s,
+                end: end.get(i).unwrap_or(s),
+                error: status.get(i) == Some("error"),
+                service: service.get(i),
+            })
+        })
+        .collect();
+    Ok(trace_rows(&spans)
+        .into_iter()
+        .filter(|r| filter.since.is_none_or(|s| r.start_unix_nano >= s))
+        .filter(|r| filter.until.is_none_or(|u| r.start_unix_nano < u))
+        .filter(|r| {
+            filter
+                .service
+                .as_ref()
+                .is_none_or(|s| r.service.as_deref() == Some(s.as_str()))
+        })
+        .collect())
+}
 
-    let ids: HashSet<(&str, &str)> = trace
+/// One row per trace of `spans`, in no particular order: the store's spans, or a dump's.
+pub fn trace_rows(spans: &[SpanTimes]) -> Vec<TraceRow> {
+    let ids: HashSet<(&str, &str)> = spans
         .iter()
-        .zip(span.iter())
-        .filter_map(|(t, s)| Some((t?, s?)))
+        .filter_map(|s| Some((s.trace, s.span?)))
         .collect();
     let mut accs: HashMap<&str, Acc> = HashMap::new();
-    for i in 0..df.height() {
-        let Some(t) = trace.get(i) else { continue };
-        let s = start.get(i).unwrap_or(0);
-        let e = end.get(i).unwrap_or(s);
+    for sp in spans {
+        let t = sp.trace;
+        let (s, e) = (sp.start, sp.end);
         let acc = accs.entry(t).or_insert(Acc {
             start: s,
             end: e,
@@ -119,15 +160,9 @@ pub fn list_traces(store: &Store, filter: &TraceFilter) -> Result<Vec<TraceRow>,
         acc.start = acc.start.min(s);
         acc.end = acc.end.max(e);
         acc.spans += 1;
-        acc.errors += u64::from(status.get(i) == Some("error"));
-        let candidate = || {
-            (
-                s,
-                name.get(i).unwrap_or("").to_string(),
-                service.get(i).map(str::to_string),
-            )
-        };
-        let is_root = match parent.get(i) {
+        acc.errors += u64::from(sp.error);
+        let candidate = || (s, sp.name.to_string(), sp.service.map(str::to_string));
+        let is_root = match sp.parent {
             None => true,
             Some(p) => !ids.contains(&(t, p)),
         };
@@ -138,8 +173,7 @@ pub fn list_traces(store: &Store, filter: &TraceFilter) -> Result<Vec<TraceRow>,
             acc.first = Some(candidate());
         }
     }
-    let rows = accs
-        .into_iter()
+    accs.into_iter()
         .map(|(t, a)| {
             let (_, root_name, service) = a.root.or(a.first).unwrap_or_default();
             TraceRow {
@@ -153,16 +187,7 @@ pub fn list_traces(store: &Store, filter: &TraceFilter) -> Result<Vec<TraceRow>,
                 errors: a.errors,
             }
         })
-        .filter(|r| filter.since.is_none_or(|s| r.start_unix_nano >= s))
-        .filter(|r| filter.until.is_none_or(|u| r.start_unix_nano < u))
-        .filter(|r| {
-            filter
-                .service
-                .as_ref()
-                .is_none_or(|s| r.service.as_deref() == Some(s.as_str()))
-        })
-        .collect();
-    Ok(rows)
+        .collect()
 }
 
 /// Sorts in place; ties are broken by trace id so the order is always the same.

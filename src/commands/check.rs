@@ -1,22 +1,28 @@
 //! `traces check --budget FILE [DUMP...]`: every rule of a budget checked over the store
 //! or the dumps; a table (or JSON, CSV, Markdown) of each limit with its worst members,
-//! then a one-line summary. Exit 1 when a `fail` rule is exceeded. Options: `--top`,
-//! `--format`; `--pricing` (global).
+//! then a one-line summary; or JUnit XML or GitHub annotations for CI, to stdout or a
+//! file (`--output`). Exit 1 when a `fail` rule is exceeded. Options: `--top`,
+//! `--format`, `--output`; `--pricing` (global).
 
 use super::UsageError;
-use crate::cli::CheckArgs;
-use anyhow::Result;
+use crate::cli::{CheckArgs, CheckFormat};
+use anyhow::{Context, Result};
 use rust_decimal::Decimal;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use traces::analysis::budget::{
-    self, Budget, Comparison, Finding, Gate, Level, LimitCheck, Metric, Verdict,
+    self, Budget, Comparison, Finding, Gate, Level, LimitCheck, Metric, Stat, Verdict,
 };
-use traces::analysis::cost_report::{CallFilter, Dim};
-use traces::analysis::source::{Source, cost_report};
+use traces::analysis::cost_report::Dim;
+use traces::analysis::source::Source;
 use traces::pricing::Pricing;
-use traces::render::{Cell, Column, Kind, OutputFormat, Table, exact_number, to_stdout};
+use traces::render::github::{self, Annotation, Level as AnnotationLevel};
+use traces::render::junit::{self, Case, Suite};
+use traces::render::{
+    Cell, Column, Kind, OutputFormat, Table, exact_number, group_digits, renderer, utc_millis,
+};
 use traces::semconv::RefusedValues;
 use traces::store::Store;
 
@@ -53,9 +59,16 @@ pub fn run(store: &Store, pricing_files: &[PathBuf], args: &CheckArgs) -> Result
     if let Some(c) = &comparison {
         baseline_rows(&mut table, c, &args.by, args.top);
     }
-    match args.output.format {
-        OutputFormat::Json => {
-            let mut out = std::io::stdout().lock();
+    let mut view = super::say::table_view(&args.table);
+    if args.output.is_some() {
+        // A file is not the terminal that stdout may be.
+        view.color = false;
+        view.width = args.table.width.unwrap_or(100);
+    }
+    let forecasts = forecasts(&verdicts);
+    let mut report: Vec<u8> = Vec::new();
+    match args.format {
+        CheckFormat::Json => {
             let mut doc = serde_json::to_value(doc(&budget.file, &verdicts))?;
             if let Some(c) = &comparison {
                 doc["baseline"] = baseline_json(c, &args.by);
@@ -63,29 +76,328 @@ pub fn run(store: &Store, pricing_files: &[PathBuf], args: &CheckArgs) -> Result
                     doc["status"] = "fail".into();
                 }
             }
-            serde_json::to_writer_pretty(&mut out, &doc)?;
-            writeln!(out)?;
+            serde_json::to_writer_pretty(&mut report, &doc)?;
+            writeln!(report)?;
         }
-        OutputFormat::Markdown => {
-            println!("**traces check: {}**\n", summary.line);
-            to_stdout(
-                OutputFormat::Markdown,
-                &super::say::view(&args.output),
-                &table,
-            )?;
+        CheckFormat::Markdown => {
+            writeln!(report, "**traces check: {}**\n", summary.line)?;
+            renderer(OutputFormat::Markdown, &view).render(&table, &mut report)?;
+            for f in &forecasts {
+                writeln!(report, "\n> warning: {}", f.line)?;
+            }
         }
-        f => {
-            to_stdout(f, &super::say::view(&args.output), &table)?;
-            if f == OutputFormat::Table {
-                println!("{}", summary.line);
+        CheckFormat::Junit => junit::write(
+            "traces check",
+            &junit_suites(&verdicts, comparison.as_ref(), &args.by, &forecasts),
+            &mut report,
+        )?,
+        CheckFormat::Github => github::write(
+            &annotations(&verdicts, comparison.as_ref(), &args.by, &forecasts),
+            &mut report,
+        )?,
+        CheckFormat::Table => {
+            renderer(OutputFormat::Table, &view).render(&table, &mut report)?;
+            for f in &forecasts {
+                writeln!(report, "warning: {}", f.line)?;
+            }
+        }
+        CheckFormat::Csv => renderer(OutputFormat::Csv, &view).render(&table, &mut report)?,
+    }
+    let mut out = std::io::stdout().lock();
+    match &args.output {
+        Some(file) => {
+            write_whole(file, &report)?;
+            writeln!(out, "{}", summary.line)?;
+        }
+        None => {
+            out.write_all(&report)?;
+            if matches!(args.format, CheckFormat::Table | CheckFormat::Github) {
+                writeln!(out, "{}", summary.line)?;
             }
         }
     }
+    out.flush()?;
     if summary.failed.is_empty() {
         Ok(())
     } else {
         Err(Exceeded(summary.failed.join(", ")).into())
     }
+}
+
+/// Writes `bytes` to a file beside `file` and renames it over `file`: a reader (a CI
+/// step publishing the report) never sees half a report, even when the run is killed.
+fn write_whole(file: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match file.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let context = || format!("cannot write {}", file.display());
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(context)?;
+    tmp.write_all(bytes).with_context(context)?;
+    tmp.persist(file)
+        .map_err(|e| e.error)
+        .with_context(context)?;
+    Ok(())
+}
+
+/// `max_cost_usd: limit 0.05, actual 0.0612, margin -0.0112`, and the models whose
+/// cost is unknown.
+fn offense(c: &LimitCheck, f: &Finding) -> String {
+    let m = c.limit.metric;
+    let mut s = format!(
+        "{}: limit {}, actual {}, margin {}",
+        c.limit.key,
+        value_text(m, c.limit.value),
+        value_text(m, f.value),
+        value_text(m, c.limit.margin(f.value))
+    );
+    if !f.unpriced_models.is_empty() {
+        s.push_str(&format!(
+            ", cost unknown: no price for {}",
+            f.unpriced_models.join(", ")
+        ));
+    }
+    s
+}
+
+/// A warning that a period is heading past a limit.
+struct Forecast {
+    rule: usize,
+    title: String,
+    period: String,
+    line: String,
+}
+
+/// `week 2026-W48: $31.20 of $40.00, crossing on Friday at this rate`: for each period
+/// limit whose latest period, at its rate so far, crosses its limit before it ends.
+fn forecasts(verdicts: &[Verdict]) -> Vec<Forecast> {
+    let mut out = Vec::new();
+    for v in verdicts {
+        for c in &v.checks {
+            let Some(p) = &c.projection else { continue };
+            let Some(at) = p.crosses_at else { continue };
+            let at = chrono::DateTime::from_timestamp_nanos(at);
+            let when = match v.rule.scope {
+                budget::Scope::Day => at.format("at %H:%M UTC").to_string(),
+                budget::Scope::Week => at.format("on %A").to_string(),
+                _ => at.format("on %A %Y-%m-%d").to_string(),
+            };
+            let amount = |d: Decimal| match c.limit.metric {
+                Metric::CostUsd => money(d),
+                m => group_digits(&value_text(m, d)),
+            };
+            let unit = match c.limit.metric {
+                Metric::CostUsd => String::new(),
+                _ => format!(" {}", c.limit.key.trim_start_matches("max_")),
+            };
+            out.push(Forecast {
+                rule: v.rule.index,
+                title: rule_title(v),
+                period: p.period.clone(),
+                line: format!(
+                    "{} {}: {} of {}{unit}, crossing {when} at this rate",
+                    v.rule.scope.name(),
+                    p.period,
+                    amount(p.value),
+                    amount(c.limit.value)
+                ),
+            });
+        }
+    }
+    out
+}
+
+/// Dollars with at least two decimals, and every one they have.
+fn money(d: Decimal) -> String {
+    let n = d.normalize();
+    if n.scale() < 2 {
+        format!("${n:.2}")
+    } else {
+        format!("${n}")
+    }
+}
+
+/// `trace 4bf9…`, or for a percentile `p95 of 12 traces`, which names its scope.
+fn member_label(v: &Verdict, c: &LimitCheck, f: &Finding) -> String {
+    match c.limit.stat {
+        Stat::Each => format!("{} {}", v.rule.scope.name(), f.member),
+        Stat::Percentile(_) => f.member.clone(),
+    }
+}
+
+fn rule_title(v: &Verdict) -> String {
+    v.rule
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("rule {}", v.rule.index))
+}
+
+/// A suite per rule: a case per member (when the rule limits each member) with a
+/// failure per limit of a fail rule it exceeds, a case per percentile limit; warnings
+/// are notes on passing cases. Then a suite of the baseline's members, if any.
+fn junit_suites(
+    verdicts: &[Verdict],
+    baseline: Option<&Comparison>,
+    by: &str,
+    forecasts: &[Forecast],
+) -> Vec<Suite> {
+    let mut suites = Vec::new();
+    for v in verdicts {
+        let title = rule_title(v);
+        let scope = v.rule.scope.name();
+        let note = |c: &LimitCheck, f: &Finding, case: &mut Case| {
+            let text = offense(c, f);
+            match v.rule.level {
+                Level::Fail => case.failures.push((
+                    text.clone(),
+                    format!("{}: {}: {text}", v.rule.label(), member_label(v, c, f)),
+                )),
+                Level::Warn => case.system_out.push(format!("warning: {text}")),
+            }
+        };
+        let mut cases = Vec::new();
+        if v.checks.iter().any(|c| c.limit.stat == Stat::Each) {
+            let mut by_member: BTreeMap<&str, Vec<(&LimitCheck, &Finding)>> = BTreeMap::new();
+            for c in v.checks.iter().filter(|c| c.limit.stat == Stat::Each) {
+                for f in &c.offenders {
+                    by_member.entry(&f.member).or_default().push((c, f));
+                }
+            }
+            for m in &v.member_keys {
+                let mut case = Case {
+                    classname: title.clone(),
+                    name: format!("{scope} {m}"),
+                    ..Default::default()
+                };
+                for (c, f) in by_member.get(m.as_str()).into_iter().flatten() {
+                    note(c, f, &mut case);
+                }
+                for f in forecasts {
+                    if f.rule == v.rule.index && f.period == *m {
+                        case.system_out.push(format!("warning: {}", f.line));
+                    }
+                }
+                cases.push(case);
+            }
+        }
+        for c in v.checks.iter().filter(|c| c.limit.stat != Stat::Each) {
+            let mut case = Case {
+                classname: title.clone(),
+                name: c.worst.as_ref().map_or_else(
+                    || format!("{} (no members)", c.limit.key),
+                    |f| format!("{} {}", c.limit.key, f.member),
+                ),
+                ..Default::default()
+            };
+            for f in &c.offenders {
+                note(c, f, &mut case);
+            }
+            cases.push(case);
+        }
+        suites.push(Suite { name: title, cases });
+    }
+    if let Some(c) = baseline {
+        let classname = format!("baseline by {by}");
+        let mut cases: Vec<Case> = Vec::new();
+        for ch in &c.changes {
+            let name = format!("{by} {}", ch.member);
+            if cases.last().is_none_or(|x| x.name != name) {
+                cases.push(Case {
+                    classname: classname.clone(),
+                    name,
+                    ..Default::default()
+                });
+            }
+            if ch.exceeded
+                && let Some(case) = cases.last_mut()
+            {
+                let text = change_text(ch);
+                case.failures.push((text.clone(), text));
+            }
+        }
+        for (status, list) in [("new", &c.new), ("vanished", &c.vanished)] {
+            for (member, cost) in list {
+                cases.push(Case {
+                    classname: classname.clone(),
+                    name: format!("{by} {member}"),
+                    system_out: vec![format!(
+                        "{status} member: cost_usd {}",
+                        value_text(Metric::CostUsd, *cost)
+                    )],
+                    ..Default::default()
+                });
+            }
+        }
+        suites.push(Suite {
+            name: "baseline".into(),
+            cases,
+        });
+    }
+    suites
+}
+
+/// `cost_usd 0.01 -> 0.013, allowed 0.011 (+10%)`.
+fn change_text(ch: &budget::Change) -> String {
+    let m = if ch.metric == "cost_usd" {
+        Metric::CostUsd
+    } else {
+        Metric::Calls
+    };
+    format!(
+        "{} {} -> {}, allowed {} ({})",
+        ch.metric,
+        value_text(m, ch.base),
+        value_text(m, ch.head),
+        value_text(m, ch.allowed),
+        ch.limit
+    )
+}
+
+/// An `::error` per offender of a fail rule and per change over the baseline's
+/// allowance, a `::warning` per offender of a warn rule.
+fn annotations(
+    verdicts: &[Verdict],
+    baseline: Option<&Comparison>,
+    by: &str,
+    forecasts: &[Forecast],
+) -> Vec<Annotation> {
+    let mut out = Vec::new();
+    for v in verdicts {
+        let level = match v.rule.level {
+            Level::Fail => AnnotationLevel::Error,
+            Level::Warn => AnnotationLevel::Warning,
+        };
+        for c in &v.checks {
+            for f in &c.offenders {
+                out.push(Annotation {
+                    level,
+                    title: format!("traces check: {}", rule_title(v)),
+                    message: format!("{}: {}", member_label(v, c, f), offense(c, f)),
+                });
+            }
+        }
+    }
+    for ch in baseline
+        .iter()
+        .flat_map(|c| &c.changes)
+        .filter(|ch| ch.exceeded)
+    {
+        out.push(Annotation {
+            level: AnnotationLevel::Error,
+            title: "traces check: baseline".into(),
+            message: format!("{by} {}: {}", ch.member, change_text(ch)),
+        });
+    }
+    for f in forecasts {
+        out.push(Annotation {
+            level: AnnotationLevel::Warning,
+            title: format!("traces check: {} (forecast)", f.title),
+            message: f.line.clone(),
+        });
+    }
+    // Errors first, as the text report puts failures first.
+    out.sort_by_key(|a| a.level != AnnotationLevel::Error);
+    out
 }
 
 /// The baseline gate's dimension and allowances, when a baseline is given.
@@ -112,6 +424,16 @@ fn gate(args: &CheckArgs) -> Result<Option<(Dim, Gate)>> {
     )))
 }
 
+/// A store when `paths` is one directory holding one, else the paths as dumps; `store`
+/// is where the caller keeps the store of `paths[0]`.
+pub fn source_at<'a>(paths: &'a [PathBuf], store: &'a Store) -> Source<'a> {
+    if paths.len() == 1 && store.exists() {
+        Source::Store(store)
+    } else {
+        Source::Dumps(paths)
+    }
+}
+
 /// The checked calls against the baseline's, grouped by `dim`.
 fn compare(
     args: &CheckArgs,
@@ -121,24 +443,11 @@ fn compare(
     gate: &Gate,
 ) -> Result<Comparison> {
     let base_store = Store::at(&args.baseline[0]);
-    let base = if args.baseline.len() == 1 && base_store.exists() {
-        Source::Store(&base_store)
-    } else {
-        Source::Dumps(&args.baseline)
-    };
-    let attr_keys: Vec<String> = match dim {
-        Dim::Attr(k) => vec![k.clone()],
-        _ => Vec::new(),
-    };
-    let filter = CallFilter::default();
+    let base = source_at(&args.baseline, &base_store);
     let refused = RefusedValues::keeping(super::say::problems_shown());
-    let report = |s: Source| {
-        cost_report(s, pricing, vec![dim.clone()], &filter, &attr_keys, &refused)
-            .map(|(r, _)| r)
-            .map_err(super::ask::source_error)
-    };
-    let (b, h) = (report(base)?, report(head)?);
+    let reports = budget::reports_by(base, head, pricing, dim, &refused);
     super::say::warn_lines(&refused.warnings());
+    let (b, h) = reports.map_err(super::ask::source_error)?;
     Ok(budget::compare(&b, &h, gate))
 }
 
@@ -451,6 +760,22 @@ struct LimitDoc {
     checked: usize,
     offenders: Vec<FindingDoc>,
     worst: Option<FindingDoc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    projection: Option<ProjectionDoc>,
+}
+
+#[derive(Serialize)]
+struct ProjectionDoc {
+    period: String,
+    start: String,
+    end: String,
+    /// The newest call of the period: where the rate is measured to.
+    now: String,
+    #[serde(serialize_with = "exact_number")]
+    value: Decimal,
+    #[serde(serialize_with = "exact_number")]
+    projected: Decimal,
+    crosses_at: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -507,6 +832,15 @@ fn doc<'a>(file: &'a str, verdicts: &[Verdict]) -> Doc<'a> {
                     checked: c.checked,
                     offenders: c.offenders.iter().map(|f| finding(c, f)).collect(),
                     worst: c.worst.as_ref().map(|f| finding(c, f)),
+                    projection: c.projection.as_ref().map(|p| ProjectionDoc {
+                        period: p.period.clone(),
+                        start: utc_millis(p.start),
+                        end: utc_millis(p.end),
+                        now: utc_millis(p.now),
+                        value: p.value,
+                        projected: p.projected,
+                        crosses_at: p.crosses_at.map(utc_millis),
+                    }),
                 })
                 .collect(),
         })

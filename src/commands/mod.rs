@@ -3,6 +3,7 @@
 pub mod ask;
 pub mod check;
 pub mod cost;
+pub mod diff;
 pub mod import;
 pub mod list;
 pub mod pricing;

@@ -2,7 +2,7 @@
 //! coloured only for a terminal, silenced by `--quiet`, in full with `--verbose`; and
 //! the view a table for people is drawn for.
 
-use crate::cli::{Cli, ColorChoice, OutputArgs};
+use crate::cli::{Cli, ColorChoice, OutputArgs, TableArgs};
 use std::fmt::Display;
 use std::io::IsTerminal;
 use std::sync::OnceLock;
@@ -98,6 +98,11 @@ pub fn error(message: impl Display) {
 
 /// How a table for people is drawn on stdout.
 pub fn view(o: &OutputArgs) -> View {
+    table_view(&o.table)
+}
+
+/// The same, for a command with formats of its own.
+pub fn table_view(o: &TableArgs) -> View {
     let terminal = std::io::stdout().is_terminal();
     let width = o.width.unwrap_or_else(|| {
         terminal

@@ -2,7 +2,9 @@
 //! so a table for people and JSON or CSV for machines always carry the same numbers.
 
 mod csv_out;
+pub mod github;
 mod json;
+pub mod junit;
 mod markdown;
 mod people;
 mod text_table;

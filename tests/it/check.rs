@@ -421,10 +421,10 @@ fn invalid_budget_files_exit_2_naming_file_line_rule_and_key() {
             "",
         ),
         (
-            "[[rule]]\nscope = \"trace\"\nmax_duration_ms = 100\n",
-            "not supported yet",
+            "[[rule]]\nscope = \"trace\"\nmax_errors = 1.5\n",
+            "expected an integer",
             3,
-            "max_duration_ms",
+            "max_errors",
         ),
         (
             "[[rule]]\nscope = \"trace\"\nmin_cache_hit_ratio = 1.5\n",
@@ -589,14 +589,25 @@ fn the_markdown_report_is_a_table_under_a_summary() {
 }
 
 /// A dump of one call per test case, each its own trace whose root span is the case.
-fn cases_dump(dir: &Path, file: &str, cases: &[(&str, i64, i64)]) -> String {
-    let spans: Vec<Value> = cases
+pub fn cases_dump(dir: &Path, file: &str, cases: &[(&str, i64, i64)]) -> String {
+    let calls: Vec<(&str, i64, i64, i64)> = cases
+        .iter()
+        .map(|(name, input, output)| (*name, 1_748_736_000, *input, *output))
+        .collect();
+    calls_dump(dir, file, &calls)
+}
+
+/// A dump of one call per (root span name, start in Unix seconds, input, output), each
+/// its own trace.
+fn calls_dump(dir: &Path, file: &str, calls: &[(&str, i64, i64, i64)]) -> String {
+    let spans: Vec<Value> = calls
         .iter()
         .enumerate()
-        .map(|(i, (name, input, output))| {
+        .map(|(i, (name, at, input, output))| {
             serde_json::json!({
                 "traceId": format!("{:032x}", i + 1), "spanId": format!("{:016x}", i + 1), "name": name,
-                "kind": 3, "startTimeUnixNano": "1748736000000000000", "endTimeUnixNano": "1748736000000000001",
+                "kind": 3, "startTimeUnixNano": (at * 1_000_000_000).to_string(),
+                "endTimeUnixNano": (at * 1_000_000_000 + 1).to_string(),
                 "attributes": [
                     {"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}},
                     {"key": "gen_ai.response.model", "value": {"stringValue": "gpt-4o-mini-2024-07-18"}},
@@ -717,4 +728,432 @@ fn the_baseline_gate_catches_a_20_percent_increase_and_passes_a_5_percent_one() 
         &["--max-increase", "10%", "--format", "json"],
     );
     assert_eq!(r2.json()["baseline"], doc["baseline"]);
+}
+
+/// `xmllint --schema` over a JUnit report: the schema the CI reporters read.
+fn validate_junit(dir: &Path, xml: &str) {
+    let file = dir.join("check.xml");
+    std::fs::write(&file, xml).unwrap();
+    let xsd = crate::common::root().join("tests/data/junit-10.xsd");
+    let out = std::process::Command::new("xmllint")
+        .args(["--noout", "--schema"])
+        .arg(&xsd)
+        .arg(&file)
+        .output()
+        .expect("xmllint (libxml2-utils) is needed to validate JUnit reports");
+    assert!(out.status.success(), "{}\n{xml}", text(&out.stderr));
+}
+
+/// The value of attribute `name` of the first element `tag` of `xml`.
+fn xml_attr(xml: &str, tag: &str, name: &str) -> String {
+    let at = xml
+        .find(&format!("<{tag} "))
+        .unwrap_or_else(|| panic!("no <{tag}>: {xml}"));
+    let rest = &xml[at..];
+    let key = format!(" {name}=\"");
+    let from = rest.find(&key).unwrap() + key.len();
+    rest[from..from + rest[from..].find('"').unwrap()].to_string()
+}
+
+#[test]
+fn the_junit_report_validates_and_counts_a_case_per_member_and_a_failure_per_offender() {
+    let dir = tempfile::tempdir().unwrap();
+    let traces = ledger_members("oi", by_trace);
+    let mut tokens: Vec<i64> = traces.values().map(|s| s.total_tokens).collect();
+    tokens.sort();
+    // At the smallest value: every trace above it offends.
+    let limit = tokens[0];
+    let offenders = traces.values().filter(|s| s.total_tokens > limit).count();
+    assert!(offenders > 0 && offenders < traces.len());
+    let (_, worst_cost) = largest(&traces, |s| s.cost);
+    let warn_limit = worst_cost - Decimal::new(1, 12);
+    let warned = traces.values().filter(|s| s.cost > warn_limit).count();
+    let budget = format!(
+        "[[rule]]\nname = \"tokens\"\nscope = \"trace\"\nmax_total_tokens = {limit}\n\n\
+         [[rule]]\nname = \"cost\"\nscope = \"trace\"\nlevel = \"warn\"\nmax_cost_usd = {}\n\n\
+         [[rule]]\nname = \"p95\"\nscope = \"trace\"\np95_total_tokens = 1\n",
+        warn_limit
+    );
+    let r = check_in(dir.path(), &budget, &[&dump("oi"), "--format", "junit"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    validate_junit(dir.path(), &r.stdout);
+    let n = traces.len();
+    // A case per trace in each of the two member rules, one for the percentile.
+    assert_eq!(
+        xml_attr(&r.stdout, "testsuites", "tests"),
+        (2 * n + 1).to_string()
+    );
+    // The percentile of total tokens is over 1: it fails too; the warn rule never does.
+    assert_eq!(
+        xml_attr(&r.stdout, "testsuites", "failures"),
+        (offenders + 1).to_string()
+    );
+    assert_eq!(r.stdout.matches("<failure ").count(), offenders + 1);
+    assert_eq!(xml_attr(&r.stdout, "testsuite", "name"), "tokens");
+    assert_eq!(xml_attr(&r.stdout, "testsuite", "tests"), n.to_string());
+    assert_eq!(
+        xml_attr(&r.stdout, "testsuite", "failures"),
+        offenders.to_string()
+    );
+    // Each warning is a note on a passing case.
+    assert_eq!(
+        r.stdout.matches("warning: max_cost_usd").count(),
+        warned,
+        "{}",
+        r.stdout
+    );
+    let failure = xml_attr(&r.stdout, "failure", "message");
+    assert!(
+        failure.starts_with(&format!("max_total_tokens: limit {limit}, actual ")),
+        "{failure}"
+    );
+
+    // The baseline gate as a suite of its own, valid too.
+    let base = cases_dump(
+        dir.path(),
+        "base.json",
+        &[("test_a", 1000, 100), ("gone", 1, 1)],
+    );
+    let head = cases_dump(
+        dir.path(),
+        "head.json",
+        &[("test_a", 1200, 120), ("new", 1, 1)],
+    );
+    let r = gate(&base, &head, &["--format", "junit"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    validate_junit(dir.path(), &r.stdout);
+    // test_a, new and gone; test_a's tokens and cost grew by 20% (its calls did not).
+    assert_eq!(xml_attr(&r.stdout, "testsuites", "tests"), "3");
+    assert_eq!(xml_attr(&r.stdout, "testsuites", "failures"), "1");
+    assert_eq!(r.stdout.matches("<failure ").count(), 2);
+}
+
+/// A dump of one call whose root span has `name`.
+fn named_dump(dir: &Path, name: &str, input: i64) -> String {
+    cases_dump(dir, "named.json", &[(name, input, 0)])
+}
+
+/// A workflow command as GitHub's runner reads it: `::name k=v,k=v::message`, the
+/// property values and the message unescaped.
+fn parse_command(line: &str) -> (String, Vec<(String, String)>, String) {
+    let unescape = |s: &str| {
+        s.replace("%0D", "\r")
+            .replace("%0A", "\n")
+            .replace("%3A", ":")
+            .replace("%2C", ",")
+            .replace("%25", "%")
+    };
+    let rest = line.strip_prefix("::").unwrap_or_else(|| panic!("{line}"));
+    let (head, message) = rest.split_once("::").unwrap_or_else(|| panic!("{line}"));
+    let (name, props) = head.split_once(' ').unwrap_or((head, ""));
+    let props = props
+        .split(',')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or_else(|| panic!("{line}"));
+            (k.to_string(), unescape(v))
+        })
+        .collect();
+    (name.to_string(), props, unescape(message))
+}
+
+#[test]
+fn github_annotations_parse_and_escape_a_hostile_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let hostile = "50% done: a, b\nc";
+    let d = named_dump(dir.path(), hostile, 100);
+    let budget = "[[rule]]\nname = \"per case: 100%, strict\"\nscope = \"name\"\nmax_input_tokens = 99\n\n\
+                  [[rule]]\nname = \"soft\"\nscope = \"name\"\nlevel = \"warn\"\nmax_calls = 0\n";
+    let r = check_in(dir.path(), budget, &[&d, "--format", "github"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let commands: Vec<&str> = r.stdout.lines().filter(|l| l.starts_with("::")).collect();
+    assert_eq!(commands.len(), 2, "{}", r.stdout);
+    // No raw line break, colon-colon or comma reaches the runner from the data.
+    let (name, props, message) = parse_command(commands[0]);
+    assert_eq!(name, "error");
+    assert_eq!(
+        props,
+        vec![(
+            "title".into(),
+            "traces check: per case: 100%, strict".into()
+        )]
+    );
+    assert_eq!(
+        message,
+        format!("name {hostile}: max_input_tokens: limit 99, actual 100, margin -1")
+    );
+    assert!(
+        commands[0].contains("50%25 done: a, b%0Ac"),
+        "{}",
+        commands[0]
+    );
+    assert!(commands[0].contains("title=traces check%3A per case%3A 100%25%2C strict::"));
+    let (name, _, message) = parse_command(commands[1]);
+    assert_eq!(name, "warning");
+    assert_eq!(
+        message,
+        format!("name {hostile}: max_calls: limit 0, actual 1, margin -1")
+    );
+    // Then the summary, as plain text.
+    assert!(
+        r.stdout.trim_end().ends_with("1 warning(s), 0 held"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn output_writes_the_report_to_a_file_and_the_summary_to_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = named_dump(dir.path(), "case", 100);
+    let file = dir.path().join("out").join("check.json");
+    std::fs::create_dir(dir.path().join("out")).unwrap();
+    let budget = "[[rule]]\nscope = \"name\"\nmax_input_tokens = 99\n";
+    let r = check_in(
+        dir.path(),
+        budget,
+        &[&d, "--format", "json", "--output", file.to_str().unwrap()],
+    );
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert_eq!(
+        r.stdout,
+        "FAILED: 1 rule(s): 1 exceeded (1 offender(s)), 0 warning(s), 0 held\n"
+    );
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(limit(&doc)["offenders"][0]["value"], 100);
+    // Nothing is left beside it.
+    let left: Vec<_> = std::fs::read_dir(dir.path().join("out")).unwrap().collect();
+    assert_eq!(left.len(), 1);
+
+    // A table goes there too, without colour, and a directory that is not there is an
+    // error, with no file made.
+    let file = dir.path().join("out").join("check.txt");
+    let r = check_in(
+        dir.path(),
+        budget,
+        &[&d, "--color", "always", "--output", file.to_str().unwrap()],
+    );
+    assert_eq!(r.code, 1);
+    let table = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        table.contains("max_input_tokens") && !table.contains('\u{1b}'),
+        "{table}"
+    );
+    assert!(!table.contains("FAILED"), "{table}");
+    let missing = dir.path().join("nowhere").join("check.xml");
+    let r = check_in(
+        dir.path(),
+        budget,
+        &[
+            &d,
+            "--format",
+            "junit",
+            "--output",
+            missing.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("cannot write"), "{}", r.stderr);
+    assert!(!missing.exists());
+}
+
+/// Three test cases, hand-timed (ms after a start instant), with error statuses:
+/// case_a (session s1): root 0-500, its call 100-300 (error), a tool 200-700 (error):
+///   700 ms from the first start to the last end, 2 errors;
+/// case_b (s1): root 1000-1250, its call 1010-1200: 250 ms, no error;
+/// case_c (s2): root 2000-2100 (error), its call 2010-2090: 100 ms, 1 error.
+fn timed_dump(dir: &Path) -> String {
+    const T0: i64 = 1_748_736_000_000_000_000;
+    let ms = |m: i64| (T0 + m * 1_000_000).to_string();
+    let span = |trace: u32,
+                id: u32,
+                parent: Option<u32>,
+                name: &str,
+                (a, b): (i64, i64),
+                error: bool,
+                call: Option<&str>| {
+        let mut attrs = vec![];
+        if let Some(session) = call {
+            attrs = vec![
+                serde_json::json!({"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}}),
+                serde_json::json!({"key": "gen_ai.response.model", "value": {"stringValue": "gpt-4o-mini-2024-07-18"}}),
+                serde_json::json!({"key": "gen_ai.usage.input_tokens", "value": {"intValue": "10"}}),
+                serde_json::json!({"key": "gen_ai.usage.output_tokens", "value": {"intValue": "1"}}),
+                serde_json::json!({"key": "session.id", "value": {"stringValue": session}}),
+            ];
+        }
+        let mut s = serde_json::json!({
+            "traceId": format!("{trace:032x}"), "spanId": format!("{id:016x}"), "name": name,
+            "kind": 1, "startTimeUnixNano": ms(a), "endTimeUnixNano": ms(b),
+            "status": {"code": if error { 2 } else { 0 }},
+            "attributes": attrs,
+        });
+        if let Some(p) = parent {
+            s["parentSpanId"] = format!("{p:016x}").into();
+        }
+        s
+    };
+    let spans = vec![
+        span(1, 1, None, "case_a", (0, 500), false, None),
+        span(1, 2, Some(1), "chat", (100, 300), true, Some("s1")),
+        span(1, 3, Some(1), "tool", (200, 700), true, None),
+        span(2, 4, None, "case_b", (1000, 1250), false, None),
+        span(2, 5, Some(4), "chat", (1010, 1200), false, Some("s1")),
+        span(3, 6, None, "case_c", (2000, 2100), true, None),
+        span(3, 7, Some(6), "chat", (2010, 2090), false, Some("s2")),
+    ];
+    let doc = serde_json::json!({"resourceSpans": [{"resource": {"attributes": []}, "scopeSpans": [{"scope": {"name": "t"}, "spans": spans}]}]});
+    let p = dir.join("timed.json");
+    std::fs::write(&p, doc.to_string()).unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn durations_and_errors_are_of_the_members_traces() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = timed_dump(dir.path());
+    let trace = |n: u32| format!("{n:032x}");
+    let budget = "[[rule]]\nscope = \"trace\"\nmax_duration_ms = 699\nmax_errors = 1\n\n\
+                  [[rule]]\nscope = \"session\"\nmax_duration_ms = 949\nmax_errors = 2\n\n\
+                  [[rule]]\nscope = \"trace\"\np50_duration_ms = 250\n";
+    let store = dir.path().join("store").display().to_string();
+    let out = traces_command()
+        .args(["--store", &store, "import", &d])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let from_dump = check_in(dir.path(), budget, &[&d, "--format", "json"]);
+    let file = dir.path().join("budget.toml");
+    let out = traces_command()
+        .args(["--store", &store, "check", "--format", "json", "--budget"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let from_store: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(from_dump.json(), from_store);
+    assert_eq!(
+        from_dump.code, 1,
+        "{}{}",
+        from_dump.stdout, from_dump.stderr
+    );
+    let doc = from_dump.json();
+    let offenders = |rule: usize, lim: usize| -> Vec<(String, Decimal)> {
+        doc["rules"][rule]["limits"][lim]["offenders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| (o["member"].as_str().unwrap().to_string(), dec(&o["value"])))
+            .collect()
+    };
+    assert_eq!(offenders(0, 0), vec![(trace(1), Decimal::from(700))]);
+    assert_eq!(offenders(0, 1), vec![(trace(1), Decimal::from(2))]);
+    // s1 is case_a and case_b: 700 + 250 ms, 2 + 0 errors (at its limit, held).
+    assert_eq!(
+        offenders(1, 0),
+        vec![("s1".to_string(), Decimal::from(950))]
+    );
+    assert!(offenders(1, 1).is_empty());
+    let worst = &doc["rules"][1]["limits"][1]["worst"];
+    assert_eq!(
+        (worst["member"].as_str(), dec(&worst["value"])),
+        (Some("s1"), Decimal::from(2))
+    );
+    // The median of 100, 250 and 700 ms, at its limit.
+    assert!(offenders(2, 0).is_empty());
+    assert_eq!(
+        dec(&doc["rules"][2]["limits"][0]["worst"]["value"]),
+        Decimal::from(250)
+    );
+}
+
+#[test]
+fn a_period_forecasts_the_day_its_limit_is_crossed_at_its_rate_so_far() {
+    let dir = tempfile::tempdir().unwrap();
+    const DAY: i64 = 86_400;
+    // Monday 2025-06-02 00:00 UTC starts ISO week 2025-W23.
+    let monday = 1_748_822_400;
+    let d = calls_dump(
+        dir.path(),
+        "calls.json",
+        &[
+            ("case", monday - DAY / 2, 450, 50), // Sunday noon, the week before (and June's first)
+            ("case", monday, 900, 100),
+            ("case", monday + 2 * DAY, 1800, 200), // Wednesday 00:00: the newest call
+        ],
+    );
+    let prices = litellm();
+    let p = &prices["gpt-4o-mini-2024-07-18"];
+    let week_cost = Decimal::from(2700)
+        * crate::pricing_coverage::per_token(p, "input_cost_per_token").unwrap()
+        + Decimal::from(300)
+            * crate::pricing_coverage::per_token(p, "output_cost_per_token").unwrap();
+    // 3,000 tokens in the week's first 2 days: 1,500 a day reach 7,000 after 4⅔ days,
+    // Friday 16:00; three times the week's cost is reached after 6 days, Sunday 00:00;
+    // four times it only after 8, past the week's end, where 3.5 times it is reached.
+    // June: 3,500 tokens in 3 days reach 30,000 after 25 5/7 days, on Thursday the 26th.
+    let budget = format!(
+        "[[rule]]\nname = \"tokens\"\nscope = \"week\"\nmax_total_tokens = 7000\n\n\
+         [[rule]]\nname = \"spend\"\nscope = \"week\"\nmax_cost_usd = {}\n\n\
+         [[rule]]\nname = \"calm\"\nscope = \"week\"\nmax_cost_usd = {}\n\n\
+         [[rule]]\nname = \"june\"\nscope = \"month\"\nmax_total_tokens = 30000\n",
+        week_cost * Decimal::from(3),
+        week_cost * Decimal::from(4),
+    );
+    let r = check_in(dir.path(), &budget, &[&d, "--format", "json"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let doc = r.json();
+    let projection = |rule: usize| doc["rules"][rule]["limits"][0]["projection"].clone();
+    let tokens = projection(0);
+    assert_eq!(tokens["period"], "2025-W23");
+    assert_eq!(tokens["start"], "2025-06-02T00:00:00.000Z");
+    assert_eq!(tokens["end"], "2025-06-09T00:00:00.000Z");
+    assert_eq!(tokens["now"], "2025-06-04T00:00:00.000Z");
+    assert_eq!(dec(&tokens["value"]), Decimal::from(3000));
+    assert_eq!(dec(&tokens["projected"]), Decimal::from(10500));
+    assert_eq!(tokens["crosses_at"], "2025-06-06T16:00:00.000Z");
+    assert_eq!(projection(1)["crosses_at"], "2025-06-08T00:00:00.000Z");
+    assert_eq!(projection(2)["crosses_at"], Value::Null);
+    assert_eq!(
+        dec(&projection(2)["projected"]),
+        week_cost * Decimal::new(35, 1)
+    );
+    assert_eq!(projection(3)["period"], "2025-06");
+
+    let r = check_in(dir.path(), &budget, &[&d]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let warnings: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("warning: "))
+        .collect();
+    assert_eq!(
+        warnings,
+        vec![
+            "warning: week 2025-W23: 3,000 of 7,000 total_tokens, crossing on Friday at this rate",
+            &format!(
+                "warning: week 2025-W23: ${} of ${}, crossing on Sunday at this rate",
+                week_cost.normalize(),
+                (week_cost * Decimal::from(3)).normalize()
+            ),
+            "warning: month 2025-06: 3,500 of 30,000 total_tokens, crossing on Thursday 2025-06-26 at this rate",
+        ]
+    );
+    let r = check_in(dir.path(), &budget, &[&d, "--format", "github"]);
+    assert_eq!(
+        r.stdout
+            .lines()
+            .filter(|l| l.starts_with("::warning "))
+            .count(),
+        3
+    );
+    // In JUnit, a note on the period's passing case.
+    let r = check_in(dir.path(), &budget, &[&d, "--format", "junit"]);
+    validate_junit(dir.path(), &r.stdout);
+    assert_eq!(xml_attr(&r.stdout, "testsuites", "failures"), "0");
+    assert!(
+        r.stdout
+            .contains("<system-out>warning: week 2025-W23: 3,000 of 7,000"),
+        "{}",
+        r.stdout
+    );
 }

@@ -6,6 +6,7 @@ mod common;
 mod cost;
 mod decoder_props;
 mod dialects;
+mod diff;
 mod formats;
 mod hostile_numbers;
 mod import;
