@@ -490,3 +490,30 @@ fn broken_langfuse_input_is_named_and_refused() {
         [7, 1]
     );
 }
+
+#[test]
+fn langfuse_api_pages_read_as_the_export_they_hold() {
+    // The export's trace as `GET /api/public/traces` pages it, and its observations as
+    // `GET /api/public/observations` does, one page per line: the same calls.
+    let rel = "langfuse-exports/google-adk-2025-08-28.trace.json";
+    let doc = json_file(rel);
+    let mut trace = doc["trace"].clone();
+    trace.as_object_mut().unwrap().remove("observations");
+    let pages = [
+        serde_json::json!({"data": [trace], "meta": {"page": 1, "totalItems": 1}}),
+        serde_json::json!({"data": doc["observations"], "meta": {"page": 1}}),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let f = batch_file(dir.path(), &pages);
+    let (calls, input, output) = export_usage(&doc);
+    let r = report(&["cost", "--by", "session", "--format", "json", &f]);
+    assert_eq!(
+        [
+            total(&r, "calls"),
+            total(&r, "input_tokens"),
+            total(&r, "output_tokens")
+        ],
+        [calls as i64, input, output]
+    );
+    assert_eq!(r["rows"][0]["session_id"], doc["trace"]["sessionId"]);
+}
