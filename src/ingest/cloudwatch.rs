@@ -4,7 +4,7 @@
 //! `{"timestamp", "raw_otel_json": {…}}`.
 
 use super::ids::{SpanId, TraceId};
-use super::json_value::{attributes_at, int_at, str_at, to_any};
+use super::json_value::{attributes_at, int_at, objects_at, str_at, to_any};
 use super::raw::{
     AnyValue, Event, Link, RawLog, RawSpan, Record, Resource, Scope, SpanKind, StatusCode,
 };
@@ -109,7 +109,8 @@ fn scope(obj: &mut Map<String, Value>) -> Result<Scope, String> {
     }
 }
 
-fn status(obj: &Map<String, Value>) -> Result<(StatusCode, String), String> {
+/// `status` with its code as a number or a name (CloudWatch, OTel JS).
+pub(super) fn status(obj: &Map<String, Value>) -> Result<(StatusCode, String), String> {
     let Some(Value::Object(s)) = obj.get("status") else {
         return Ok((StatusCode::Unset, String::new()));
     };
@@ -123,15 +124,9 @@ fn status(obj: &Map<String, Value>) -> Result<(StatusCode, String), String> {
 }
 
 fn events(obj: &mut Map<String, Value>) -> Result<Vec<Event>, String> {
-    let Some(Value::Array(items)) = obj.remove("events") else {
-        return Ok(Vec::new());
-    };
-    items
+    objects_at(obj, "events", "an event")?
         .into_iter()
-        .map(|e| {
-            let Value::Object(mut e) = e else {
-                return Err("an event must be an object".to_string());
-            };
+        .map(|mut e| {
             Ok(Event {
                 time_unix_nano: int_at(&e, "timeUnixNano")?,
                 name: str_at(&e, "name")?,
@@ -142,15 +137,9 @@ fn events(obj: &mut Map<String, Value>) -> Result<Vec<Event>, String> {
 }
 
 fn links(obj: &mut Map<String, Value>) -> Result<Vec<Link>, String> {
-    let Some(Value::Array(items)) = obj.remove("links") else {
-        return Ok(Vec::new());
-    };
-    items
+    objects_at(obj, "links", "a link")?
         .into_iter()
-        .map(|l| {
-            let Value::Object(mut l) = l else {
-                return Err("a link must be an object".to_string());
-            };
+        .map(|mut l| {
             Ok(Link {
                 trace_id: TraceId::parse(&str_at(&l, "traceId")?).map_err(|e| e.to_string())?,
                 span_id: SpanId::parse(&str_at(&l, "spanId")?).map_err(|e| e.to_string())?,

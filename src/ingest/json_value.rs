@@ -36,6 +36,24 @@ pub fn attributes_at(obj: &mut Map<String, Value>, key: &str) -> Result<Vec<KeyV
     }
 }
 
+/// The objects of the array under `key` (`what` names one in the error); absent is none.
+pub fn objects_at(
+    obj: &mut Map<String, Value>,
+    key: &str,
+    what: &str,
+) -> Result<Vec<Map<String, Value>>, String> {
+    let Some(Value::Array(items)) = obj.remove(key) else {
+        return Ok(Vec::new());
+    };
+    items
+        .into_iter()
+        .map(|v| match v {
+            Value::Object(o) => Ok(o),
+            _ => Err(format!("{what} must be an object")),
+        })
+        .collect()
+}
+
 pub fn kind_of(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",

@@ -24,7 +24,7 @@
 
 use super::error::{Invalid, Location};
 use super::ids::{SpanId, TraceId};
-use super::json_value::{kind_of, to_attributes};
+use super::json_value::{kind_of, str_at, to_attributes};
 use super::raw::{
     AnyValue, Event, KeyValue, RawSpan, Record, Resource, Scope, SpanKind, StatusCode,
 };
@@ -276,15 +276,7 @@ fn check(body: &Map<String, Value>, what: What) -> Result<(), String> {
         "sessionId",
         "userId",
     ] {
-        match body.get(key) {
-            None | Some(Value::Null) | Some(Value::String(_)) => {}
-            Some(other) => {
-                return Err(format!(
-                    "{id}: `{key}` must be a string, found {}",
-                    kind_of(other)
-                ));
-            }
-        }
+        str_at(body, key).map_err(|m| format!("{id}: {m}"))?;
     }
     for key in ["timestamp", "startTime", "endTime", "completionStartTime"] {
         if let Some(v) = body.get(key)
@@ -404,6 +396,14 @@ impl Merged {
             .get(key)
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty())
+    }
+
+    /// An object field that says something: absent, null and `{}` alike are nothing.
+    fn object(&self, key: &str) -> Option<&Map<String, Value>> {
+        self.body
+            .get(key)
+            .and_then(Value::as_object)
+            .filter(|m| !m.is_empty())
     }
 
     fn time(&self, key: &str) -> Option<i64> {
@@ -813,13 +813,10 @@ fn span(
 /// else `usageDetails`, else the older `usage`). A unit other than tokens (characters,
 /// images, seconds) is kept apart and never read as tokens.
 fn usage_attrs(o: &Merged, attributes: &mut Vec<KeyValue>) {
-    let non_empty = |k: &str| {
-        o.body
-            .get(k)
-            .and_then(Value::as_object)
-            .filter(|m| !m.is_empty())
-    };
-    if let Some(details) = non_empty("providedUsageDetails").or_else(|| non_empty("usageDetails")) {
+    if let Some(details) = o
+        .object("providedUsageDetails")
+        .or_else(|| o.object("usageDetails"))
+    {
         let details = bucket_keys(details);
         attributes.push(KeyValue::new(
             "langfuse.observation.usage_details",
@@ -827,7 +824,7 @@ fn usage_attrs(o: &Merged, attributes: &mut Vec<KeyValue>) {
         ));
         return;
     }
-    let Some(usage) = non_empty("usage") else {
+    let Some(usage) = o.object("usage") else {
         return;
     };
     let unit = usage
@@ -897,14 +894,9 @@ fn bucket_keys(details: &Map<String, Value>) -> Map<String, Value> {
 /// The cost Langfuse or the SDK recorded: `providedCostDetails`, `costDetails`, else a
 /// positive `calculatedTotalCost` or `totalCost`.
 fn cost_attrs(o: &Merged, attributes: &mut Vec<KeyValue>) {
-    let non_empty = |k: &str| {
-        o.body
-            .get(k)
-            .and_then(Value::as_object)
-            .filter(|m| !m.is_empty())
-    };
-    let details = non_empty("providedCostDetails")
-        .or_else(|| non_empty("costDetails"))
+    let details = o
+        .object("providedCostDetails")
+        .or_else(|| o.object("costDetails"))
         .cloned()
         .or_else(|| {
             ["calculatedTotalCost", "totalCost"].iter().find_map(|k| {

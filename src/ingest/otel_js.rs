@@ -5,8 +5,8 @@
 //! them, which is not the OTLP numbering.
 
 use super::ids::{SpanId, TraceId};
-use super::json_value::{kind_of, str_at, to_any, to_attributes};
-use super::raw::{Event, KeyValue, Link, RawSpan, Resource, Scope, SpanKind, StatusCode};
+use super::json_value::{attributes_at, kind_of, objects_at, str_at, to_any, to_attributes};
+use super::raw::{Event, KeyValue, Link, RawSpan, Resource, Scope, SpanKind};
 use super::timestamp::to_unix_nanos;
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -58,10 +58,10 @@ pub fn decode(mut obj: Map<String, Value>) -> Result<RawSpan, String> {
                 .ok_or("startTime + duration is past 2262")?
         }
     };
-    let (status_code, status_message) = status(&obj)?;
-    let attributes = flat_attributes(obj.remove("attributes"), "attributes")?;
-    let events = events(obj.remove("events"))?;
-    let links = links(obj.remove("links"))?;
+    let (status_code, status_message) = super::cloudwatch::status(&obj)?;
+    let attributes = attributes_at(&mut obj, "attributes")?;
+    let events = events(&mut obj)?;
+    let links = links(&mut obj)?;
     let resource = Resource {
         attributes: resource_attributes(obj.remove("resource"))?,
     };
@@ -135,31 +135,6 @@ fn hrtime(v: &Value, key: &str) -> Result<i64, String> {
         .ok_or_else(|| format!("`{key}` {v} is past the last time a timestamp can hold (2262)"))
 }
 
-fn status(obj: &Map<String, Value>) -> Result<(StatusCode, String), String> {
-    let Some(Value::Object(s)) = obj.get("status") else {
-        return Ok((StatusCode::Unset, String::new()));
-    };
-    let code = match s.get("code") {
-        None | Some(Value::Null) => Some(StatusCode::Unset),
-        Some(Value::Number(n)) => n.as_i64().and_then(StatusCode::from_otlp),
-        Some(Value::String(t)) => StatusCode::from_name(t),
-        Some(_) => None,
-    }
-    .ok_or_else(|| format!("unknown status code {:?}", s.get("code")))?;
-    Ok((code, str_at(s, "message")?))
-}
-
-fn flat_attributes(v: Option<Value>, key: &str) -> Result<Vec<KeyValue>, String> {
-    match v {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Object(m)) => Ok(to_attributes(m)),
-        Some(other) => Err(format!(
-            "`{key}` must be an object of attributes, found {}",
-            kind_of(&other)
-        )),
-    }
-}
-
 /// A `Resource` as the class serializes: `attributes`, or the private fields of SDK 1.x
 /// (`_attributes`, `_syncAttributes`) and 2.x (`_rawAttributes` as `[key, value]` pairs,
 /// `_memoizedAttributes`).
@@ -193,35 +168,23 @@ fn resource_attributes(v: Option<Value>) -> Result<Vec<KeyValue>, String> {
     }
 }
 
-fn events(v: Option<Value>) -> Result<Vec<Event>, String> {
-    let Some(Value::Array(items)) = v else {
-        return Ok(Vec::new());
-    };
-    items
+fn events(obj: &mut Map<String, Value>) -> Result<Vec<Event>, String> {
+    objects_at(obj, "events", "an event")?
         .into_iter()
-        .map(|e| {
-            let Value::Object(mut e) = e else {
-                return Err("an event must be an object".to_string());
-            };
+        .map(|mut e| {
             Ok(Event {
                 time_unix_nano: time(&e, "time")?,
                 name: str_at(&e, "name")?,
-                attributes: flat_attributes(e.remove("attributes"), "attributes")?,
+                attributes: attributes_at(&mut e, "attributes")?,
             })
         })
         .collect()
 }
 
-fn links(v: Option<Value>) -> Result<Vec<Link>, String> {
-    let Some(Value::Array(items)) = v else {
-        return Ok(Vec::new());
-    };
-    items
+fn links(obj: &mut Map<String, Value>) -> Result<Vec<Link>, String> {
+    objects_at(obj, "links", "a link")?
         .into_iter()
-        .map(|l| {
-            let Value::Object(mut l) = l else {
-                return Err("a link must be an object".to_string());
-            };
+        .map(|mut l| {
             let ctx = match l.get("context") {
                 Some(Value::Object(c)) => c.clone(),
                 _ => l.clone(),
@@ -230,7 +193,7 @@ fn links(v: Option<Value>) -> Result<Vec<Link>, String> {
                 trace_id: TraceId::parse(&str_at(&ctx, "traceId")?).map_err(|e| e.to_string())?,
                 span_id: SpanId::parse(&str_at(&ctx, "spanId")?).map_err(|e| e.to_string())?,
                 trace_state: String::new(),
-                attributes: flat_attributes(l.remove("attributes"), "attributes")?,
+                attributes: attributes_at(&mut l, "attributes")?,
             })
         })
         .collect()
