@@ -1,7 +1,8 @@
 """The peer: DuckDB computing tokens per session (or model) from the same input.
 
     python3 duckdb_cost.py dump DUMP.jsonl        # OTLP JSON lines, read_json + unnest
-    python3 duckdb_cost.py store STORE session|model   # the store's Parquet segments
+    python3 duckdb_cost.py store STORE session|model|user|day   # the store's Parquet segments
+    python3 duckdb_cost.py list STORE                  # the 5 latest traces, as list shows them
     python3 duckdb_cost.py trace STORE TRACE_ID        # one trace's spans, as show reads them
 Prints {"key": [input_tokens, output_tokens], ...} as JSON (for `trace`: the trace id and
 its span count).
@@ -28,6 +29,14 @@ if sys.argv[1] == "dump":
         """,
         [sys.argv[2]],
     ).fetchall()
+elif sys.argv[1] == "list":
+    # `traces list --limit 5`: the latest traces by start, from the spans.
+    rows = con.execute(
+        f"SELECT trace_id, min(start_time_unix_nano) AS s FROM '{sys.argv[2]}/spans/*.parquet' "
+        "GROUP BY trace_id ORDER BY s DESC, trace_id LIMIT 5"
+    ).fetchall()
+    print(json.dumps([t for t, _ in rows]))
+    sys.exit(0)
 elif sys.argv[1] == "trace":
     rows = con.execute(
         f"SELECT * FROM '{sys.argv[2]}/spans/*.parquet' WHERE trace_id = ?", [sys.argv[3]]
@@ -35,7 +44,12 @@ elif sys.argv[1] == "trace":
     print(json.dumps({sys.argv[3]: len(rows)}))
     sys.exit(0)
 else:
-    key = "session_id" if sys.argv[3] == "session" else "coalesce(response_model, request_model)"
+    key = {
+        "session": "session_id",
+        "user": "user_id",
+        "model": "coalesce(response_model, request_model)",
+        "day": "CAST(CAST(to_timestamp(start_time_unix_nano // 1000000000) AS DATE) AS VARCHAR)",
+    }[sys.argv[3]]
     rows = con.execute(
         f"SELECT {key}, sum(input_tokens), sum(output_tokens) FROM '{sys.argv[2]}/spans/*.parquet' "
         "WHERE input_tokens IS NOT NULL AND span_type = 'llm' GROUP BY 1"

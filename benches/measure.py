@@ -14,6 +14,7 @@ import tempfile
 
 REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
 HERE = os.path.dirname(os.path.abspath(__file__))
+STORE_BY = ("session", "model", "user", "day")
 
 
 def run(cmd, env=None):
@@ -76,11 +77,33 @@ def main():
                 walls.append(w)
                 rss.append(r)
             res["traces import"] = (statistics.median(walls), max(rss))
-            for by in ("session", "model"):
+            for by in STORE_BY:
                 w, r, out = run([traces_bin, "--store", store, "cost", "--by", by, "--format", "json"])
                 res[f"traces cost --by {by} (store)"] = (w, r)
                 w, r, out2 = run([py, os.path.join(HERE, "duckdb_cost.py"), "store", store, by])
                 res[f"duckdb --by {by} (store)"] = (w, r)
+            w, r, out = run([traces_bin, "--store", store, "list", "--limit", "5", "--format", "json"])
+            listed = [row["trace_id"] for row in json.loads(out)]
+            res["traces list --limit 5 (store)"] = (w, r)
+            w, r, out = run([py, os.path.join(HERE, "duckdb_cost.py"), "list", store])
+            assert json.loads(out) == listed, "DuckDB lists other traces"
+            res["duckdb list --limit 5 (store)"] = (w, r)
+            # A small dump (other trace ids) into this store, and into an empty one.
+            small = os.path.join(tmp, "small.jsonl")
+            subprocess.run([sys.executable, os.path.join(HERE, "generate.py"), small, "--traces", "20", "--seed", "99"],
+                           check=True, capture_output=True)
+            for name, base in (("traces import small (empty store)", None), ("traces import small (this store)", store)):
+                walls, rss = [], []
+                for _ in range(REPEAT):
+                    into = os.path.join(tmp, "into")
+                    subprocess.run(["rm", "-rf", into])
+                    if base:
+                        subprocess.run(["cp", "-r", base, into], check=True)
+                    w, r, _ = run_once([traces_bin, "--store", into, "import", small])
+                    walls.append(w)
+                    rss.append(r)
+                res[name] = (statistics.median(walls), max(rss))
+            subprocess.run(["rm", "-rf", os.path.join(tmp, "into")])
             # One trace, as `show` reads it: the dearest, named by `cost --by trace`.
             _, _, out = run([traces_bin, "--store", store, "cost", "--by", "trace", "--top", "1", "--format", "json"])
             trace = json.loads(out)["rows"][0]["trace_id"]
@@ -100,9 +123,13 @@ def main():
             print(f"{os.path.basename(dump):<28}{name:<34}{w:>9.2f}{mbs:>9.1f}{r:>13.0f}  {note}")
         t, d = res["traces cost (dump)"], res["duckdb (dump)"]
         print(f"  ratio traces/duckdb from the dump: {d[0] / t[0]:.2f}x faster, RSS {t[1] / d[1]:.2f} of DuckDB's")
-        for by in ("session", "model"):
+        for by in STORE_BY:
             t, d = res[f"traces cost --by {by} (store)"], res[f"duckdb --by {by} (store)"]
             print(f"  ratio traces/duckdb from the store --by {by}: {d[0] / t[0]:.2f}x")
+        t, d = res["traces list --limit 5 (store)"], res["duckdb list --limit 5 (store)"]
+        print(f"  ratio traces list / duckdb GROUP BY trace_id: {d[0] / t[0]:.2f}x")
+        e, f = res["traces import small (empty store)"], res["traces import small (this store)"]
+        print(f"  import of a small dump into this store: {f[0] / e[0]:.2f}x the time into an empty one")
         t, d = res["traces show ID (store)"], res["duckdb trace's spans (store)"]
         print(f"  ratio traces show / duckdb SELECT one trace: {d[0] / t[0]:.2f}x")
     if len(lines) > 1:

@@ -305,10 +305,13 @@ pub fn load_rows_with(
     traces: Option<&HashSet<TraceId>>,
     attr_keys: &[String],
 ) -> Result<Vec<SpanRow>, StoreError> {
-    let Some(lf) = store.scan_spans()? else {
+    let lf = match traces {
+        Some(set) => store.scan_spans_near(&|t| set.contains(t))?,
+        None => store.scan_spans()?,
+    };
+    let Some(mut lf) = lf else {
         return Ok(Vec::new());
     };
-    let mut lf = lf;
     let schema = lf.collect_schema()?;
     let counts = Usage::COLUMNS.map(|c| count_column(&schema, c));
     let mut wanted = vec![

@@ -161,18 +161,39 @@ fn trace_ids(spans: LazyFrame, keep: Expr) -> Result<BTreeSet<String>, ShowError
 }
 
 fn from_store(store: &Store, prefix: &str) -> Result<TraceRecords, ShowError> {
-    let Some(spans) = store.scan_spans()? else {
-        return Err(ShowError::Unknown {
-            id: prefix.to_string(),
-            place: place(store),
-        });
+    let unknown = || ShowError::Unknown {
+        id: prefix.to_string(),
+        place: place(store),
     };
-    // A full id needs no search for the traces it could be: one scan, not two.
-    let id = if prefix.len() == 32 {
-        prefix.to_string()
-    } else {
-        let keep = col("trace_id").str().starts_with(lit(prefix));
-        unique(prefix, trace_ids(spans.clone(), keep)?, &place(store))?
+    // With traces tables, the id is looked up there and only the rows of the spans
+    // files that hold the trace are read.
+    let lookup = crate::store::trace_index::Lookup {
+        prefix: Some(prefix),
+        ranges_only: true,
+    };
+    let (id, spans) = match store.trace_tables(lookup)? {
+        Some(index) => {
+            let ids: BTreeSet<String> = index
+                .iter()
+                .flat_map(|s| &s.traces)
+                .map(|t| t.trace_id.to_string())
+                .collect();
+            let id = unique(prefix, ids, &place(store))?;
+            let trace = TraceId::parse(&id).unwrap_or_default();
+            let spans = crate::store::spans_near(&index, &|t| *t == trace)?.ok_or_else(unknown)?;
+            (id, spans)
+        }
+        None => {
+            let spans = store.scan_spans()?.ok_or_else(unknown)?;
+            // A full id needs no search for the traces it could be: one scan, not two.
+            let id = if prefix.len() == 32 {
+                prefix.to_string()
+            } else {
+                let keep = col("trace_id").str().starts_with(lit(prefix));
+                unique(prefix, trace_ids(spans.clone(), keep)?, &place(store))?
+            };
+            (id, spans)
+        }
     };
     let df = spans
         .filter(col("trace_id").eq(lit(id.as_str())))

@@ -1,6 +1,8 @@
 //! One row per trace: root span, start, duration, span count, service, errors.
 
-use crate::store::{Store, StoreError};
+use crate::ingest::ids::TraceId;
+use crate::store::trace_index::{RootGuess, SpanFacts, TraceAcc};
+use crate::store::{IndexedSegment, Store, StoreError, spans_near};
 use polars::prelude::*;
 use std::collections::{HashMap, HashSet};
 
@@ -60,16 +62,6 @@ impl std::str::FromStr for SortKey {
     }
 }
 
-struct Acc {
-    start: i64,
-    end: i64,
-    spans: u64,
-    errors: u64,
-    /// (start, name, service) of the best root candidate so far.
-    root: Option<(i64, String, Option<String>)>,
-    first: Option<(i64, String, Option<String>)>,
-}
-
 /// One span, as much of it as a trace's row needs.
 #[derive(Debug, Clone, Copy)]
 pub struct SpanTimes<'a> {
@@ -88,9 +80,94 @@ pub struct SpanTimes<'a> {
 /// or was never exported); with several, the earliest; with none (a cycle or bad ids),
 /// the earliest span.
 pub fn list_traces(store: &Store, filter: &TraceFilter) -> Result<Vec<TraceRow>, StoreError> {
-    let Some(lf) = store.scan_spans()? else {
-        return Ok(Vec::new());
+    let rows = match store.trace_tables(Default::default())? {
+        Some(index) => from_index(&index)?,
+        None => match store.scan_spans()? {
+            Some(lf) => from_spans(lf)?,
+            None => Vec::new(),
+        },
     };
+    Ok(rows
+        .into_iter()
+        .filter(|r| filter.since.is_none_or(|s| r.start_unix_nano >= s))
+        .filter(|r| filter.until.is_none_or(|u| r.start_unix_nano < u))
+        .filter(|r| {
+            filter
+                .service
+                .as_ref()
+                .is_none_or(|s| r.service.as_deref() == Some(s.as_str()))
+        })
+        .collect())
+}
+
+/// The rows from the segments' traces tables. A trace in several segments takes the
+/// earliest root any of them saw; when that root was only a span whose parent was
+/// missing then, the trace is worked out from its spans (the parent may have come since).
+fn from_index(index: &[IndexedSegment]) -> Result<Vec<TraceRow>, StoreError> {
+    struct Merged<'a> {
+        start: i64,
+        end: i64,
+        spans: u64,
+        errors: u64,
+        root: &'a RootGuess,
+        segments: u32,
+    }
+    let rows: usize = index.iter().map(|s| s.traces.len()).sum();
+    let mut by: foldhash::HashMap<TraceId, Merged> =
+        foldhash::HashMap::with_capacity_and_hasher(rows, Default::default());
+    for t in index.iter().flat_map(|s| &s.traces) {
+        let m = by.entry(t.trace_id).or_insert(Merged {
+            start: t.start,
+            end: t.end,
+            spans: 0,
+            errors: 0,
+            root: &t.root,
+            segments: 0,
+        });
+        m.start = m.start.min(t.start);
+        m.end = m.end.max(t.end);
+        m.spans = m.spans.saturating_add(t.spans);
+        m.errors = m.errors.saturating_add(t.errors);
+        m.segments += 1;
+        // Segments in import order, the first of equal starts kept: as a scan of the
+        // spans in the same order would choose.
+        if t.root.start < m.root.start {
+            m.root = &t.root;
+        }
+    }
+    let unsure: foldhash::HashSet<TraceId> = by
+        .iter()
+        .filter(|(_, m)| m.segments > 1 && !m.root.certain)
+        .map(|(t, _)| *t)
+        .collect();
+    let mut rows: Vec<TraceRow> = by
+        .into_iter()
+        .filter(|(t, _)| !unsure.contains(t))
+        .map(|(t, m)| TraceRow {
+            trace_id: t.to_string(),
+            root_name: m.root.name.clone(),
+            service: m.root.service.clone(),
+            start_unix_nano: m.start,
+            duration_ns: m.end.saturating_sub(m.start).max(0),
+            spans: m.spans,
+            errors: m.errors,
+        })
+        .collect();
+    if !unsure.is_empty()
+        && let Some(lf) = spans_near(index, &|t| unsure.contains(t))?
+    {
+        // The slices hold other traces' spans too, some of them only in part.
+        rows.extend(
+            from_spans(lf)?
+                .into_iter()
+                .filter(|r| TraceId::parse(&r.trace_id).is_ok_and(|t| unsure.contains(&t))),
+        );
+    }
+    Ok(rows)
+}
+
+/// The rows of the traces of these spans, worked out from every span.
+fn from_spans(lf: LazyFrame) -> Result<Vec<TraceRow>, StoreError> {
     let df = lf
         .select([
             col("trace_id"),
@@ -126,17 +203,7 @@ pub fn list_traces(store: &Store, filter: &TraceFilter) -> Result<Vec<TraceRow>,
             })
         })
         .collect();
-    Ok(trace_rows(&spans)
-        .into_iter()
-        .filter(|r| filter.since.is_none_or(|s| r.start_unix_nano >= s))
-        .filter(|r| filter.until.is_none_or(|u| r.start_unix_nano < u))
-        .filter(|r| {
-            filter
-                .service
-                .as_ref()
-                .is_none_or(|s| r.service.as_deref() == Some(s.as_str()))
-        })
-        .collect())
+    Ok(trace_rows(&spans))
 }
 
 /// One row per trace of `spans`, in no particular order: the store's spans, or a dump's.
@@ -145,54 +212,45 @@ pub fn trace_rows(spans: &[SpanTimes]) -> Vec<TraceRow> {
         .iter()
         .filter_map(|s| Some((s.trace, s.span?)))
         .collect();
-    let mut accs: HashMap<&str, Acc> = HashMap::new();
+    let mut accs: HashMap<&str, TraceAcc> = HashMap::new();
     for sp in spans {
         let t = sp.trace;
-        let (s, e) = (sp.start, sp.end);
-        let acc = accs.entry(t).or_insert(Acc {
-            start: s,
-            end: e,
-            spans: 0,
-            errors: 0,
-            root: None,
-            first: None,
-        });
-        acc.start = acc.start.min(s);
-        acc.end = acc.end.max(e);
-        acc.spans += 1;
-        acc.errors += u64::from(sp.error);
-        let candidate = || (s, sp.name.to_string(), sp.service.map(str::to_string));
-        let is_root = match sp.parent {
-            None => true,
-            Some(p) => !ids.contains(&(t, p)),
+        let facts = SpanFacts {
+            row: 0,
+            start: sp.start,
+            end: sp.end,
+            error: sp.error,
+            name: sp.name,
+            service: sp.service,
+            has_parent: sp.parent.is_some(),
+            parent_known: sp.parent.is_some_and(|p| ids.contains(&(t, p))),
         };
-        if is_root && acc.root.as_ref().is_none_or(|r| s < r.0) {
-            acc.root = Some(candidate());
-        }
-        if acc.first.as_ref().is_none_or(|r| s < r.0) {
-            acc.first = Some(candidate());
-        }
+        accs.entry(t)
+            .or_insert_with(|| TraceAcc::new(&facts))
+            .add(&facts);
     }
     accs.into_iter()
         .map(|(t, a)| {
-            let (_, root_name, service) = a.root.or(a.first).unwrap_or_default();
+            let (start, end, spans, errors) = (a.start, a.end, a.spans, a.errors);
+            let root = a.root();
             TraceRow {
                 trace_id: t.to_string(),
-                root_name,
-                service,
-                start_unix_nano: a.start,
+                root_name: root.name,
+                service: root.service,
+                start_unix_nano: start,
                 // End before start is the dump's own contradiction: no negative duration.
-                duration_ns: a.end.saturating_sub(a.start).max(0),
-                spans: a.spans,
-                errors: a.errors,
+                duration_ns: end.saturating_sub(start).max(0),
+                spans,
+                errors,
             }
         })
         .collect()
 }
 
-/// Sorts in place; ties are broken by trace id so the order is always the same.
-pub fn sort_traces(rows: &mut [TraceRow], key: SortKey, descending: bool) {
-    rows.sort_by(|a, b| {
+/// Sorts in place and keeps the first `limit` rows; ties are broken by trace id so the
+/// order is always the same. Only the rows kept are sorted in full.
+pub fn sort_traces(rows: &mut Vec<TraceRow>, key: SortKey, descending: bool, limit: Option<usize>) {
+    let order = |a: &TraceRow, b: &TraceRow| {
         let o = match key {
             SortKey::Start => a.start_unix_nano.cmp(&b.start_unix_nano),
             SortKey::Duration => a.duration_ns.cmp(&b.duration_ns),
@@ -204,5 +262,88 @@ pub fn sort_traces(rows: &mut [TraceRow], key: SortKey, descending: bool) {
         };
         let o = if descending { o.reverse() } else { o };
         o.then_with(|| a.trace_id.cmp(&b.trace_id))
-    });
+    };
+    if let Some(n) = limit
+        && n < rows.len()
+    {
+        if n == 0 {
+            rows.clear();
+            return;
+        }
+        rows.select_nth_unstable_by(n - 1, order);
+        rows.truncate(n);
+    }
+    rows.sort_unstable_by(order);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::ids::SpanId;
+    use crate::ingest::raw::{RawSpan, Record, Resource, Scope, SpanKind, StatusCode};
+    use proptest::prelude::*;
+    use std::sync::Arc;
+
+    /// (trace 0..3, span 1..8, parent: 0 none, 1..8 a span of the trace, 9 never
+    /// exported; start 0..5 (ties on purpose), length, error, import 0..3)
+    type Gen = (u8, u8, u8, i64, i64, bool, u8);
+
+    fn span(g: &Gen) -> RawSpan {
+        let (t, s, p, start, len, err, _) = *g;
+        RawSpan {
+            trace_id: TraceId([t + 1; 16]),
+            span_id: SpanId([s; 8]),
+            parent_span_id: (p > 0).then_some(SpanId([p; 8])),
+            trace_state: String::new(),
+            name: format!("s{s}"),
+            kind: SpanKind::Internal,
+            start_time_unix_nano: start,
+            end_time_unix_nano: start + len,
+            status_code: if err {
+                StatusCode::Error
+            } else {
+                StatusCode::Unset
+            },
+            status_message: String::new(),
+            flags: 0,
+            attributes: Vec::new(),
+            events: Vec::new(),
+            links: Vec::new(),
+            resource: Arc::new(Resource::default()),
+            scope: Arc::new(Scope::default()),
+        }
+    }
+
+    fn sorted(mut rows: Vec<TraceRow>) -> Vec<TraceRow> {
+        sort_traces(&mut rows, SortKey::TraceId, false, None);
+        rows
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        /// The rows merged from the segments' traces tables are the rows worked out
+        /// from every stored span at once, however the spans were split into imports
+        /// (children before parents, repeats, ties of start).
+        #[test]
+        fn traces_tables_merge_to_the_rows_of_all_spans(
+            spans in proptest::collection::vec(
+                (0u8..3, 1u8..8, 0u8..10, 0i64..5, 0i64..4, any::<bool>(), 0u8..3),
+                1..30,
+            )
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let store = Store::at(dir.path().join("store"));
+            for import_no in 0..3u8 {
+                let mut import = store.begin_import().unwrap();
+                for g in spans.iter().filter(|g| g.6 == import_no) {
+                    import.push(Record::Span(span(g)));
+                }
+                import.commit(vec![]).unwrap();
+            }
+            let index = store.trace_tables(Default::default()).unwrap().unwrap();
+            let all = from_spans(store.scan_spans().unwrap().unwrap()).unwrap();
+            prop_assert_eq!(sorted(from_index(&index).unwrap()), sorted(all));
+        }
+    }
 }

@@ -19,10 +19,7 @@ pub fn run(store: &Store, args: &ListArgs) -> Result<()> {
     super::require_store(store, "list")?;
 
     let mut rows = list_traces(store, &filter)?;
-    sort_traces(&mut rows, key, descending);
-    if let Some(n) = args.limit {
-        rows.truncate(n);
-    }
+    sort_traces(&mut rows, key, descending, args.limit);
     if rows.is_empty() {
         let mut applied = Vec::new();
         for (flag, v) in [

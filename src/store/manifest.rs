@@ -26,6 +26,10 @@ pub struct Segment {
     /// import stopped between committing spans and writing it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calls_file: Option<String>,
+    /// One row per trace of the spans file (see `trace_index`); absent in stores
+    /// written before it existed, whose traces are then found by reading the spans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traces_file: Option<String>,
     pub spans: u64,
     pub logs: u64,
     /// RFC 3339, UTC.

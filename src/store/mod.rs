@@ -7,6 +7,7 @@ pub mod columns;
 pub mod encode;
 pub mod manifest;
 mod segment;
+pub mod trace_index;
 
 use crate::ingest::ids::{SpanId, TraceId};
 use crate::ingest::raw::RawSpan;
@@ -20,9 +21,31 @@ use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use trace_index::SegmentTrace;
 
 /// Sets of ids, looked up once or more per span: foldhash costs a fraction of SipHash.
 type FastSet<T> = foldhash::HashSet<T>;
+
+/// Rows of a spans file apart by at most this many are read in one slice: they are in
+/// the same row group or the next.
+const SLICE_GAP: u64 = ROW_GROUP as u64;
+
+/// Where traces' spans are, and nothing more.
+const RANGES: trace_index::Lookup = trace_index::Lookup {
+    prefix: None,
+    ranges_only: true,
+};
+
+/// A segment's spans file and the traces in it.
+#[derive(Debug, Clone)]
+pub struct IndexedSegment {
+    pub id: u64,
+    pub spans_file: PathBuf,
+    pub traces: Vec<SegmentTrace>,
+}
+
+/// The store's folders: one per table, and `tmp/` for files not yet committed.
+const DIRS: [&str; 5] = ["spans", "logs", "calls", "traces", "tmp"];
 
 /// Rows per Parquet row group: large enough for good compression, small enough that an
 /// import of any size holds only this many rows in memory.
@@ -179,6 +202,49 @@ impl Store {
         self.scan(self.files(&m, false))
     }
 
+    /// The traces table of every segment with spans, in import order; `None` when one
+    /// has none (a segment written by an earlier release).
+    pub fn trace_tables(
+        &self,
+        lookup: trace_index::Lookup,
+    ) -> Result<Option<Vec<IndexedSegment>>, StoreError> {
+        self.trace_tables_of(&self.manifest()?, lookup)
+    }
+
+    fn trace_tables_of(
+        &self,
+        m: &Manifest,
+        lookup: trace_index::Lookup,
+    ) -> Result<Option<Vec<IndexedSegment>>, StoreError> {
+        let mut out = Vec::new();
+        for s in &m.segments {
+            match (&s.spans_file, &s.traces_file) {
+                (None, _) => {}
+                (Some(_), None) => return Ok(None),
+                (Some(spans), Some(traces)) => out.push(IndexedSegment {
+                    id: s.id,
+                    spans_file: self.root.join(spans),
+                    traces: trace_index::read(&self.root.join(traces), lookup)?,
+                }),
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// The store's spans in the rows that hold the traces `wanted` keeps, and perhaps
+    /// some others near them: every span of those traces is in it, so a caller filters
+    /// by trace. `None` when no span of them is stored.
+    pub fn scan_spans_near(
+        &self,
+        wanted: &dyn Fn(&TraceId) -> bool,
+    ) -> Result<Option<LazyFrame>, StoreError> {
+        let m = self.manifest()?;
+        match self.trace_tables_of(&m, RANGES)? {
+            Some(index) => spans_near(&index, wanted),
+            None => self.scan(self.files(&m, false)),
+        }
+    }
+
     /// All log records in the store, lazily; `None` when the store holds none.
     pub fn scan_logs(&self) -> Result<Option<LazyFrame>, StoreError> {
         let m = self.manifest()?;
@@ -188,24 +254,28 @@ impl Store {
     /// Starts an import: takes the lock (waiting for another import to finish), removes
     /// what a crashed import left behind, and loads the identities already stored.
     pub fn begin_import(&self) -> Result<Import, StoreError> {
-        for d in ["spans", "logs", "calls", "tmp"] {
+        for d in DIRS {
             fs::create_dir_all(self.root.join(d)).map_err(|e| self.io(e))?;
         }
         let lock = self.lock()?;
-        let manifest = self.manifest()?;
+        let mut manifest = self.manifest()?;
         self.remove_uncommitted(&manifest)?;
+        self.index_old_segments(&mut manifest)?;
         let mut seen_spans = FastSet::default();
-        if let Some(lf) = self.scan(self.files(&manifest, false))? {
-            let df = lf.select([col("trace_id"), col("span_id")]).collect()?;
-            let t = df.column("trace_id")?.str()?;
-            let s = df.column("span_id")?.str()?;
-            for (t, s) in t.iter().zip(s.iter()) {
-                if let (Some(t), Some(s)) = (t, s)
-                    && let (Ok(t), Ok(s)) = (TraceId::parse(t), SpanId::parse(s))
-                {
-                    seen_spans.insert((t, s));
-                }
-            }
+        // With traces tables, only the traces this import touches have their stored
+        // span ids read (as it meets them); without, every stored id is read up front.
+        let index = self.trace_tables_of(&manifest, RANGES)?;
+        let existing_traces: FastSet<TraceId> = match &index {
+            Some(index) => index
+                .iter()
+                .flat_map(|s| s.traces.iter().map(|t| t.trace_id))
+                .collect(),
+            None => FastSet::default(),
+        };
+        if index.is_none()
+            && let Some(lf) = self.scan(self.files(&manifest, false))?
+        {
+            insert_span_ids(lf, &|_| true, &mut seen_spans)?;
         }
         let mut seen_logs = FastSet::default();
         if let Some(lf) = self.scan(self.files(&manifest, true))? {
@@ -216,7 +286,10 @@ impl Store {
                 }
             }
         }
-        let existing_traces = seen_spans.iter().map(|(t, _)| *t).collect();
+        let existing_traces = match index {
+            Some(_) => existing_traces,
+            None => seen_spans.iter().map(|(t, _)| *t).collect(),
+        };
         let id = manifest.next_id();
         let tmp = self.root.join("tmp");
         let span_writer = SegmentWriter::create(tmp.join(format!("spans-{id:06}.parquet")))
@@ -236,6 +309,9 @@ impl Store {
             span_writer: Some(BackgroundWriter::spawn(span_writer)),
             log_writer: Some(log_writer),
             existing_traces,
+            index,
+            loaded: FastSet::default(),
+            deferred: Vec::new(),
             source: Arc::from(""),
             stats: ImportStats::default(),
             traces: FastSet::default(),
@@ -247,19 +323,54 @@ impl Store {
         })
     }
 
+    /// Writes the traces table of every segment an earlier release wrote without one,
+    /// and names them in the manifest: a one-time read of those segments' ids, after
+    /// which no command reads them whole again. A parent is known when its segment holds
+    /// it; one from another segment is found by the readers, which check such roots.
+    fn index_old_segments(&self, manifest: &mut Manifest) -> Result<(), StoreError> {
+        let mut changed = false;
+        for seg in &mut manifest.segments {
+            let (Some(spans), None) = (&seg.spans_file, &seg.traces_file) else {
+                continue;
+            };
+            let file = self.root.join(spans);
+            let mut ids = FastSet::default();
+            if let Some(lf) = self.scan(vec![file.clone()])? {
+                insert_span_ids(lf, &|_| true, &mut ids)?;
+            }
+            let traces = trace_index::summarize(&file, &|t, p| ids.contains(&(t, p)))?;
+            let rel = format!("traces/segment-{:06}.parquet", seg.id);
+            let tmp = self
+                .root
+                .join("tmp")
+                .join(format!("traces-{:06}.parquet", seg.id));
+            trace_index::write(&traces, &tmp, &self.root.join(&rel))
+                .map_err(|e| StoreError::Write(format!("cannot write the traces table: {e}")))?;
+            seg.traces_file = Some(rel);
+            changed = true;
+        }
+        if changed {
+            sync_dir(&self.root.join("traces")).map_err(|e| self.io(e))?;
+            manifest
+                .save(&self.manifest_path(), &self.root.join("tmp"))
+                .map_err(|e| self.io(e))?;
+        }
+        Ok(())
+    }
+
     fn remove_uncommitted(&self, manifest: &Manifest) -> Result<(), StoreError> {
         let committed: HashSet<PathBuf> = self
             .files(manifest, false)
             .into_iter()
             .chain(self.files(manifest, true))
-            .chain(
-                manifest
-                    .segments
-                    .iter()
-                    .filter_map(|s| s.calls_file.as_ref().map(|f| self.root.join(f))),
-            )
+            .chain(manifest.segments.iter().flat_map(|s| {
+                [&s.calls_file, &s.traces_file]
+                    .into_iter()
+                    .flatten()
+                    .map(|f| self.root.join(f))
+            }))
             .collect();
-        for d in ["spans", "logs", "calls", "tmp"] {
+        for d in DIRS {
             let dir = self.root.join(d);
             for entry in fs::read_dir(&dir).map_err(|e| self.io(e))? {
                 let path = entry.map_err(|e| self.io(e))?.path();
@@ -270,6 +381,76 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// Adds the (trace, span) ids of the spans of `lf` whose trace `keep` keeps.
+fn insert_span_ids(
+    lf: LazyFrame,
+    keep: &dyn Fn(&TraceId) -> bool,
+    into: &mut FastSet<(TraceId, SpanId)>,
+) -> Result<(), StoreError> {
+    let df = lf.select([col("trace_id"), col("span_id")]).collect()?;
+    let (t, s) = (df.column("trace_id")?.str()?, df.column("span_id")?.str()?);
+    for (t, s) in t.iter().zip(s.iter()) {
+        // The store writes only ids it read as valid; anything else is not a span of it.
+        if let (Some(t), Some(s)) = (t, s)
+            && let (Ok(t), Ok(s)) = (TraceId::parse(t), SpanId::parse(s))
+            && keep(&t)
+        {
+            into.insert((t, s));
+        }
+    }
+    Ok(())
+}
+
+/// Slices of the spans files that hold the traces `wanted` keeps, as one frame (see
+/// `Store::scan_spans_near`).
+pub fn spans_near(
+    index: &[IndexedSegment],
+    wanted: &dyn Fn(&TraceId) -> bool,
+) -> Result<Option<LazyFrame>, StoreError> {
+    let Some(newest) = index.last() else {
+        return Ok(None);
+    };
+    let path = |p: &Path| PlRefPath::new(p.to_string_lossy().as_ref());
+    // As in `Store::scan`: the newest file's schema, a missing column read as null.
+    let args = ScanArgsParquet {
+        allow_missing_columns: true,
+        schema: Some(
+            LazyFrame::scan_parquet(path(&newest.spans_file), Default::default())?
+                .collect_schema()?,
+        ),
+        ..Default::default()
+    };
+    let mut frames = Vec::new();
+    for seg in index {
+        let mut ranges: Vec<(u64, u64)> = seg
+            .traces
+            .iter()
+            .filter(|t| wanted(&t.trace_id))
+            .map(|t| (t.first_row, t.last_row))
+            .collect();
+        ranges.sort_unstable();
+        let mut merged: Vec<(u64, u64)> = Vec::new();
+        for (a, b) in ranges {
+            match merged.last_mut() {
+                Some(last) if a <= last.1.saturating_add(SLICE_GAP) => last.1 = last.1.max(b),
+                _ => merged.push((a, b)),
+            }
+        }
+        for (a, b) in merged {
+            let offset = i64::try_from(a).unwrap_or(i64::MAX);
+            let len =
+                IdxSize::try_from(b.saturating_sub(a).saturating_add(1)).unwrap_or(IdxSize::MAX);
+            frames.push(
+                LazyFrame::scan_parquet(path(&seg.spans_file), args.clone())?.slice(offset, len),
+            );
+        }
+    }
+    if frames.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(concat(frames, UnionArgs::default())?))
 }
 
 /// An import's calls table being written. Dropped without `attach`, it leaves nothing.
@@ -385,6 +566,12 @@ pub struct Import {
     span_writer: Option<BackgroundWriter>,
     log_writer: Option<SegmentWriter>,
     existing_traces: FastSet<TraceId>,
+    /// The store's traces tables, when every segment has one.
+    index: Option<Vec<IndexedSegment>>,
+    /// Stored traces whose span ids are in `seen_spans`.
+    loaded: FastSet<TraceId>,
+    /// Spans of stored traces not loaded yet, checked a batch at a time.
+    deferred: Vec<(RawSpan, Arc<str>)>,
     source: Arc<str>,
     stats: ImportStats,
     traces: FastSet<TraceId>,
@@ -414,19 +601,18 @@ impl Import {
             Record::Span(s) => {
                 self.stats.spans_read += 1;
                 self.traces.insert(s.trace_id);
-                if !self.seen_spans.insert((s.trace_id, s.span_id)) {
-                    self.stats.spans_duplicate += 1;
+                if self.index.is_some()
+                    && !self.loaded.contains(&s.trace_id)
+                    && self.existing_traces.contains(&s.trace_id)
+                {
+                    self.deferred.push((s, self.source.clone()));
+                    if self.deferred.len() >= ROW_GROUP {
+                        self.resolve_deferred();
+                    }
                     return;
                 }
-                self.stats.spans_new += 1;
-                self.new_traces.insert(s.trace_id);
-                if let Some(p) = s.parent_span_id {
-                    self.parents_wanted.push((s.trace_id, p));
-                }
-                self.pending.push((s, self.source.clone()));
-                if self.pending.len() >= ROW_GROUP {
-                    self.flush_spans();
-                }
+                let source = self.source.clone();
+                self.admit(s, source);
             }
             Record::Log(l) => {
                 self.stats.logs_read += 1;
@@ -447,6 +633,56 @@ impl Import {
                 }
             }
         }
+    }
+
+    /// Adds a span unless its id is already stored or imported.
+    fn admit(&mut self, s: RawSpan, source: Arc<str>) {
+        if !self.seen_spans.insert((s.trace_id, s.span_id)) {
+            self.stats.spans_duplicate += 1;
+            return;
+        }
+        self.stats.spans_new += 1;
+        self.new_traces.insert(s.trace_id);
+        if let Some(p) = s.parent_span_id {
+            self.parents_wanted.push((s.trace_id, p));
+        }
+        self.pending.push((s, source));
+        if self.pending.len() >= ROW_GROUP {
+            self.flush_spans();
+        }
+    }
+
+    /// Reads the stored span ids of the deferred spans' traces, then admits the spans.
+    fn resolve_deferred(&mut self) {
+        let deferred = std::mem::take(&mut self.deferred);
+        let wanted: FastSet<TraceId> = deferred.iter().map(|(s, _)| s.trace_id).collect();
+        if let Err(e) = self.load_stored(&wanted) {
+            self.failed = Some(e);
+            return;
+        }
+        for (s, source) in deferred {
+            self.admit(s, source);
+        }
+    }
+
+    /// Puts the stored span ids of `traces` into `seen_spans`.
+    fn load_stored(&mut self, traces: &FastSet<TraceId>) -> Result<(), StoreError> {
+        let wanted: FastSet<TraceId> = traces
+            .iter()
+            .filter(|t| !self.loaded.contains(t) && self.existing_traces.contains(t))
+            .copied()
+            .collect();
+        let Some(index) = &self.index else {
+            return Ok(());
+        };
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        if let Some(lf) = spans_near(index, &|t| wanted.contains(t))? {
+            insert_span_ids(lf, &|t| wanted.contains(t), &mut self.seen_spans)?;
+        }
+        self.loaded.extend(wanted);
+        Ok(())
     }
 
     fn flush_spans(&mut self) {
@@ -487,6 +723,14 @@ impl Import {
     /// Makes the import visible: finishes the segment files, moves them into place and
     /// names them in the manifest, in that order.
     pub fn commit(mut self, sources: Vec<String>) -> Result<ImportStats, StoreError> {
+        if !self.deferred.is_empty() {
+            self.resolve_deferred();
+        }
+        // A log record's span may be stored in a trace no span of this import touched.
+        let log_traces: FastSet<TraceId> = self.log_spans_wanted.iter().map(|(t, _)| *t).collect();
+        if let Err(e) = self.load_stored(&log_traces) {
+            self.failed = Some(e);
+        }
         if !self.pending.is_empty() {
             self.flush_spans();
         }
@@ -526,6 +770,7 @@ impl Import {
         let root = self.store.root.clone();
         let spans_rel = format!("spans/segment-{:06}.parquet", self.id);
         let logs_rel = format!("logs/segment-{:06}.parquet", self.id);
+        let traces_rel = format!("traces/segment-{:06}.parquet", self.id);
         let (spans_rows, logs_rows) = (stats.spans_new, stats.logs_new);
         let mut wrote_spans = false;
         if let Some(w) = self.span_writer.take() {
@@ -534,11 +779,23 @@ impl Import {
                 .map_err(|e| StoreError::Write(format!("cannot write spans: {e}")))?;
             wrote_spans = w.finish(&root.join(&spans_rel))?;
         }
+        let mut wrote_traces = false;
+        if wrote_spans {
+            let seen = &self.seen_spans;
+            let traces =
+                trace_index::summarize(&root.join(&spans_rel), &|t, p| seen.contains(&(t, p)))?;
+            let tmp = root
+                .join("tmp")
+                .join(format!("traces-{:06}.parquet", self.id));
+            trace_index::write(&traces, &tmp, &root.join(&traces_rel))
+                .map_err(|e| StoreError::Write(format!("cannot write the traces table: {e}")))?;
+            wrote_traces = true;
+        }
         let mut wrote_logs = false;
         if let Some(w) = self.log_writer.take() {
             wrote_logs = w.finish(&root.join(&logs_rel))?;
         }
-        for d in ["spans", "logs"] {
+        for d in ["spans", "logs", "traces"] {
             sync_dir(&root.join(d)).map_err(|e| self.store.io(e))?;
         }
         self.manifest.format_version = manifest::FORMAT_VERSION;
@@ -547,6 +804,7 @@ impl Import {
             spans_file: wrote_spans.then_some(spans_rel),
             logs_file: wrote_logs.then_some(logs_rel),
             calls_file: None,
+            traces_file: wrote_traces.then_some(traces_rel),
             spans: spans_rows,
             logs: logs_rows,
             imported_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),

@@ -21,6 +21,16 @@ pub fn traces_command() -> Command {
     cmd
 }
 
+/// `traces --store STORE ARGS...`, run to its end.
+pub fn traces_in(store: &std::path::Path, args: &[&str]) -> std::process::Output {
+    traces_command()
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }

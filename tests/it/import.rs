@@ -4,15 +4,10 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 
-use crate::common::{testdata, text, traces_command};
+use crate::common::{testdata, text, traces_command, traces_in};
 
 fn traces(store: &Path, args: &[&str]) -> Output {
-    traces_command()
-        .arg("--store")
-        .arg(store)
-        .args(args)
-        .output()
-        .unwrap()
+    traces_in(store, args)
 }
 
 fn import(store: &Path, paths: &[PathBuf]) -> Output {

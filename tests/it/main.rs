@@ -16,3 +16,4 @@ mod output;
 mod pricing_coverage;
 mod sessions;
 mod show;
+mod store_index;

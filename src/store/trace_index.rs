@@ -1,0 +1,348 @@
+//! The traces table of a segment: one row per trace with spans in it, written by the
+//! import beside its spans file and committed with it. `list` reads these tables
+//! instead of every span; `show`, the import's duplicate check and its calls table read
+//! only the rows of the spans files that hold the traces they ask for, so their cost
+//! follows the traces asked, not the size of the store.
+//!
+//! A trace's row in one segment says which rows of that segment's spans file hold its
+//! spans (`first_row..=last_row`), its times, counts and the segment's best guess at its
+//! root. The root a segment sees is final when it has no parent id; a span whose parent
+//! is only missing from what the import knew may stop being a root when a later import
+//! brings the parent, and then the reader works it out from the spans.
+
+use super::segment::SegmentWriter;
+use crate::ingest::ids::{SpanId, TraceId};
+use polars::prelude::*;
+use std::path::Path;
+
+/// Spans read back at a time while a traces table is built.
+const CHUNK: usize = 256 * 1024;
+
+/// One trace in one segment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentTrace {
+    pub trace_id: TraceId,
+    pub first_row: u64,
+    pub last_row: u64,
+    pub start: i64,
+    /// The latest end (a span without an end counts as ending at its start).
+    pub end: i64,
+    pub spans: u64,
+    pub errors: u64,
+    pub root: RootGuess,
+}
+
+/// The root of a trace as one segment sees it: its earliest span without a known
+/// parent, else (a cycle, bad ids) its earliest span.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RootGuess {
+    pub start: i64,
+    pub name: String,
+    pub service: Option<String>,
+    /// The span has no parent id: a root whatever other segments hold.
+    pub certain: bool,
+}
+
+/// A trace's row, summed up from its spans in the order they are read (ties of start
+/// keep the first, so the same spans in the same order give the same root).
+#[derive(Debug, Clone)]
+pub struct TraceAcc {
+    pub first_row: u64,
+    pub last_row: u64,
+    pub start: i64,
+    pub end: i64,
+    pub spans: u64,
+    pub errors: u64,
+    root: Option<RootGuess>,
+    first: Option<RootGuess>,
+}
+
+/// One span, as much of it as its trace's row needs.
+#[derive(Debug, Clone, Copy)]
+pub struct SpanFacts<'a> {
+    pub row: u64,
+    pub start: i64,
+    /// The start when the span has no end.
+    pub end: i64,
+    pub error: bool,
+    pub name: &'a str,
+    pub service: Option<&'a str>,
+    pub has_parent: bool,
+    /// Its parent is among the trace's spans known.
+    pub parent_known: bool,
+}
+
+impl TraceAcc {
+    pub fn new(s: &SpanFacts) -> TraceAcc {
+        TraceAcc {
+            first_row: s.row,
+            last_row: s.row,
+            start: s.start,
+            end: s.end,
+            spans: 0,
+            errors: 0,
+            root: None,
+            first: None,
+        }
+    }
+
+    pub fn add(&mut self, s: &SpanFacts) {
+        self.first_row = self.first_row.min(s.row);
+        self.last_row = self.last_row.max(s.row);
+        self.start = self.start.min(s.start);
+        self.end = self.end.max(s.end);
+        self.spans = self.spans.saturating_add(1);
+        self.errors = self.errors.saturating_add(u64::from(s.error));
+        let guess = |certain| RootGuess {
+            start: s.start,
+            name: s.name.to_string(),
+            service: s.service.map(str::to_string),
+            certain,
+        };
+        if !s.parent_known && self.root.as_ref().is_none_or(|r| s.start < r.start) {
+            self.root = Some(guess(!s.has_parent));
+        }
+        if self.first.as_ref().is_none_or(|r| s.start < r.start) {
+            self.first = Some(guess(false));
+        }
+    }
+
+    /// The earliest span without a known parent, else the earliest span.
+    pub fn root(self) -> RootGuess {
+        self.root.or(self.first).unwrap_or_default()
+    }
+}
+
+/// The light columns of spans a traces table is made of.
+const READ: [&str; 7] = [
+    "trace_id",
+    "parent_span_id",
+    "name",
+    "start_time_unix_nano",
+    "end_time_unix_nano",
+    "status_code",
+    "service_name",
+];
+
+/// Reads the spans file just written and summarizes each trace in it, in trace id
+/// order. `parent_known` says whether a parent span is in the trace as far as the import
+/// knows (its own spans and the stored spans of the traces it touched).
+pub fn summarize(
+    spans_file: &Path,
+    parent_known: &dyn Fn(TraceId, SpanId) -> bool,
+) -> PolarsResult<Vec<SegmentTrace>> {
+    let mut reader = ParquetReader::new(std::fs::File::open(spans_file)?);
+    let metadata = reader.get_metadata()?.clone();
+    let rows = metadata.num_rows;
+    let mut accs: foldhash::HashMap<TraceId, TraceAcc> = Default::default();
+    let mut offset = 0usize;
+    while offset < rows {
+        let mut reader = ParquetReader::new(std::fs::File::open(spans_file)?)
+            .with_columns(Some(READ.iter().map(|c| c.to_string()).collect()))
+            .with_slice(Some((offset, CHUNK)));
+        reader.set_metadata(metadata.clone());
+        let df = reader.finish()?;
+        let text = |n: &str| -> PolarsResult<StringChunked> { Ok(df.column(n)?.str()?.clone()) };
+        let (trace, parent, name, status, service) = (
+            text("trace_id")?,
+            text("parent_span_id")?,
+            text("name")?,
+            text("status_code")?,
+            text("service_name")?,
+        );
+        let start = df.column("start_time_unix_nano")?.i64()?.clone();
+        let end = df.column("end_time_unix_nano")?.i64()?.clone();
+        for i in 0..df.height() {
+            let row = (offset + i) as u64;
+            // The store writes only ids it read as valid.
+            let Some(Ok(t)) = trace.get(i).map(TraceId::parse) else {
+                continue;
+            };
+            let s = start.get(i).unwrap_or(0);
+            let parent = parent
+                .get(i)
+                .and_then(|p| SpanId::parse_parent(p).ok().flatten());
+            let facts = SpanFacts {
+                row,
+                start: s,
+                end: end.get(i).unwrap_or(s),
+                error: status.get(i) == Some("error"),
+                name: name.get(i).unwrap_or(""),
+                service: service.get(i),
+                has_parent: parent.is_some(),
+                parent_known: parent.is_some_and(|p| parent_known(t, p)),
+            };
+            accs.entry(t)
+                .or_insert_with(|| TraceAcc::new(&facts))
+                .add(&facts);
+        }
+        offset += CHUNK;
+    }
+    let mut out: Vec<SegmentTrace> = accs
+        .into_iter()
+        .map(|(trace_id, a)| SegmentTrace {
+            trace_id,
+            first_row: a.first_row,
+            last_row: a.last_row,
+            start: a.start,
+            end: a.end,
+            spans: a.spans,
+            errors: a.errors,
+            root: a.root(),
+        })
+        .collect();
+    out.sort_unstable_by_key(|t| t.trace_id);
+    Ok(out)
+}
+
+const COLUMNS: [&str; 11] = [
+    "trace_id",
+    "first_row",
+    "last_row",
+    "start_time_unix_nano",
+    "end_time_unix_nano",
+    "spans",
+    "errors",
+    "root_name",
+    "root_service",
+    "root_start",
+    "root_certain",
+];
+
+fn frame(traces: &[SegmentTrace]) -> PolarsResult<DataFrame> {
+    let n = traces.len();
+    let ids: Vec<String> = traces.iter().map(|t| t.trace_id.to_string()).collect();
+    let int = |f: &dyn Fn(&SegmentTrace) -> i64| -> Vec<i64> { traces.iter().map(f).collect() };
+    let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    DataFrame::new(
+        n,
+        vec![
+            Column::new("trace_id".into(), ids),
+            Column::new("first_row".into(), int(&|t| as_i64(t.first_row))),
+            Column::new("last_row".into(), int(&|t| as_i64(t.last_row))),
+            Column::new("start_time_unix_nano".into(), int(&|t| t.start)),
+            Column::new("end_time_unix_nano".into(), int(&|t| t.end)),
+            Column::new("spans".into(), int(&|t| as_i64(t.spans))),
+            Column::new("errors".into(), int(&|t| as_i64(t.errors))),
+            Column::new(
+                "root_name".into(),
+                traces
+                    .iter()
+                    .map(|t| t.root.name.as_str())
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "root_service".into(),
+                traces
+                    .iter()
+                    .map(|t| t.root.service.as_deref())
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new("root_start".into(), int(&|t| t.root.start)),
+            Column::new(
+                "root_certain".into(),
+                traces.iter().map(|t| t.root.certain).collect::<Vec<_>>(),
+            ),
+        ],
+    )
+}
+
+/// Writes a traces table under `tmp` and moves it to `dest`.
+pub fn write(traces: &[SegmentTrace], tmp: &Path, dest: &Path) -> Result<(), String> {
+    let mut w = SegmentWriter::create(tmp.to_path_buf())
+        .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    for part in traces.chunks(ROWS_PER_GROUP) {
+        let df = frame(part).map_err(|e| e.to_string())?;
+        w.write(&df).map_err(|e| e.to_string())?;
+    }
+    w.finish(dest).map_err(|e| e.0)?;
+    Ok(())
+}
+
+/// Which rows of a traces table to read, and how much of each.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Lookup<'a> {
+    /// Only traces whose id starts with these lowercase hex digits.
+    pub prefix: Option<&'a str>,
+    /// Only the ids and where their spans are: times, counts and roots are left default.
+    pub ranges_only: bool,
+}
+
+/// Rows per row group of a traces table: a lookup by id reads one group, found by the
+/// groups' min and max ids (the table is sorted by id).
+const ROWS_PER_GROUP: usize = 16 * 1024;
+
+/// The rows of a traces table that `lookup` asks for, in its order.
+pub fn read(file: &Path, lookup: Lookup) -> PolarsResult<Vec<SegmentTrace>> {
+    let mut lf = LazyFrame::scan_parquet(
+        PlRefPath::new(file.to_string_lossy().as_ref()),
+        Default::default(),
+    )?;
+    if let Some(p) = lookup.prefix {
+        // Every id that starts with p sorts in [p, p + "g"), hex digits being below
+        // "g": a range the row groups' statistics can rule out, unlike a prefix test.
+        lf = lf.filter(
+            col("trace_id")
+                .gt_eq(lit(p))
+                .and(col("trace_id").lt(lit(format!("{p}g")))),
+        );
+    }
+    let wanted: &[&str] = if lookup.ranges_only {
+        &["trace_id", "first_row", "last_row"]
+    } else {
+        &COLUMNS
+    };
+    let df = lf
+        .select(wanted.iter().map(|c| col(*c)).collect::<Vec<_>>())
+        .collect()?;
+    let n = df.height();
+    // Columns not read (`ranges_only`) give their defaults.
+    let text = |c: &str| -> PolarsResult<Vec<Option<&str>>> {
+        Ok(match df.column(c) {
+            Ok(c) => c.str()?.iter().collect(),
+            Err(_) => vec![None; n],
+        })
+    };
+    let int = |c: &str| -> PolarsResult<Vec<i64>> {
+        Ok(match df.column(c) {
+            Ok(c) => c.i64()?.iter().map(|v| v.unwrap_or(0)).collect(),
+            Err(_) => vec![0; n],
+        })
+    };
+    let count = |v: i64| v.max(0) as u64;
+    let ids = df.column("trace_id")?.str()?;
+    let (names, services) = (text("root_name")?, text("root_service")?);
+    let (first, last, start, end) = (
+        int("first_row")?,
+        int("last_row")?,
+        int("start_time_unix_nano")?,
+        int("end_time_unix_nano")?,
+    );
+    let (spans, errors, root_start) = (int("spans")?, int("errors")?, int("root_start")?);
+    let certain: Vec<bool> = match df.column("root_certain") {
+        Ok(c) => c.bool()?.iter().map(|v| v.unwrap_or(false)).collect(),
+        Err(_) => vec![false; n],
+    };
+    let mut out = Vec::with_capacity(n);
+    for (i, id) in ids.iter().enumerate() {
+        let Some(Ok(trace_id)) = id.map(TraceId::parse) else {
+            continue;
+        };
+        out.push(SegmentTrace {
+            trace_id,
+            first_row: count(first[i]),
+            last_row: count(last[i]),
+            start: start[i],
+            end: end[i],
+            spans: count(spans[i]),
+            errors: count(errors[i]),
+            root: RootGuess {
+                start: root_start[i],
+                name: names[i].unwrap_or("").to_string(),
+                service: services[i].map(str::to_string),
+                certain: certain[i],
+            },
+        });
+    }
+    Ok(out)
+}
