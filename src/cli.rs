@@ -167,6 +167,19 @@ Examples:
 Exit status: 0 when every fail rule holds (warn rules never fail), 1 when any is
 exceeded, 2 on an invalid budget file or input.")]
     Check(CheckArgs),
+    /// Receive the traces an app exports (OTLP/HTTP, OTLP/gRPC, Langfuse) on a local
+    /// port, while a command runs or until stopped, and import them.
+    #[command(after_help = "\
+Examples:
+  traces record -- python app.py
+  traces record --protocol grpc -- npm test
+  traces record --output run.jsonl -- pytest tests/agent
+  traces record --listen 127.0.0.1:4318      # a sidecar: serve until SIGINT/SIGTERM
+
+The command's environment points the OpenTelemetry and Langfuse SDKs here
+(OTEL_EXPORTER_OTLP_ENDPOINT, LANGFUSE_HOST, ...; see the README). Exit status: the
+command's, or 1 if the import fails.")]
+    Record(RecordArgs),
     /// Compare two sets of traces, per test case (or --by): calls, tokens and cost in
     /// each, the largest change of cost first. A report; it never fails.
     #[command(after_help = "\
@@ -405,6 +418,90 @@ pub struct ImportArgs {
     /// Import the valid records and list every invalid one, instead of failing.
     #[arg(long)]
     pub skip_invalid: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// Address to listen on (default 127.0.0.1:0, a free port, with a command;
+    /// 127.0.0.1:4318 without). Port 0 picks a free port, printed on stderr.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+
+    /// Write what is received to this file as OTLP JSON lines, as the Collector's file
+    /// exporter does, instead of importing it.
+    #[arg(long, value_name = "DUMP")]
+    pub output: Option<PathBuf>,
+
+    /// The OTLP protocol the command's exporters are told to use.
+    #[arg(long, value_enum, default_value_t = RecordProtocol::Http)]
+    pub protocol: RecordProtocol,
+
+    /// After the command exits, how long to wait for late exports at most (500ms, 2s,
+    /// 1m); ends as soon as no export has come for a moment.
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    pub grace: std::time::Duration,
+
+    /// Without a command: how often what was received is imported.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    pub commit_every: std::time::Duration,
+
+    /// Require `Authorization: Bearer TOKEN` (or TOKEN as the Langfuse secret key).
+    #[arg(long, env = "TRACES_RECORD_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+
+    /// The largest request body, as sent and once inflated (bytes, or with K, M, G).
+    #[arg(long, default_value = "64M", value_parser = parse_size)]
+    pub max_body: u64,
+
+    /// A variable for the command, over the ones record sets; repeatable.
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+
+    /// The command to run, after `--`.
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RecordProtocol {
+    /// OTLP/HTTP with protobuf bodies.
+    Http,
+    Grpc,
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
+    let (n, unit) = t.split_at(split);
+    let n: f64 = n
+        .parse()
+        .map_err(|_| format!("expected a duration such as 500ms, 2s or 1m, got {s:?}"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" | "" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("unknown unit {unit:?} in {s:?}: use ms, s, m or h")),
+    };
+    std::time::Duration::try_from_secs_f64(secs).map_err(|e| format!("{s:?}: {e}"))
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (n, mult) = match t.chars().last().map(|c| c.to_ascii_uppercase()) {
+        Some('K') => (&t[..t.len() - 1], 1u64 << 10),
+        Some('M') => (&t[..t.len() - 1], 1 << 20),
+        Some('G') => (&t[..t.len() - 1], 1 << 30),
+        _ => (t, 1),
+    };
+    n.trim()
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("expected a size in bytes such as 65536, 512K or 64M, got {s:?}"))
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@
 pub mod analysis;
 pub mod ingest;
 pub mod pricing;
+pub mod receive;
 pub mod render;
 pub mod semconv;
 pub mod store;

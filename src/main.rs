@@ -45,6 +45,10 @@ fn main() -> ExitCode {
         cli::Command::Sessions(a) => commands::sessions::run(&store, &cli.pricing, a, Per::Session),
         cli::Command::Users(a) => commands::sessions::run(&store, &cli.pricing, a, Per::User),
         cli::Command::Check(a) => commands::check::run(&store, &cli.pricing, a),
+        cli::Command::Record(a) => match commands::record::run(&store, a) {
+            Ok(code) => return ExitCode::from(code),
+            Err(e) => Err(e),
+        },
         cli::Command::Diff(a) => commands::diff::run(&cli.pricing, a),
         cli::Command::Pricing(c) => commands::pricing::run(&cli.pricing, c),
         cli::Command::Completions { shell } => {

@@ -7,6 +7,7 @@ pub mod diff;
 pub mod import;
 pub mod list;
 pub mod pricing;
+pub mod record;
 pub mod say;
 pub mod sessions;
 pub mod show;

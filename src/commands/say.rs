@@ -91,6 +91,11 @@ pub fn warn_lines(lines: &[String]) {
     }
 }
 
+/// What a long-running command is doing, on stderr: stdout stays for its output.
+pub fn note(message: impl Display) {
+    eprintln!("{message}");
+}
+
 /// The command failed.
 pub fn error(message: impl Display) {
     eprintln!("{} {message}", paint("31;1", "error:"));

@@ -242,6 +242,16 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
+/// Decodes one body as a frame of a length-prefixed protobuf file is read: an OTLP
+/// protobuf request, or (starting with `{`) one JSON record as a line of a dump holds it.
+/// The receiver checks what it is sent with this, so that what it accepts is what the
+/// import of its spool reads. Langfuse pieces come unassembled.
+pub fn decode_body(body: &[u8], name: &str) -> Result<Vec<Decoded>, Invalid> {
+    let mut out = Vec::new();
+    proto_stream::decode_frame(body, name, 0, &mut |d| out.push(d))?;
+    Ok(out)
+}
+
 /// Decodes everything an input holds into memory: for tests, small dumps and reports
 /// that read dumps directly.
 pub fn decode_all(

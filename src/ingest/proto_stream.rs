@@ -59,7 +59,7 @@ pub fn decode_framed(
     }
 }
 
-fn decode_frame(
+pub(super) fn decode_frame(
     msg: &[u8],
     file: &str,
     at: u64,
