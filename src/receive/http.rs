@@ -75,6 +75,7 @@ async fn otlp(State(app): State<App>, req: Request, signal: Signal) -> Response 
 }
 
 async fn receive_otlp(app: &App, req: Request, signal: Signal) -> Result<(), Refusal> {
+    app.check_token(bearer(req.headers()).as_deref())?;
     let body = read_body(app, req, &["application/x-protobuf", "application/json"]).await?;
     if signal == Signal::Metrics {
         // Traces keeps traces and logs: a metrics export is answered, not kept.
@@ -108,7 +109,6 @@ async fn read_body(
             req.method()
         )));
     }
-    app.check_token(bearer(req.headers()).as_deref())?;
     let ty = media_type(req.headers());
     if !ty.as_deref().is_some_and(|t| types.contains(&t)) {
         return Err(Refusal::Unsupported(format!(
@@ -123,26 +123,40 @@ async fn read_body(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max) {
-        return Err(Refusal::TooLarge(format!(
-            "the body is over the limit of {max} bytes"
-        )));
+    let too_large = || Refusal::TooLarge(format!("the body is over the limit of {max} bytes"));
+    let drain_cap = max.saturating_mul(4).max(DRAIN_MIN);
+    if declared.is_some_and(|n| n > drain_cap) {
+        return Err(too_large());
     }
     let encoding = req
         .headers()
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let limited = http_body_util::Limited::new(req.into_body(), max as usize);
-    let bytes = limited.collect().await.map_err(|e| {
-        if e.is::<http_body_util::LengthLimitError>() {
-            Refusal::TooLarge(format!("the body is over the limit of {max} bytes"))
-        } else {
-            Refusal::Invalid(format!("cannot read the body: {e}"))
+    let mut body = req.into_body();
+    let mut bytes = Vec::with_capacity(declared.unwrap_or(0).min(max) as usize);
+    let mut seen = 0u64;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| Refusal::Invalid(format!("cannot read the body: {e}")))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen = seen.saturating_add(data.len() as u64);
+        if seen <= max {
+            bytes.extend_from_slice(&data);
+        } else if seen > drain_cap {
+            break;
         }
-    })?;
-    Ok((bytes.to_bytes().to_vec(), encoding))
+    }
+    if seen > max {
+        return Err(too_large());
+    }
+    Ok((bytes, encoding))
 }
+
+/// A body over the limit is still read (and dropped) up to four times the limit, or
+/// this, so that its client hears 413 instead of a connection reset.
+const DRAIN_MIN: u64 = 64 << 20;
 
 async fn langfuse(State(app): State<App>, req: Request) -> Response {
     let _in_flight = app.begin();

@@ -14,6 +14,7 @@ mod ingest_formats;
 mod ledgers;
 mod output;
 mod pricing_coverage;
+mod record;
 mod sessions;
 mod show;
 mod store_index;
