@@ -16,3 +16,7 @@ for n in $sizes; do
   dumps+=("$f")
 done
 python3 benches/measure.py target/release/traces benches/.venv/bin/python "${dumps[@]}"
+# The receiver under load, beside the import of the same requests (needs the OTLP
+# protobuf classes of the record tests' clients).
+bash scripts/record-clients.sh
+target/record-clients/venv/bin/python benches/record_load.py target/release/traces "${dumps[0]}" 200000

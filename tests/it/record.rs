@@ -552,3 +552,14 @@ fn a_receiver_killed_after_answering_loses_nothing() {
     ok(record(&store, &[], &["true"]));
     assert_eq!(stored(&store).get(&"09".repeat(16)), Some(&(4, 20, 0)));
 }
+
+#[test]
+fn the_readme_lists_every_variable_record_sets() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    for (key, _, _) in traces::receive::env::VARIABLES {
+        assert!(
+            readme.contains(&format!("| `{key}` |")),
+            "README.md has no row for {key}"
+        );
+    }
+}
