@@ -163,6 +163,7 @@ Examples:
   traces check --budget budget.toml test-traces.jsonl --format junit --output check.xml
   traces check --budget budget.toml test-traces.jsonl --format github
   traces check --baseline main-traces.jsonl --max-increase 10% pr-traces.jsonl
+  traces check --budget budget.toml -- pytest tests/agent
 
 Exit status: 0 when every fail rule holds (warn rules never fail), 1 when any is
 exceeded, 2 on an invalid budget file or input.")]
@@ -331,6 +332,15 @@ pub struct CheckArgs {
 
     #[command(flatten)]
     pub table: TableArgs,
+
+    #[command(flatten)]
+    pub receiver: ReceiverArgs,
+
+    /// Record this command's traces first (as `traces record -- CMD` does, into the
+    /// store), then check what it sent; the exit status is the command's failure
+    /// first, else the check's.
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<std::ffi::OsString>,
 }
 
 /// `traces check`'s formats: the reports' four, and two that CI systems read.
@@ -422,15 +432,32 @@ pub struct ImportArgs {
 
 #[derive(Debug, Args)]
 pub struct RecordArgs {
-    /// Address to listen on (default 127.0.0.1:0, a free port, with a command;
-    /// 127.0.0.1:4318 without). Port 0 picks a free port, printed on stderr.
-    #[arg(long, value_name = "ADDR")]
-    pub listen: Option<String>,
+    #[command(flatten)]
+    pub receiver: ReceiverArgs,
 
     /// Write what is received to this file as OTLP JSON lines, as the Collector's file
     /// exporter does, instead of importing it.
     #[arg(long, value_name = "DUMP")]
     pub output: Option<PathBuf>,
+
+    /// Without a command: how often what was received is imported.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    pub commit_every: std::time::Duration,
+
+    /// The command to run, after `--`.
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+/// How the receiver listens and what the command it runs is told: shared by `record`
+/// and `check -- CMD`.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Receiver")]
+pub struct ReceiverArgs {
+    /// Address to listen on (default 127.0.0.1:0, a free port, with a command;
+    /// 127.0.0.1:4318 without). Port 0 picks a free port, printed on stderr.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
 
     /// The OTLP protocol the command's exporters are told to use.
     #[arg(long, value_enum, default_value_t = RecordProtocol::Http)]
@@ -440,10 +467,6 @@ pub struct RecordArgs {
     /// 1m); ends as soon as no export has come for a moment.
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
     pub grace: std::time::Duration,
-
-    /// Without a command: how often what was received is imported.
-    #[arg(long, default_value = "5s", value_parser = parse_duration)]
-    pub commit_every: std::time::Duration,
 
     /// Require `Authorization: Bearer TOKEN` (or TOKEN as the Langfuse secret key).
     #[arg(long, env = "TRACES_RECORD_TOKEN", hide_env_values = true)]
@@ -456,10 +479,6 @@ pub struct RecordArgs {
     /// A variable for the command, over the ones record sets; repeatable.
     #[arg(long = "env", value_name = "KEY=VALUE")]
     pub env: Vec<String>,
-
-    /// The command to run, after `--`.
-    #[arg(last = true, value_name = "CMD")]
-    pub command: Vec<std::ffi::OsString>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -44,6 +44,12 @@ fn main() -> ExitCode {
         cli::Command::Show(a) => commands::show::run(&store, &cli.pricing, a),
         cli::Command::Sessions(a) => commands::sessions::run(&store, &cli.pricing, a, Per::Session),
         cli::Command::Users(a) => commands::sessions::run(&store, &cli.pricing, a, Per::User),
+        cli::Command::Check(a) if !a.command.is_empty() => {
+            match commands::check::run_with_command(&store, &cli.pricing, a) {
+                Ok(code) => return ExitCode::from(code),
+                Err(e) => Err(e),
+            }
+        }
         cli::Command::Check(a) => commands::check::run(&store, &cli.pricing, a),
         cli::Command::Record(a) => match commands::record::run(&store, a) {
             Ok(code) => return ExitCode::from(code),

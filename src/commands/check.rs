@@ -32,6 +32,50 @@ use traces::store::Store;
 pub struct Exceeded(pub String);
 
 pub fn run(store: &Store, pricing_files: &[PathBuf], args: &CheckArgs) -> Result<()> {
+    check(store, pricing_files, args, &args.paths)
+}
+
+/// `check ... -- CMD`: records the command's traces (into the store, as `traces record`
+/// does), then checks what this run sent, and only that. The command's failure comes
+/// first: its status when it failed, whatever the check says (which is still printed).
+pub fn run_with_command(store: &Store, pricing_files: &[PathBuf], args: &CheckArgs) -> Result<u8> {
+    let spool = tempfile::tempdir().context("cannot make a temporary directory")?;
+    let dump = spool.path().join("run.jsonl");
+    let code = super::record::record_run(store, &args.receiver, &dump, &args.command)?;
+    let mut run: Vec<PathBuf> = vec![dump.clone()];
+    let langfuse = traces::receive::dump::langfuse_path(&dump);
+    if langfuse.exists() {
+        run.push(langfuse);
+    }
+    super::import::import(
+        store,
+        &crate::cli::ImportArgs {
+            paths: run.clone(),
+            format: "auto".into(),
+            skip_invalid: true,
+        },
+        super::import::Summary::Stderr,
+    )?;
+    let checked = check(store, pricing_files, args, &run);
+    match (code, checked) {
+        (0, Ok(())) => Ok(0),
+        (0, Err(e)) => Err(e),
+        (c, Ok(())) => Ok(c),
+        (c, Err(e)) => {
+            if e.downcast_ref::<Exceeded>().is_none() {
+                super::say::error(format_args!("{e:#}"));
+            }
+            Ok(c)
+        }
+    }
+}
+
+fn check(
+    store: &Store,
+    pricing_files: &[PathBuf],
+    args: &CheckArgs,
+    dumps: &[PathBuf],
+) -> Result<()> {
     let budget = match &args.budget {
         Some(file) => budget::load(file, chrono::Utc::now())?,
         None => Budget {
@@ -40,13 +84,13 @@ pub fn run(store: &Store, pricing_files: &[PathBuf], args: &CheckArgs) -> Result
         },
     };
     let gate = gate(args)?;
-    if args.paths.is_empty() {
+    if dumps.is_empty() {
         super::require_store(store, "check")?;
     }
     let paths: Vec<&std::path::Path> = pricing_files.iter().map(PathBuf::as_path).collect();
     let pricing = Pricing::load(&paths)?;
     let refused = RefusedValues::keeping(super::say::problems_shown());
-    let head = Source::of(store, &args.paths);
+    let head = Source::of(store, dumps);
     let answer = budget::check(&budget, head, &pricing, &refused);
     super::say::warn_lines(&refused.warnings());
     let verdicts = answer.map_err(super::ask::source_error)?;

@@ -21,7 +21,19 @@ use traces::store::{ImportStats, Store};
 /// Inputs smaller than this finish before a progress bar would help.
 const PROGRESS_MIN_BYTES: u64 = 32 << 20;
 
+/// Where the import's summary goes: stdout for `traces import`; stderr where stdout
+/// holds another command's report (`check -- CMD`) or the app's own output (`record`).
+#[derive(Debug, Clone, Copy)]
+pub enum Summary {
+    Stdout,
+    Stderr,
+}
+
 pub fn run(store: &Store, args: &ImportArgs) -> Result<()> {
+    import(store, args, Summary::Stdout)
+}
+
+pub fn import(store: &Store, args: &ImportArgs, to: Summary) -> Result<()> {
     let started = Instant::now();
     let inputs = expand_inputs(&args.paths)?;
     let format: ingest::Format = args.format.parse().map_err(super::UsageError)?;
@@ -170,6 +182,7 @@ pub fn run(store: &Store, args: &ImportArgs) -> Result<()> {
         &saved,
         started.elapsed().as_secs_f64(),
         total_bytes,
+        to,
     );
     super::say::warn_lines(&refused.warnings());
     Ok(())
@@ -234,8 +247,15 @@ fn print_summary(
     saved: &Saved,
     secs: f64,
     bytes: u64,
+    to: Summary,
 ) {
-    println!(
+    use std::io::Write;
+    let mut w: Box<dyn Write> = match to {
+        Summary::Stdout => Box::new(std::io::stdout().lock()),
+        Summary::Stderr => Box::new(std::io::stderr().lock()),
+    };
+    let _ = writeln!(
+        w,
         "Imported {} input(s) into {}",
         inputs.len(),
         store.root().display()
@@ -246,35 +266,39 @@ fn print_summary(
         } else {
             String::new()
         };
-        println!("  {}  [{}]  {} spans{logs}", i.name, i.format, i.spans);
+        let _ = writeln!(w, "  {}  [{}]  {} spans{logs}", i.name, i.format, i.spans);
     }
-    println!(
+    let _ = writeln!(
+        w,
         "spans:   {} read, {} new, {} already stored",
         s.spans_read, s.spans_new, s.spans_duplicate
     );
     if s.logs_read > 0 {
-        println!(
+        let _ = writeln!(
+            w,
             "logs:    {} read, {} new, {} already stored",
             s.logs_read, s.logs_new, s.logs_duplicate
         );
     }
-    println!("traces:  {} ({} new)", s.traces, s.new_traces);
+    let _ = writeln!(w, "traces:  {} ({} new)", s.traces, s.new_traces);
     let mb = bytes as f64 / 1e6;
     if secs > 0.0 && mb > 0.0 {
-        println!("time:    {secs:.2}s ({:.1} MB/s)", mb / secs);
+        let _ = writeln!(w, "time:    {secs:.2}s ({:.1} MB/s)", mb / secs);
     } else {
-        println!("time:    {secs:.2}s");
+        let _ = writeln!(w, "time:    {secs:.2}s");
     }
     let (calls, totals) = (&saved.calls, &saved.totals);
     if totals.calls > 0 || calls.without_usage() > 0 {
-        println!(
+        let _ = writeln!(
+            w,
             "usage:   {} model calls with usage in these traces: {} input, {} output tokens",
             totals.calls,
             group_digits(&totals.input_tokens.to_string()),
             group_digits(&totals.output_tokens.to_string()),
         );
         if calls.set_aside_nested > 0 || !calls.duplicate_pairs.is_empty() {
-            println!(
+            let _ = writeln!(
+                w,
                 "         set aside so that no call counts twice: {} span(s) whose usage is also on a descendant, {} duplicate sibling span(s)",
                 calls.set_aside_nested,
                 calls.duplicate_pairs.len()

@@ -4,7 +4,7 @@
 //! SIGINT or SIGTERM, importing every `--commit-every`. Options: `--listen`, `--output`,
 //! `--protocol`, `--grace`, `--commit-every`, `--token`, `--max-body`, `--env`.
 
-use crate::cli::{ImportArgs, RecordArgs, RecordProtocol};
+use crate::cli::{ImportArgs, ReceiverArgs, RecordArgs, RecordProtocol};
 use anyhow::{Context, Result};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -21,16 +21,42 @@ use traces::store::Store;
 const QUIET: Duration = Duration::from_millis(150);
 
 pub fn run(store: &Store, args: &RecordArgs) -> Result<u8> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    runtime()?.block_on(record(
+        store,
+        &args.receiver,
+        args.output.as_deref(),
+        args.commit_every,
+        &args.command,
+    ))
+}
+
+/// `check -- CMD`'s first half: runs `command` under the receiver, writing what it sent
+/// to `dump` (then imported into the store by the caller). The command's exit status.
+pub fn record_run(
+    store: &Store,
+    receiver: &ReceiverArgs,
+    dump: &Path,
+    command: &[std::ffi::OsString],
+) -> Result<u8> {
+    runtime()?.block_on(record(store, receiver, Some(dump), Duration::MAX, command))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .context("cannot start the receiver's runtime")?;
-    rt.block_on(record(store, args))
+        .context("cannot start the receiver's runtime")
 }
 
-async fn record(store: &Store, args: &RecordArgs) -> Result<u8> {
-    let with_command = !args.command.is_empty();
+async fn record(
+    store: &Store,
+    args: &ReceiverArgs,
+    output: Option<&Path>,
+    commit_every: Duration,
+    command: &[std::ffi::OsString],
+) -> Result<u8> {
+    let with_command = !command.is_empty();
     let listen = args.listen.clone().unwrap_or_else(|| {
         if with_command {
             "127.0.0.1:0"
@@ -51,7 +77,7 @@ async fn record(store: &Store, args: &RecordArgs) -> Result<u8> {
         ));
     }
     // A dump is spooled beside it, so that --output needs no store.
-    let spool_dir = match &args.output {
+    let spool_dir = match output {
         Some(out) => Some(
             tempfile::Builder::new()
                 .prefix(".traces-record-")
@@ -83,17 +109,17 @@ async fn record(store: &Store, args: &RecordArgs) -> Result<u8> {
             })
             .into_future(),
     );
-    let mut out = Output::open(args.output.as_deref())?;
+    let mut out = Output::open(output)?;
 
     let code = if with_command {
-        let code = run_command(args, local).await?;
+        let code = run_command(args, command, local).await?;
         let deadline = Instant::now() + args.grace;
         while Instant::now() < deadline && !app.idle_for(QUIET) {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         Some(code)
     } else {
-        serve(store, &app, args, &mut out).await?;
+        serve(store, &app, commit_every, &mut out).await?;
         None
     };
     let _ = stop.send(true);
@@ -134,7 +160,11 @@ fn parent_of(p: &Path) -> &Path {
 }
 
 /// Runs the command with the SDKs pointed at `local`; its exit status as a shell gives it.
-async fn run_command(args: &RecordArgs, local: SocketAddr) -> Result<u8> {
+async fn run_command(
+    args: &ReceiverArgs,
+    command: &[std::ffi::OsString],
+    local: SocketAddr,
+) -> Result<u8> {
     let host = if local.ip().is_unspecified() {
         SocketAddr::new([127, 0, 0, 1].into(), local.port())
     } else {
@@ -145,8 +175,8 @@ async fn run_command(args: &RecordArgs, local: SocketAddr) -> Result<u8> {
         RecordProtocol::Grpc => Protocol::Grpc,
     };
     let base = format!("http://{host}");
-    let mut cmd = tokio::process::Command::new(&args.command[0]);
-    cmd.args(&args.command[1..]);
+    let mut cmd = tokio::process::Command::new(&command[0]);
+    cmd.args(&command[1..]);
     cmd.envs(child_env(&base, protocol, args.token.as_deref(), &|k| {
         std::env::var(k).ok()
     }));
@@ -156,7 +186,7 @@ async fn run_command(args: &RecordArgs, local: SocketAddr) -> Result<u8> {
             .ok_or_else(|| super::UsageError(format!("--env {kv:?}: expected KEY=VALUE")))?;
         cmd.env(k, v);
     }
-    let name = args.command[0].to_string_lossy().into_owned();
+    let name = command[0].to_string_lossy().into_owned();
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
@@ -195,11 +225,11 @@ fn exit_code(status: std::process::ExitStatus) -> u8 {
 async fn serve(
     store: &Store,
     app: &Arc<Receiver>,
-    args: &RecordArgs,
+    commit_every: Duration,
     out: &mut Output,
 ) -> Result<()> {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let mut tick = tokio::time::interval(args.commit_every);
+    let mut tick = tokio::time::interval(commit_every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await;
     loop {
@@ -230,13 +260,14 @@ async fn commit(store: &Store, app: &Arc<Receiver>, out: &mut Output) -> Result<
     let target = tokio::task::spawn_blocking(move || -> Result<Option<Dump>> {
         match target {
             None => {
-                super::import::run(
+                super::import::import(
                     &store,
                     &ImportArgs {
                         paths,
                         format: "proto-framed".into(),
                         skip_invalid: true,
                     },
+                    super::import::Summary::Stderr,
                 )?;
                 Ok(None)
             }

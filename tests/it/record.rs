@@ -563,3 +563,81 @@ fn the_readme_lists_every_variable_record_sets() {
         );
     }
 }
+
+#[test]
+fn check_with_a_command_records_it_and_checks_only_what_it_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let py = python();
+    let py = py.to_str().unwrap();
+    let l0 = dir.path().join("before.json");
+    // An earlier run in the store, far over the limit below: not this run's to answer for.
+    ok(record(
+        &store,
+        &[],
+        &[py, &app("otel_app.py"), l0.to_str().unwrap(), "--seed", "9"],
+    ));
+    let budget = dir.path().join("budget.toml");
+    let check = |limit: u64, cmd: &str, ledger: &Path| {
+        std::fs::write(
+            &budget,
+            format!(
+                "[[rule]]\nname = \"per trace\"\nscope = \"trace\"\nmax_total_tokens = {limit}\n"
+            ),
+        )
+        .unwrap();
+        let script = format!(
+            "{py} {} {} --seed 1 && exit {cmd}",
+            app("otel_app.py"),
+            ledger.display()
+        );
+        traces_in(
+            &store,
+            &[
+                "check",
+                "--budget",
+                budget.to_str().unwrap(),
+                "--format",
+                "json",
+                "--",
+                "sh",
+                "-c",
+                &script,
+            ],
+        )
+    };
+    let l1 = dir.path().join("run1.json");
+    let out = check(860, "0", &l1);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    // The run's dearest trace, by its own ledger: one over a limit one below it.
+    let run = ledger(&l1);
+    let dearest = run.values().map(|(_, i, o)| i + o).max().unwrap();
+    let l2 = dir.path().join("run2.json");
+    let out = check(dearest - 1, "0", &l2);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let offenders = &report["rules"][0]["limits"][0]["offenders"];
+    let worst = ledger(&l2)
+        .into_iter()
+        .max_by_key(|(_, (_, i, o))| i + o)
+        .unwrap();
+    assert_eq!(offenders.as_array().map(Vec::len), Some(1), "{report}");
+    assert_eq!(offenders[0]["member"], worst.0.as_str(), "{report}");
+    assert_eq!(offenders[0]["value"], dearest, "{report}");
+    // The command's failure comes first.
+    let l3 = dir.path().join("run3.json");
+    let out = check(dearest - 1, "3", &l3);
+    assert_eq!(out.status.code(), Some(3));
+    // Every run was kept in the store, as record keeps it.
+    let mut want = ledger(&l0);
+    for l in [&l1, &l2, &l3] {
+        want.extend(ledger(l));
+    }
+    assert_eq!(stored(&store), want);
+}
