@@ -104,6 +104,15 @@ def main():
                     rss.append(r)
                 res[name] = (statistics.median(walls), max(rss))
             subprocess.run(["rm", "-rf", os.path.join(tmp, "into")])
+            # A budget per trace (#19): a check costs no more than the report it asks.
+            w, r, _ = run([traces_bin, "--store", store, "cost", "--by", "trace", "--format", "json"])
+            res["traces cost --by trace (store)"] = (w, r)
+            budget = os.path.join(tmp, "budget.toml")
+            with open(budget, "w") as f:
+                f.write('[[rule]]\nname = "per trace"\nscope = "trace"\nmax_total_tokens = 100000000\n'
+                        'p95_total_tokens = 100000000\n')
+            w, r, _ = run([traces_bin, "--store", store, "check", "--budget", budget, "--format", "json"])
+            res["traces check, per-trace budget"] = (w, r)
             # One trace, as `show` reads it: the dearest, named by `cost --by trace`.
             _, _, out = run([traces_bin, "--store", store, "cost", "--by", "trace", "--top", "1", "--format", "json"])
             trace = json.loads(out)["rows"][0]["trace_id"]
@@ -130,6 +139,8 @@ def main():
         print(f"  ratio traces list / duckdb GROUP BY trace_id: {d[0] / t[0]:.2f}x")
         e, f = res["traces import small (empty store)"], res["traces import small (this store)"]
         print(f"  import of a small dump into this store: {f[0] / e[0]:.2f}x the time into an empty one")
+        c, t = res["traces check, per-trace budget"], res["traces cost --by trace (store)"]
+        print(f"  traces check (per trace) / traces cost --by trace: {c[0] / t[0]:.2f}x the time")
         t, d = res["traces show ID (store)"], res["duckdb trace's spans (store)"]
         print(f"  ratio traces show / duckdb SELECT one trace: {d[0] / t[0]:.2f}x")
     if len(lines) > 1:

@@ -130,7 +130,7 @@ fn split_lines<'a>(buf: &'a [u8], next_line: &mut u64) -> Vec<(u64, &'a [u8])> {
 }
 
 /// Hands a block's records on in order; an invalid line stops there unless skipped.
-fn hand_on<T>(
+pub(super) fn hand_on<T>(
     decoded: Vec<Result<Vec<T>, Invalid>>,
     skip_invalid: bool,
     skipped: &mut Vec<Invalid>,

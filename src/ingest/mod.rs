@@ -178,9 +178,13 @@ fn decode_reader_prepared<T: Send>(
             json_stream::decode(reader, &name, opts.skip_invalid, &mut counting)
         })?,
         Format::Proto => proto_stream::decode_single(reader, &name, &mut counting)?,
-        Format::ProtoFramed => {
-            proto_stream::decode_framed(reader, &name, opts.skip_invalid, &mut counting)?
-        }
+        Format::ProtoFramed => proto_stream::decode_framed(
+            reader,
+            &name,
+            opts.skip_invalid,
+            &prepare_decoded,
+            &mut counted,
+        )?,
         Format::Parquet => {
             phoenix_parquet::decode(reader, &name, opts.skip_invalid, &mut counting)?
         }

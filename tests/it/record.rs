@@ -641,3 +641,22 @@ fn check_with_a_command_records_it_and_checks_only_what_it_sent() {
     }
     assert_eq!(stored(&store), want);
 }
+
+#[test]
+fn a_sidecar_commits_every_interval_while_it_serves() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let s = serve(&store, &["--commit-every", "200ms"]);
+    assert_eq!(post(&s.base, "/v1/traces", &[PB], &request(5, 2, 8)).0, 200);
+    let t = "05".repeat(16);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    // Committed while it still serves: another process reads it from the store.
+    while !(store.join("manifest.json").exists() && stored(&store).contains_key(&t)) {
+        assert!(std::time::Instant::now() < deadline, "never committed");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(stored(&store)[&t], (2, 16, 0));
+    assert_eq!(post(&s.base, "/v1/traces", &[PB], &request(6, 1, 3)).0, 200);
+    stop(s);
+    assert_eq!(stored(&store)[&"06".repeat(16)], (1, 3, 0));
+}
