@@ -428,6 +428,12 @@ pub struct ImportArgs {
     /// Import the valid records and list every invalid one, instead of failing.
     #[arg(long)]
     pub skip_invalid: bool,
+
+    /// How many times its compressed size a gzip or zstd input may inflate to before it
+    /// is refused as a decompression bomb (real dumps: 10 to 50).
+    #[arg(long, value_name = "RATIO", default_value_t = traces::ingest::decompress::MAX_INFLATION,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_inflation: u64,
 }
 
 #[derive(Debug, Args)]

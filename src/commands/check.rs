@@ -42,10 +42,18 @@ pub fn run_with_command(store: &Store, pricing_files: &[PathBuf], args: &CheckAr
     let spool = tempfile::tempdir().context("cannot make a temporary directory")?;
     let dump = spool.path().join("run.jsonl");
     let code = super::record::record_run(store, &args.receiver, &dump, &args.command)?;
-    let mut run: Vec<PathBuf> = vec![dump.clone()];
     let langfuse = traces::receive::dump::langfuse_path(&dump);
-    if langfuse.exists() {
-        run.push(langfuse);
+    let run: Vec<PathBuf> = [dump, langfuse]
+        .into_iter()
+        .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.len() > 0))
+        .collect();
+    if run.is_empty() {
+        // A check of nothing would pass: an exporter pointed elsewhere must not.
+        super::say::error(format_args!(
+            "{} sent no traces: nothing was checked (do its SDKs export over OTLP or to Langfuse? see `traces record --help`)",
+            args.command[0].to_string_lossy()
+        ));
+        return Ok(if code != 0 { code } else { 1 });
     }
     super::import::import(
         store,
@@ -53,6 +61,7 @@ pub fn run_with_command(store: &Store, pricing_files: &[PathBuf], args: &CheckAr
             paths: run.clone(),
             format: "auto".into(),
             skip_invalid: true,
+            max_inflation: traces::ingest::decompress::MAX_INFLATION,
         },
         super::import::Summary::Stderr,
     )?;

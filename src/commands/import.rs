@@ -62,6 +62,7 @@ pub fn import(store: &Store, args: &ImportArgs, to: Summary) -> Result<()> {
         skip_invalid: args.skip_invalid,
         progress: Some(counter.clone()),
         skip_attribute: None,
+        max_inflation: args.max_inflation,
     };
 
     let mut import = store.begin_import()?;
@@ -95,15 +96,23 @@ pub fn import(store: &Store, args: &ImportArgs, to: Summary) -> Result<()> {
         scope.spawn(move || {
             for input in inputs {
                 let mut batch = Vec::with_capacity(BATCH);
-                let result = ingest::decode_input(input, opts, &mut |r| {
-                    batch.push(r);
-                    if batch.len() >= BATCH {
-                        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                        // Fails only once this thread's reader has stopped on an
-                        // error; the input ends there anyway.
-                        let _ = tx.send(Decoded::Records(full));
-                    }
-                });
+                let result = if is_empty_file(input) {
+                    Err(ingest::IngestError::invalid(
+                        &input.display_name(),
+                        ingest::Location::File,
+                        "the file is empty: no spans or log records to import".to_string(),
+                    ))
+                } else {
+                    ingest::decode_input(input, opts, &mut |r| {
+                        batch.push(r);
+                        if batch.len() >= BATCH {
+                            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                            // Fails only once this thread's reader has stopped on an
+                            // error; the input ends there anyway.
+                            let _ = tx.send(Decoded::Records(full));
+                        }
+                    })
+                };
                 let go_on = result
                     .as_ref()
                     .err()
@@ -186,6 +195,12 @@ pub fn import(store: &Store, args: &ImportArgs, to: Summary) -> Result<()> {
     );
     super::say::warn_lines(&refused.warnings());
     Ok(())
+}
+
+/// A file named on the command line that holds nothing: an error, as an export that
+/// wrote nothing is one. (An empty file met in a directory is skipped with a warning.)
+fn is_empty_file(input: &ingest::Input) -> bool {
+    matches!(input, ingest::Input::File(p) if std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() == 0))
 }
 
 /// Records decoded from the current input, in batches, then how that input ended.

@@ -266,6 +266,7 @@ async fn commit(store: &Store, app: &Arc<Receiver>, out: &mut Output) -> Result<
                         paths,
                         format: "proto-framed".into(),
                         skip_invalid: true,
+                        max_inflation: traces::ingest::decompress::MAX_INFLATION,
                     },
                     super::import::Summary::Stderr,
                 )?;

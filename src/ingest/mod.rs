@@ -44,6 +44,9 @@ pub struct DecodeOptions {
     /// Attributes a reader has no use for (message content, for a cost report): their
     /// values are skipped unread by the OTLP/JSON decoders, the bulk of a dump's bytes.
     pub skip_attribute: Option<otlp_json::SkipAttribute>,
+    /// How many times its compressed size an input may inflate to; 0 means
+    /// `decompress::MAX_INFLATION`.
+    pub max_inflation: u64,
 }
 
 /// What one input held.
@@ -109,7 +112,12 @@ fn decode_reader_prepared<T: Send>(
         IngestError::invalid(&name, Location::File, format!("cannot read: {e}"))
     };
     let reader: Box<dyn BufRead + '_> = Box::new(BufReader::with_capacity(1 << 20, raw));
-    let (compression, mut reader) = decompress::decompressed(reader).map_err(io_err)?;
+    let max_inflation = match opts.max_inflation {
+        0 => decompress::MAX_INFLATION,
+        n => n,
+    };
+    let (compression, mut reader) =
+        decompress::decompressed(reader, max_inflation).map_err(io_err)?;
     let cannot = |e: std::io::Error| {
         IngestError::invalid(&name, Location::File, format!("cannot decompress: {e}"))
     };

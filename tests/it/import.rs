@@ -180,6 +180,52 @@ fn import_bad(name: &str, bytes: &[u8]) -> (Output, bool) {
     (out, snapshot(&store) == before)
 }
 
+/// `n` bytes of spaces (blank JSON, so only the ratio can refuse it), gzipped: deflate
+/// inflates them about 1,000 times.
+fn gzip_bomb(n: usize) -> Vec<u8> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let chunk = vec![b' '; 1 << 20];
+    for _ in 0..n / chunk.len() {
+        gz.write_all(&chunk).unwrap();
+    }
+    gz.finish().unwrap()
+}
+
+#[test]
+fn a_decompression_bomb_is_refused_unless_the_limit_is_raised() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let bomb = dir.path().join("blank.jsonl.gz");
+    std::fs::write(&bomb, gzip_bomb(64 << 20)).unwrap();
+    let compressed = std::fs::metadata(&bomb).unwrap().len();
+    assert!(
+        compressed * 250 + (16 << 20) < 64 << 20,
+        "{compressed} bytes is no bomb"
+    );
+    let b = bomb.to_str().unwrap();
+    let out = traces(&store, &["import", b]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--max-inflation"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Raised past the bomb's ratio it is read to its end: blank, so nothing to import.
+    let out = traces(&store, &["import", "--max-inflation", "5000", b]);
+    let err = text(&out.stderr);
+    assert!(!err.contains("inflates"), "{err}");
+    let out = traces(&store, &["import", "--max-inflation", "0", b]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a limit of 0 is refused by the parser"
+    );
+    // A real dump, compressed, is far below the limit.
+    let out = import(&store, &[testdata("otel/collector.jsonl.gz")]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
 #[test]
 fn bad_input_is_rejected_whole_with_its_location() {
     let good = std::fs::read(testdata("otel/collector.jsonl")).unwrap();
@@ -224,6 +270,12 @@ fn bad_input_is_rejected_whole_with_its_location() {
             std::fs::read(testdata("otel/collector.jsonl.gz")).unwrap()[..800].to_vec(),
             "truncated.gz",
         ),
+        (
+            "empty.jsonl",
+            Vec::new(),
+            "empty.jsonl: whole file: the file is empty",
+        ),
+        ("bomb.gz", gzip_bomb(64 << 20), "inflates past 250 times"),
     ];
     for (name, bytes, needle) in cases {
         let (out, unchanged) = import_bad(name, &bytes);
