@@ -4,6 +4,7 @@
 mod check;
 mod common;
 mod cost;
+mod crash;
 mod decoder_props;
 mod dialects;
 mod diff;
