@@ -192,6 +192,9 @@ Examples:
     /// The pricing table: list it, or see which entry a model name resolves to.
     #[command(subcommand)]
     Pricing(PricingCommand),
+    /// The store itself: check that every file it names reads whole, and repair it.
+    #[command(subcommand)]
+    Store(StoreCommand),
     /// A completion script for your shell, to source or install.
     #[command(after_help = "\
 Examples:
@@ -378,6 +381,27 @@ pub struct DiffArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Read every file the manifest names (footer, row count, id columns) and say what
+    /// is wrong and how to repair it; exit 1 when anything is.
+    #[command(after_help = "\
+Examples:
+  traces store verify
+  traces store verify --repair
+  traces --store /ci/.traces store verify --repair --yes")]
+    Verify {
+        /// Drop from the manifest what it can no longer trust (after a confirmation):
+        /// a damaged segment's spans, a damaged derived table; a manifest that cannot
+        /// be read is rebuilt from the segment files.
+        #[arg(long)]
+        repair: bool,
+        /// Repair without asking (for scripts; with --repair).
+        #[arg(long, requires = "repair")]
+        yes: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -57,6 +57,12 @@ fn main() -> ExitCode {
         },
         cli::Command::Diff(a) => commands::diff::run(&cli.pricing, a),
         cli::Command::Pricing(c) => commands::pricing::run(&cli.pricing, c),
+        cli::Command::Store(cli::StoreCommand::Verify { repair, yes }) => {
+            match commands::store::verify(&store, *repair, *yes) {
+                Ok(code) => return ExitCode::from(code),
+                Err(e) => Err(e),
+            }
+        }
         cli::Command::Completions { shell } => {
             let mut cmd = <cli::Cli as clap::CommandFactory>::command();
             clap_complete::generate(*shell, &mut cmd, "traces", &mut std::io::stdout());

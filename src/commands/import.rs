@@ -2,7 +2,7 @@
 //! atomic step. Options: `--format`, `--skip-invalid`.
 
 use crate::cli::ImportArgs;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -172,7 +172,11 @@ pub fn import(store: &Store, args: &ImportArgs, to: Summary) -> Result<()> {
         b.finish_and_clear();
     }
     let sources = summaries.iter().map(|s| s.name.clone()).collect();
-    let stats = import.commit(sources)?;
+    // A full disk or a file size limit fails here, after the inputs were read: say
+    // what the user most needs to know, that the store is as it was.
+    let stats = import
+        .commit(sources)
+        .context("nothing of this import was stored; the store is as it was before it")?;
     let saved = import_calls(store, &rows, &stats)?;
     if let Some(e) = &saved.table_error {
         // The spans are committed: without this table, reports derive the calls from

@@ -11,6 +11,7 @@ pub mod record;
 pub mod say;
 pub mod sessions;
 pub mod show;
+pub mod store;
 
 use std::io::IsTerminal;
 

@@ -8,6 +8,7 @@ pub mod encode;
 pub mod manifest;
 mod segment;
 pub mod trace_index;
+pub mod verify;
 
 use crate::ingest::ids::{SpanId, TraceId};
 use crate::ingest::raw::RawSpan;

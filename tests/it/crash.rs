@@ -276,3 +276,131 @@ fn concurrent_imports_and_readers_see_whole_imports_only() {
         .sum();
     assert_eq!(spans, 2500 * 4, "every span stored exactly once");
 }
+
+/// A full disk, as a file size limit (RLIMIT_FSIZE, with SIGXFSZ ignored so the write
+/// fails instead of killing): a clear error, exit 1, and the store as it was.
+#[test]
+fn a_full_disk_fails_the_import_and_leaves_the_store_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = dir.path().join("small.jsonl");
+    let big = dir.path().join("big.jsonl");
+    dump(&small, 0..10);
+    dump(&big, 10..2010);
+    let store = dir.path().join("store");
+    import(&store, &small);
+    let before = state(&store);
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 16; exec \"$0\" --store \"$1\" import \"$2\"")
+        .arg(env!("CARGO_BIN_EXE_traces"))
+        .arg(&store)
+        .arg(&big)
+        .env_remove("TRACES_STORE")
+        .output()
+        .unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("nothing of this import was stored"), "{err}");
+    assert!(err.contains("File too large"), "{err}");
+    assert!(state(&store) == before, "the store changed");
+    let leftovers = std::fs::read_dir(store.join("tmp")).unwrap().count();
+    assert_eq!(leftovers, 0, "files left in tmp/");
+    import(&store, &big);
+}
+
+/// A store damaged outside `traces`: no command panics, `store verify` names what is
+/// wrong (exit 1), `--repair --yes` drops what cannot be trusted, and the store then
+/// equals one that never held the lost segment; importing its source again restores it.
+#[test]
+fn a_damaged_store_is_reported_never_panics_and_is_repaired() {
+    let dir = tempfile::tempdir().unwrap();
+    let (first, second) = (
+        dir.path().join("first.jsonl"),
+        dir.path().join("second.jsonl"),
+    );
+    dump(&first, 0..40);
+    dump(&second, 30..90);
+    let fresh = |name: &str, dumps: &[&Path]| {
+        let s = dir.path().join(name);
+        for d in dumps {
+            import(&s, d);
+        }
+        state(&s)
+    };
+    let only_first = fresh("only-first", &[&first]);
+    let both = fresh("both", &[&first, &second]);
+
+    type Harm<'a> = &'a dyn Fn(&Path);
+    let damage: [(&str, Harm); 3] = [
+        ("truncated", &|s: &Path| {
+            let f = s.join("spans/segment-000002.parquet");
+            let bytes = std::fs::read(&f).unwrap();
+            std::fs::write(&f, &bytes[..bytes.len() / 2]).unwrap();
+        }),
+        ("missing", &|s: &Path| {
+            std::fs::remove_file(s.join("spans/segment-000002.parquet")).unwrap()
+        }),
+        ("hand-edited manifest", &|s: &Path| {
+            let m = std::fs::read_to_string(s.join("manifest.json")).unwrap();
+            std::fs::write(s.join("manifest.json"), &m[..m.len() - 3]).unwrap();
+        }),
+    ];
+    for (case, harm) in damage {
+        let store = dir.path().join(case.replace(' ', "-"));
+        import(&store, &first);
+        import(&store, &second);
+        harm(&store);
+        for cmd in [
+            &["list"][..],
+            &["cost", "--by", "session"],
+            &["show", "0000000000000000000000005eed0000"],
+            &["sessions"],
+            &["users"],
+            &["import", first.to_str().unwrap()],
+        ] {
+            let out = traces_in(&store, cmd);
+            let err = text(&out.stderr);
+            assert!(!err.contains("panicked"), "{case}: {cmd:?}: {err}");
+            assert!(
+                out.status.code().is_some(),
+                "{case}: {cmd:?} killed by a signal"
+            );
+        }
+        let out = traces_in(&store, &["store", "verify"]);
+        let said = text(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{case}: {said}");
+        let named = if case.contains("manifest") {
+            "manifest.json"
+        } else {
+            "spans/segment-000002.parquet"
+        };
+        assert!(
+            said.contains(named) && said.contains("repair:"),
+            "{case}: {said}"
+        );
+        let out = traces_in(&store, &["store", "verify", "--repair"]);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{case}: --repair without a terminal or --yes"
+        );
+        let out = traces_in(&store, &["store", "verify", "--repair", "--yes"]);
+        assert_eq!(out.status.code(), Some(0), "{case}: {}", text(&out.stdout));
+        let out = traces_in(&store, &["store", "verify"]);
+        assert_eq!(out.status.code(), Some(0), "{case}: {}", text(&out.stdout));
+        if case.contains("manifest") {
+            // Every segment file was whole: the rebuilt manifest names them all.
+            assert!(state(&store) == both, "{case}: the rebuilt store");
+        } else {
+            assert!(
+                state(&store) == only_first,
+                "{case}: the store after the repair"
+            );
+            import(&store, &second);
+            assert!(
+                state(&store) == both,
+                "{case}: the lost segment imported again"
+            );
+        }
+    }
+}

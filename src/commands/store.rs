@@ -1,0 +1,105 @@
+//! `traces store verify [--repair]`.
+
+use anyhow::{Result, bail};
+use std::io::{BufRead, IsTerminal, Write};
+use traces::store::Store;
+use traces::store::verify::{self, Repair};
+
+/// 0 when the store is whole (or was repaired), 1 when it is not.
+pub fn verify(store: &Store, repair: bool, yes: bool) -> Result<u8> {
+    if !store.exists() {
+        bail!(super::UsageError(format!(
+            "no store at {}: nothing to verify",
+            store.root().display()
+        )));
+    }
+    let v = verify::verify(store)?;
+    let mut out = std::io::stdout().lock();
+    if v.problems.is_empty() {
+        writeln!(
+            out,
+            "{}: {} segment(s), {} span(s), {} log record(s): every file reads whole",
+            store.root().display(),
+            v.segments,
+            v.spans,
+            v.logs
+        )?;
+        if !v.uncommitted.is_empty() {
+            writeln!(
+                out,
+                "{} file(s) left by an interrupted import, never read; the next import removes them",
+                v.uncommitted.len()
+            )?;
+        }
+        return Ok(0);
+    }
+    writeln!(
+        out,
+        "{}: {} problem(s)",
+        store.root().display(),
+        v.problems.len()
+    )?;
+    for p in &v.problems {
+        writeln!(
+            out,
+            "  {}: {}\n    repair: {}",
+            p.file,
+            p.what,
+            describe(p.repair)
+        )?;
+    }
+    if !repair {
+        writeln!(
+            out,
+            "Every other command may fail or miss data until it is repaired: traces store verify --repair"
+        )?;
+        return Ok(1);
+    }
+    if !yes && !confirmed(&v.problems)? {
+        writeln!(out, "Nothing was changed.")?;
+        return Ok(1);
+    }
+    let m = verify::repair(store, &v.problems)?;
+    let spans: u64 = m.segments.iter().map(|s| s.spans).sum();
+    writeln!(
+        out,
+        "Repaired: the store now holds {} segment(s), {spans} span(s)",
+        m.segments.len()
+    )?;
+    Ok(0)
+}
+
+fn describe(r: Repair) -> String {
+    match r {
+        Repair::DropSegment { id, spans, logs } => format!(
+            "drop segment {id} ({spans} span(s), {logs} log record(s)) from the store; import its sources again to bring them back"
+        ),
+        Repair::DropTable { id } => format!(
+            "forget this table of segment {id}: reports derive it from the spans, the next import writes it again"
+        ),
+        Repair::RebuildManifest => {
+            "make a new manifest of the segment files that read whole (their sources are not known)"
+                .into()
+        }
+    }
+}
+
+/// Asks on the terminal; without one, `--yes` is needed.
+fn confirmed(problems: &[verify::Problem]) -> Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        bail!(super::UsageError(
+            "--repair changes the store: confirm on a terminal, or give --yes".into()
+        ));
+    }
+    let spans: u64 = problems
+        .iter()
+        .filter_map(|p| match p.repair {
+            Repair::DropSegment { spans, .. } => Some(spans),
+            _ => None,
+        })
+        .sum();
+    eprint!("Repair the store (dropping {spans} span(s) it cannot trust)? [y/N] ");
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}

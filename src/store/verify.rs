@@ -1,0 +1,244 @@
+//! `traces store verify`: what a store damaged outside `traces` (a truncated or missing
+//! segment file, a hand-edited manifest) no longer holds, and the repair that makes every
+//! command trust it again.
+
+use polars::prelude::*;
+use std::fs;
+use std::path::Path;
+
+use super::manifest::{FORMAT_VERSION, Manifest, ManifestError, Segment};
+use super::{Store, StoreError};
+
+/// One thing wrong with the store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    /// Relative to the store root.
+    pub file: String,
+    pub what: String,
+    pub repair: Repair,
+}
+
+/// What `--repair` does about a problem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repair {
+    /// The segment's spans (or logs) cannot be trusted: it leaves the manifest, and
+    /// with it the spans it held. Re-importing its sources brings them back.
+    DropSegment { id: u64, spans: u64, logs: u64 },
+    /// A derived table (calls, traces) is damaged: it is forgotten, reports derive it
+    /// from the spans, and the next import writes it again.
+    DropTable { id: u64 },
+    /// The manifest cannot be read: a new one is made from the readable segment files.
+    RebuildManifest,
+}
+
+#[derive(Debug, Default)]
+pub struct Verification {
+    pub segments: usize,
+    pub spans: u64,
+    pub logs: u64,
+    pub problems: Vec<Problem>,
+    /// Files no manifest entry names (left by an interrupted import): never read, and
+    /// removed by the next import. Not a problem.
+    pub uncommitted: Vec<String>,
+}
+
+/// Reads every file the manifest names: its footer, its row count against the
+/// manifest's, and its id columns.
+pub fn verify(store: &Store) -> Result<Verification, StoreError> {
+    let mut v = Verification::default();
+    let manifest = match store.manifest() {
+        Ok(m) => m,
+        Err(StoreError::Manifest(
+            e @ (ManifestError::Corrupt { .. } | ManifestError::TooNew { .. }),
+        )) => {
+            let repair = match e {
+                ManifestError::TooNew { .. } => return Err(StoreError::Manifest(e)),
+                _ => Repair::RebuildManifest,
+            };
+            v.problems.push(Problem {
+                file: "manifest.json".into(),
+                what: e.to_string(),
+                repair,
+            });
+            return Ok(v);
+        }
+        Err(e) => return Err(e),
+    };
+    let mut named = std::collections::HashSet::new();
+    for s in &manifest.segments {
+        v.segments += 1;
+        let drop_segment = Repair::DropSegment {
+            id: s.id,
+            spans: s.spans,
+            logs: s.logs,
+        };
+        let tables = [
+            (&s.spans_file, Some(s.spans), "span_id", drop_segment),
+            (&s.logs_file, Some(s.logs), "log_id", drop_segment),
+            (
+                &s.calls_file,
+                None,
+                "trace_id",
+                Repair::DropTable { id: s.id },
+            ),
+            (
+                &s.traces_file,
+                None,
+                "trace_id",
+                Repair::DropTable { id: s.id },
+            ),
+        ];
+        let mut trusted = true;
+        for (file, rows, id_column, repair) in tables {
+            let Some(file) = file else { continue };
+            named.insert(file.clone());
+            if let Err(what) = check_file(&store.root.join(file), rows, id_column) {
+                trusted &= !matches!(repair, Repair::DropSegment { .. });
+                v.problems.push(Problem {
+                    file: file.clone(),
+                    what,
+                    repair,
+                });
+            }
+        }
+        if trusted {
+            v.spans = v.spans.saturating_add(s.spans);
+            v.logs = v.logs.saturating_add(s.logs);
+        }
+    }
+    for d in ["spans", "logs", "calls", "traces"] {
+        let Ok(rd) = fs::read_dir(store.root.join(d)) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let rel = format!("{d}/{}", e.file_name().to_string_lossy());
+            if !named.contains(&rel) {
+                v.uncommitted.push(rel);
+            }
+        }
+    }
+    v.uncommitted.sort();
+    Ok(v)
+}
+
+/// Why a segment file cannot be trusted, if it cannot.
+fn check_file(path: &Path, rows: Option<u64>, id_column: &str) -> Result<(), String> {
+    match fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err("missing".into()),
+        Err(e) => return Err(format!("cannot read: {e}")),
+        Ok(_) => {}
+    }
+    let df = LazyFrame::scan_parquet(
+        PlRefPath::new(path.to_string_lossy().as_ref()),
+        Default::default(),
+    )
+    .and_then(|lf| lf.select([col(id_column)]).collect())
+    .map_err(|e| format!("not a readable Parquet file: {e}"))?;
+    if let Some(rows) = rows
+        && df.height() as u64 != rows
+    {
+        return Err(format!(
+            "holds {} rows, the manifest says {rows}",
+            df.height()
+        ));
+    }
+    Ok(())
+}
+
+/// Applies the repairs of `problems`, under the import lock, replacing the manifest
+/// atomically. Returns the manifest now in force.
+pub fn repair(store: &Store, problems: &[Problem]) -> Result<Manifest, StoreError> {
+    let _lock = store.lock()?;
+    let mut manifest = if problems.iter().any(|p| p.repair == Repair::RebuildManifest) {
+        rebuild(store)
+    } else {
+        store.manifest()?
+    };
+    for p in problems {
+        match p.repair {
+            Repair::DropSegment { id, .. } => {
+                manifest.segments.retain(|s| s.id != id);
+                // A calls table attributes whole traces, spans of the dropped segment
+                // included: none can be trusted now, reports derive calls from spans.
+                for s in &mut manifest.segments {
+                    s.calls_file = None;
+                }
+            }
+            Repair::DropTable { id } => {
+                if let Some(s) = manifest.segments.iter_mut().find(|s| s.id == id) {
+                    if s.calls_file.as_deref() == Some(&p.file) {
+                        s.calls_file = None;
+                    }
+                    if s.traces_file.as_deref() == Some(&p.file) {
+                        s.traces_file = None;
+                    }
+                }
+            }
+            Repair::RebuildManifest => {}
+        }
+    }
+    manifest
+        .save(&store.manifest_path(), &store.root.join("tmp"))
+        .map_err(|e| store.io(e))?;
+    Ok(manifest)
+}
+
+/// A manifest of the segment files that read whole, in id order: their sources and
+/// import times are lost with the old manifest.
+fn rebuild(store: &Store) -> Manifest {
+    let mut ids: Vec<u64> = fs::read_dir(store.root.join("spans"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.strip_prefix("segment-")?
+                .strip_suffix(".parquet")?
+                .parse()
+                .ok()
+        })
+        .collect();
+    ids.sort_unstable();
+    let rows = |rel: &str, id_column: &str| -> Option<u64> {
+        let path = store.root.join(rel);
+        check_file(&path, None, id_column).ok()?;
+        LazyFrame::scan_parquet(
+            PlRefPath::new(path.to_string_lossy().as_ref()),
+            Default::default(),
+        )
+        .and_then(|lf| lf.select([len()]).collect())
+        .ok()?
+        .column("len")
+        .ok()?
+        .u32()
+        .ok()?
+        .get(0)
+        .map(u64::from)
+    };
+    let segments = ids
+        .into_iter()
+        .filter_map(|id| {
+            let spans_file = format!("spans/segment-{id:06}.parquet");
+            let spans = rows(&spans_file, "span_id")?;
+            let logs_file = format!("logs/segment-{id:06}.parquet");
+            let logs = rows(&logs_file, "log_id");
+            // Derived tables are left out: the next import writes the traces table, and
+            // reports derive calls from the spans.
+            Some(Segment {
+                id,
+                spans_file: Some(spans_file),
+                logs: logs.unwrap_or(0),
+                logs_file: logs.map(|_| logs_file),
+                calls_file: None,
+                traces_file: None,
+                spans,
+                imported_at: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                sources: vec!["(unknown: manifest rebuilt by traces store verify --repair)".into()],
+            })
+        })
+        .collect();
+    Manifest {
+        format_version: FORMAT_VERSION,
+        segments,
+    }
+}
