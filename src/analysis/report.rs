@@ -237,3 +237,46 @@ pub fn build(
         prices,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::cost_report::Metrics;
+
+    fn report_of(keys: &[&str]) -> CostReport {
+        CostReport {
+            group_by: vec![Dim::Day, Dim::Model],
+            rows: keys
+                .iter()
+                .map(|k| {
+                    (
+                        vec![Some(k.to_string()), Some("m".into())],
+                        Metrics::default(),
+                    )
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    const DAY: i64 = 24 * 3600 * 1_000_000_000;
+
+    #[test]
+    fn days_without_calls_are_buckets_too() {
+        // 2026-01-01T12:00Z and 2026-01-04T01:00Z.
+        let a = 1_767_268_800_000_000_000;
+        let b = a + 2 * DAY + 13 * 3600 * 1_000_000_000;
+        let r = report_of(&["2026-01-01", "2026-01-04"]);
+        assert_eq!(
+            buckets(&r, false, Some(a), Some(b)),
+            ["2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04"]
+        );
+    }
+
+    #[test]
+    fn a_range_of_centuries_draws_only_the_buckets_with_calls() {
+        let r = report_of(&["1970-01-01", "2200-01-01"]);
+        let got = buckets(&r, false, Some(0), Some(7_258_118_400_000_000_000));
+        assert_eq!(got, ["1970-01-01", "2200-01-01"]);
+    }
+}
