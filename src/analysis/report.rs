@@ -112,6 +112,23 @@ fn buckets(
     all
 }
 
+/// An hour-by-model report summed by day and model (an hour's key starts with its day's).
+fn by_day(hourly: CostReport) -> CostReport {
+    let mut days: std::collections::BTreeMap<Vec<Option<String>>, super::cost_report::Metrics> =
+        std::collections::BTreeMap::new();
+    for (mut key, m) in hourly.rows {
+        if let Some(Some(hour)) = key.first_mut() {
+            hour.truncate(10);
+        }
+        days.entry(key).or_default().absorb(&m);
+    }
+    CostReport {
+        group_by: vec![Dim::Day, Dim::Model],
+        rows: days.into_iter().collect(),
+        ..hourly
+    }
+}
+
 /// Everything the report shows, for the calls `filter` keeps; `top_n` traces carry
 /// their trees and conversations.
 pub fn build(
@@ -122,34 +139,41 @@ pub fn build(
     refused: &RefusedValues,
     top_n: usize,
 ) -> Result<ReportData, ReportDataError> {
+    // Each grouping prices every call once more, so the report asks for no grouping it
+    // can derive: every report carries the total (and its unpriced models), and days
+    // are the sums of their hours.
     let groupings = vec![
-        vec![],
         vec![Dim::Model],
         vec![Dim::Session],
         vec![Dim::User],
         vec![Dim::Trace],
-        vec![Dim::Day, Dim::Model],
         vec![Dim::Hour, Dim::Model],
     ];
     let (mut r, calls) = cost_reports(source, pricing, groupings, filter, attr_keys, refused)?;
     let hourly_report = r.pop().unwrap_or_default();
-    let daily = r.pop().unwrap_or_default();
     let mut by_trace = r.pop().unwrap_or_default();
     let mut by_user = r.pop().unwrap_or_default();
     let mut by_session = r.pop().unwrap_or_default();
     let mut by_model = r.pop().unwrap_or_default();
-    let total = r.pop().unwrap_or_default();
+    let total = CostReport {
+        group_by: Vec::new(),
+        rows: vec![(Vec::new(), by_model.total.clone())],
+        ..by_model.clone()
+    };
 
     let range = match (total.total.first_start, total.total.last_start) {
         (Some(a), Some(b)) => b.saturating_sub(a),
         _ => 0,
     };
     let hourly = range < HOURLY_BELOW_NS;
-    let mut over_time = if hourly { hourly_report } else { daily };
+    let mut over_time = if hourly {
+        hourly_report
+    } else {
+        by_day(hourly_report)
+    };
     // By bucket, then the costliest model first within it.
     let _ = over_time.sort("cost_usd", true);
     over_time.rows.sort_by(|a, b| a.0.first().cmp(&b.0.first()));
-
     let buckets = buckets(
         &over_time,
         hourly,
