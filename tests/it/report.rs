@@ -95,6 +95,49 @@ fn group_rows(html: &str, id: &str) -> HashMap<String, String> {
         .collect()
 }
 
+/// The chart's numbers (time, model, exact cost) equal `traces cost --by day|hour --by
+/// model` for the bucket the page chose.
+fn assert_over_time_matches(html: &str, args: &[&str]) {
+    let by = if html.contains("Cost over time (per hour") {
+        "hour"
+    } else {
+        "day"
+    };
+    let at = html.find("id=\"over-time-table\"").unwrap();
+    let body = &html[at..];
+    let body = &body[body.find("<tbody>").unwrap()..body.find("</tbody>").unwrap()];
+    let shown: HashMap<(String, String), String> = body
+        .split("<tr><td>")
+        .skip(1)
+        .map(|row| {
+            let cells: Vec<&str> = row.splitn(3, "</td><td>").collect();
+            let v = &row[row.find("data-exact=\"").unwrap() + 12..];
+            (
+                (
+                    cells[0].to_string(),
+                    unescape(&cells[1][..cells[1].find("</td>").unwrap()]),
+                ),
+                v[..v.find('"').unwrap()].to_string(),
+            )
+        })
+        .collect();
+    let json = cost_json(None, &[args, &["--by", by, "--by", "model"]].concat());
+    let rows: Vec<HashMap<String, Box<RawValue>>> =
+        serde_json::from_str(&raw_members(&json)["rows"]).unwrap();
+    let expected: HashMap<(String, String), String> = rows
+        .iter()
+        .map(|r| {
+            let t: String = serde_json::from_str(r[by].get()).unwrap();
+            let m: Option<String> = serde_json::from_str(r["model"].get()).unwrap();
+            (
+                (t, m.unwrap_or_else(|| "(none)".into())),
+                r["cost_usd"].get().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(shown, expected, "by {by}");
+}
+
 fn assert_self_contained(html: &str) {
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert_eq!(html.matches("<html").count(), 1);
@@ -168,9 +211,21 @@ fn each_real_sdk_dump_makes_one_closed_page_with_costs_digits() {
         assert_self_contained(&html);
         assert_totals_match(&html, &cost_json(None, &[&dump(sdk)]));
         assert_by_model_matches(&html, &cost_json(None, &[&dump(sdk), "--by", "model"]));
+        assert_over_time_matches(&html, &[&dump(sdk)]);
         assert!(html.contains("<svg"), "{sdk}: no chart");
         assert!(html.contains("<details class=\"trace\""), "{sdk}: no trace");
     }
+}
+
+#[test]
+fn several_days_of_dumps_chart_by_day_with_costs_digits() {
+    let dir = tempfile::tempdir().unwrap();
+    let all: Vec<String> = SDKS.iter().map(|s| dump(s)).collect();
+    let args: Vec<&str> = all.iter().map(String::as_str).collect();
+    let html = report(dir.path(), &args);
+    assert!(html.contains("Cost over time (per day"));
+    assert_over_time_matches(&html, &args);
+    assert_totals_match(&html, &cost_json(None, &args));
 }
 
 #[test]
