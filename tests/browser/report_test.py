@@ -34,7 +34,7 @@ ENV.pop("TRACES_PRICING", None)
 
 
 def traces(*args):
-    out = subprocess.run([str(BIN), "--store", "/nonexistent", *args], capture_output=True, text=True, env=ENV)
+    out = subprocess.run([str(BIN), "--store", "/nonexistent", *args], capture_output=True, text=True, env=ENV, cwd=ROOT)
     assert out.returncode == 0, f"{args}: {out.stderr}"
     return out.stdout
 
@@ -160,7 +160,7 @@ def main():
         print("ok  injection")
         # The screenshot: the report of several SDKs' dumps, as the README shows it.
         page = work / "all.html"
-        traces("report", "--html", str(page), *[str(ROOT / "testdata/llm" / s) for s in SDKS])
+        traces("report", "--html", str(page), *[f"testdata/llm/{s}" for s in SDKS])
         d.set_window_size(1280, 800)
         d.get(page.as_uri())
         SHOT.parent.mkdir(parents=True, exist_ok=True)
