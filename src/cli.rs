@@ -168,6 +168,14 @@ Examples:
 Exit status: 0 when every fail rule holds (warn rules never fail), 1 when any is
 exceeded, 2 on an invalid budget file or input.")]
     Check(CheckArgs),
+    /// One self-contained HTML page: totals, cost over time, cost by model, session and
+    /// user, the costliest traces with their trees and conversations, the pricing used.
+    #[command(after_help = "\
+Examples:
+  traces report --html report.html
+  traces report --html week.html --since 7d --traces 20
+  traces report --html run.html test-traces.jsonl")]
+    Report(HtmlReportArgs),
     /// Receive the traces an app exports (OTLP/HTTP, OTLP/gRPC, Langfuse) on a local
     /// port, while a command runs or until stopped, and import them.
     #[command(after_help = "\
@@ -607,4 +615,22 @@ pub struct ShowArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// `traces report`: the page's file, what it covers, and how many traces it details.
+#[derive(Debug, Args)]
+pub struct HtmlReportArgs {
+    /// Dumps to read directly instead of the store (files, directories, or - for stdin).
+    pub paths: Vec<PathBuf>,
+
+    /// The HTML file to write (written aside and renamed over it).
+    #[arg(long, value_name = "FILE")]
+    pub html: PathBuf,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+
+    /// How many of the costliest traces carry their span tree and conversation.
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub traces: usize,
 }

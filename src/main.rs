@@ -51,6 +51,7 @@ fn main() -> ExitCode {
             }
         }
         cli::Command::Check(a) => commands::check::run(&store, &cli.pricing, a),
+        cli::Command::Report(a) => commands::report::run(&store, &cli.pricing, a),
         cli::Command::Record(a) => match commands::record::run(&store, a) {
             Ok(code) => return ExitCode::from(code),
             Err(e) => Err(e),

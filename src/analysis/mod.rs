@@ -8,6 +8,7 @@ pub mod calls_view;
 pub mod cost_columns;
 pub mod cost_report;
 pub mod partition;
+pub mod report;
 pub mod session_report;
 pub mod show;
 pub mod source;

@@ -110,6 +110,25 @@ pub fn load_trace(source: Source, id: &str) -> Result<TraceRecords, ShowError> {
     }
 }
 
+/// The traces of these full ids, in the order given, each with its log records: the
+/// dumps are read once for all of them. Ids not found are left out.
+pub fn load_traces(source: Source, ids: &[TraceId]) -> Result<Vec<TraceRecords>, ShowError> {
+    match source {
+        Source::Store(store) => ids
+            .iter()
+            .filter_map(|id| match from_store(store, &id.to_string()) {
+                Err(ShowError::Unknown { .. }) => None,
+                other => Some(other),
+            })
+            .collect(),
+        Source::Dumps(paths) => {
+            let wanted: foldhash::HashSet<TraceId> = ids.iter().copied().collect();
+            let mut traces = dump_traces(paths, |t| wanted.contains(&t), |_| {})?;
+            Ok(ids.iter().filter_map(|id| traces.remove(id)).collect())
+        }
+    }
+}
+
 /// The traces of some dumps that `keep` keeps (by trace id), spans and log records;
 /// `each` sees every span read, kept or not.
 fn dump_traces(
@@ -472,6 +491,126 @@ pub fn display_name(s: &RawSpan) -> String {
         return msg;
     }
     s.name.clone()
+}
+
+/// A duration for people: milliseconds below a second, seconds above.
+pub fn duration_text(ns: i64) -> String {
+    let v = ns as f64 / 1e6;
+    if v >= 1000.0 {
+        format!("{:.2}s", v / 1000.0)
+    } else {
+        format!("{v:.1}ms")
+    }
+}
+
+/// A byte count for people (`512 B`, `1.5 KB`, `2.0 MB`).
+pub fn byte_size(b: u64) -> String {
+    if b >= 1024 * 1024 {
+        format!("{:.1} MB", b as f64 / (1024.0 * 1024.0))
+    } else if b >= 1024 {
+        format!("{:.1} KB", b as f64 / 1024.0)
+    } else {
+        format!("{b} B")
+    }
+}
+
+/// A message part as one text: media summarized by type and size, never embedded.
+pub fn part_text(p: &Part) -> String {
+    match p {
+        Part::Text { text } => text.clone(),
+        Part::Reasoning { text } => format!("(thinking) {text}"),
+        Part::Media {
+            media_type, bytes, ..
+        } => match bytes {
+            Some(b) => format!(
+                "[{}, {}]",
+                media_type.as_deref().unwrap_or("media"),
+                byte_size(*b)
+            ),
+            None => format!("[{}]", media_type.as_deref().unwrap_or("media")),
+        },
+        Part::ToolCall {
+            id,
+            name,
+            arguments,
+        } => format!(
+            "tool call {name}({arguments}){}",
+            id.as_ref().map(|i| format!(" [{i}]")).unwrap_or_default()
+        ),
+        Part::ToolResult {
+            tool_call_id,
+            content,
+        } => format!(
+            "tool result{}: {content}",
+            tool_call_id
+                .as_ref()
+                .map(|i| format!(" [{i}]"))
+                .unwrap_or_default()
+        ),
+    }
+}
+
+impl ShownSpan {
+    /// The model a model call names: the response's, else the request's.
+    pub fn model(&self) -> Option<&str> {
+        self.n
+            .response_model
+            .as_deref()
+            .or(self.n.request_model.as_deref())
+    }
+
+    /// What a failed span says of its failure (`Some("")` when it says nothing).
+    pub fn error(&self) -> Option<String> {
+        (self.raw.status_code == StatusCode::Error).then(|| {
+            self.n
+                .error_message
+                .clone()
+                .or_else(|| {
+                    (!self.raw.status_message.is_empty()).then(|| self.raw.status_message.clone())
+                })
+                .or_else(|| self.n.error_type.clone())
+                .unwrap_or_default()
+        })
+    }
+}
+
+/// How a mark on a span's line reads: an explanation, a problem, or a plain note.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Quiet,
+    Alert,
+    Plain,
+}
+
+/// The marks a span's line carries in every rendering of the tree: why its usage counts
+/// or not, errors, clock skew, a cut cycle.
+pub fn marks(t: &TraceShow, i: usize) -> Vec<(Tone, String)> {
+    let Some(s) = t.spans.get(i) else {
+        return Vec::new();
+    };
+    let mut m = Vec::new();
+    match &s.counted {
+        Counted::CountedBelow => m.push((Tone::Quiet, "[counted below]".to_string())),
+        Counted::DuplicateOf { span_id } => {
+            m.push((Tone::Quiet, format!("[duplicate of {span_id}]")))
+        }
+        Counted::NoUsage => m.push((Tone::Quiet, "[no usage recorded]".to_string())),
+        _ => {}
+    }
+    if s.own.unpriced_calls > 0 {
+        m.push((Tone::Alert, "[no price]".to_string()));
+    }
+    if let Some(msg) = s.error() {
+        let text = format!("error: {msg}");
+        m.push((Tone::Alert, text.trim_end_matches(": ").to_string()));
+    }
+    if s.before_parent {
+        m.push((Tone::Plain, "[starts before its parent]".to_string()));
+    }
+    if t.tree.cycles_cut.contains(&i) {
+        m.push((Tone::Plain, "[parent cycle cut]".to_string()));
+    }
+    m
 }
 
 impl TraceShow {

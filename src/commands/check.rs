@@ -179,7 +179,7 @@ fn check(
 
 /// Writes `bytes` to a file beside `file` and renames it over `file`: a reader (a CI
 /// step publishing the report) never sees half a report, even when the run is killed.
-fn write_whole(file: &Path, bytes: &[u8]) -> Result<()> {
+pub(super) fn write_whole(file: &Path, bytes: &[u8]) -> Result<()> {
     let dir = match file.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),

@@ -8,6 +8,7 @@ pub mod import;
 pub mod list;
 pub mod pricing;
 pub mod record;
+pub mod report;
 pub mod say;
 pub mod sessions;
 pub mod show;
@@ -48,7 +49,7 @@ pub fn require_store(store: &traces::store::Store, command: &str) -> Result<(), 
     }
     Err(NoStore {
         path: store.root().display().to_string(),
-        direct: if matches!(command, "cost" | "sessions" | "users" | "check") {
+        direct: if matches!(command, "cost" | "sessions" | "users" | "check" | "report") {
             format!(", give dumps to read directly (traces {command} DUMP)")
         } else {
             String::new()

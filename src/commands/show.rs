@@ -8,13 +8,12 @@ use serde::Serialize;
 use std::io::Write;
 use traces::analysis::cost_report::{Metrics, SumOverflow};
 use traces::analysis::show::{
-    Conversation, Counted, Entry, Tally, TraceShow, Transcript, continues, display_name,
-    earlier_in_chain, load_session, load_trace, show,
+    Conversation, Counted, Entry, Tally, Tone, TraceShow, Transcript, continues, display_name,
+    duration_text as ms, earlier_in_chain, load_session, load_trace, part_text, show,
 };
 use traces::analysis::source::Source;
 use traces::pricing::Pricing;
 use traces::render::{OutputFormat, exact_number, group_digits, shorten_middle, utc_millis};
-use traces::semconv::model::Part;
 use traces::store::Store;
 use unicode_width::UnicodeWidthStr;
 
@@ -210,15 +209,6 @@ impl Paint {
     }
 }
 
-fn ms(ns: i64) -> String {
-    let v = ns as f64 / 1e6;
-    if v >= 1000.0 {
-        format!("{:.2}s", v / 1000.0)
-    } else {
-        format!("{v:.1}ms")
-    }
-}
-
 fn dollars(d: Decimal) -> String {
     format!("${}", group_digits(&d.normalize().to_string()))
 }
@@ -274,36 +264,17 @@ fn header(out: &mut dyn Write, t: &TraceShow) -> std::io::Result<()> {
     )
 }
 
-/// The marks a span's line carries: why its usage counts or not, errors, skew.
+/// The marks a span's line carries, painted by tone.
 fn marks(t: &TraceShow, i: usize, paint: Paint) -> String {
-    let s = &t.spans[i];
-    let mut m = Vec::new();
-    match &s.counted {
-        Counted::CountedBelow => m.push(paint.dim("[counted below]")),
-        Counted::DuplicateOf { span_id } => m.push(paint.dim(&format!("[duplicate of {span_id}]"))),
-        Counted::NoUsage => m.push(paint.dim("[no usage recorded]")),
-        _ => {}
-    }
-    if s.own.unpriced_calls > 0 {
-        m.push(paint.red("[no price]"));
-    }
-    if s.raw.status_code == traces::ingest::raw::StatusCode::Error {
-        let msg = s
-            .n
-            .error_message
-            .clone()
-            .or_else(|| (!s.raw.status_message.is_empty()).then(|| s.raw.status_message.clone()))
-            .or_else(|| s.n.error_type.clone())
-            .unwrap_or_default();
-        m.push(paint.red(format!("error: {msg}").trim_end_matches(": ")));
-    }
-    if s.before_parent {
-        m.push("[starts before its parent]".into());
-    }
-    if t.tree.cycles_cut.contains(&i) {
-        m.push("[parent cycle cut]".into());
-    }
-    m.join(" ")
+    traces::analysis::show::marks(t, i)
+        .into_iter()
+        .map(|(tone, m)| match tone {
+            Tone::Quiet => paint.dim(&m),
+            Tone::Alert => paint.red(&m),
+            Tone::Plain => m,
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// One line per span: the box-drawn tree, then what the span is and counts.
@@ -462,51 +433,6 @@ fn timeline(out: &mut dyn Write, t: &TraceShow, width: usize, paint: Paint) -> s
         )?;
     }
     Ok(())
-}
-
-fn part_text(p: &Part) -> String {
-    match p {
-        Part::Text { text } => text.clone(),
-        Part::Reasoning { text } => format!("(thinking) {text}"),
-        Part::Media {
-            media_type, bytes, ..
-        } => match bytes {
-            Some(b) => format!(
-                "[{}, {}]",
-                media_type.as_deref().unwrap_or("media"),
-                size(*b)
-            ),
-            None => format!("[{}]", media_type.as_deref().unwrap_or("media")),
-        },
-        Part::ToolCall {
-            id,
-            name,
-            arguments,
-        } => format!(
-            "tool call {name}({arguments}){}",
-            id.as_ref().map(|i| format!(" [{i}]")).unwrap_or_default()
-        ),
-        Part::ToolResult {
-            tool_call_id,
-            content,
-        } => format!(
-            "tool result{}: {content}",
-            tool_call_id
-                .as_ref()
-                .map(|i| format!(" [{i}]"))
-                .unwrap_or_default()
-        ),
-    }
-}
-
-fn size(b: u64) -> String {
-    if b >= 1024 * 1024 {
-        format!("{:.1} MB", b as f64 / (1024.0 * 1024.0))
-    } else if b >= 1024 {
-        format!("{:.1} KB", b as f64 / 1024.0)
-    } else {
-        format!("{b} B")
-    }
 }
 
 /// The conversation, every message once: folded to one line each, or (`full`) wrapped

@@ -3,6 +3,7 @@
 
 mod csv_out;
 pub mod github;
+pub mod html;
 mod json;
 pub mod junit;
 mod markdown;

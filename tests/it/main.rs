@@ -16,6 +16,7 @@ mod ledgers;
 mod output;
 mod pricing_coverage;
 mod record;
+mod report;
 mod sessions;
 mod show;
 mod store_index;
