@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every fuzz target for SECS seconds (default 600), two at a time, each corpus
+# Runs every fuzz target for SECS seconds (default 600), FUZZ_JOBS at a time (default 2), each corpus
 # seeded from testdata/ (and the shipped pricing tables, and the test budgets), with a
 # hang limit of 1 s per input and a memory limit of 2 GB. Crashes land in
 # fuzz/artifacts/TARGET/.
@@ -19,13 +19,15 @@ seed() {
     local t=$1 dir=corpus/$1
     mkdir -p "$dir"
     case $t in
-        pricing_file) find ../pricing ../testdata/pricing -type f -size -1M -exec cp {} "$dir/" \; ;;
-        budget_file) find ../tests -name '*.toml' -size -1M -exec cp {} "$dir/" \; ;;
-        *) find ../testdata -type f -size -1M ! -name '*.py' ! -name '*.md' ! -name '*.txt' \
-               -exec sh -c 'cp "$1" "$2/$(echo "$1" | tr / _)"' _ {} "$dir" \; ;;
+        pricing_file) find ../pricing ../testdata/pricing -type f -size -1024k -exec cp {} "$dir/" \; ;;
+        # The budgets of README's examples (the tests write theirs on the fly).
+        budget_file) awk -v dir="$dir" '/^```toml/ {n++; f=1; next} /^```/ {f=0}
+                         f {print > (dir "/readme-" n ".toml")}' ../README.md ;;
+        *) find ../testdata -type f -size -1024k ! -name '*.py' ! -name '*.md' ! -name '*.txt' \
+               -exec sh -c 'cp "$1" "$2/$(echo "${1#../}" | tr / _)"' _ {} "$dir" \; ;;
     esac
 }
-cargo fuzz build -s none -O "${targets[@]/#/}" 2>/dev/null || cargo fuzz build -s none -O
+cargo fuzz build -s none -O
 run() {
     local t=$1
     seed "$t"
@@ -40,6 +42,13 @@ i=0
 for t in "${targets[@]}"; do
     run "$t" &
     i=$((i + 1))
-    if [ $((i % 2)) -eq 0 ]; then wait; fi
+    if [ $((i % ${FUZZ_JOBS:-2})) -eq 0 ]; then wait; fi
 done
 wait
+# Anything libFuzzer left (crash-*, timeout-*, oom-*) fails the run.
+found=$(find artifacts -mindepth 2 -type f | wc -l)
+if [ "$found" -gt 0 ]; then
+    find artifacts -mindepth 2 -type f
+    echo "fuzz: $found input(s) crashed, hung or ran out of memory" >&2
+    exit 1
+fi
