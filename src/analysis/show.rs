@@ -114,13 +114,7 @@ pub fn load_trace(source: Source, id: &str) -> Result<TraceRecords, ShowError> {
 /// dumps are read once for all of them. Ids not found are left out.
 pub fn load_traces(source: Source, ids: &[TraceId]) -> Result<Vec<TraceRecords>, ShowError> {
     match source {
-        Source::Store(store) => ids
-            .iter()
-            .filter_map(|id| match from_store(store, &id.to_string()) {
-                Err(ShowError::Unknown { .. }) => None,
-                other => Some(other),
-            })
-            .collect(),
+        Source::Store(store) => from_store_many(store, ids),
         Source::Dumps(paths) => {
             let wanted: foldhash::HashSet<TraceId> = ids.iter().copied().collect();
             let mut traces = dump_traces(paths, |t| wanted.contains(&t), |_| {})?;
@@ -233,6 +227,56 @@ fn from_store(store: &Store, prefix: &str) -> Result<TraceRecords, ShowError> {
         spans,
         logs,
     })
+}
+
+/// Several traces of a store: the traces tables and the logs read once, each trace's
+/// spans through its own row ranges (the union of fifty traces' ranges can span a whole
+/// segment: read at once, every column of it would be held). Ids the store lacks are
+/// left out.
+fn from_store_many(store: &Store, ids: &[TraceId]) -> Result<Vec<TraceRecords>, ShowError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let lookup = crate::store::trace_index::Lookup {
+        prefix: None,
+        ranges_only: true,
+    };
+    let index = store.trace_tables(lookup)?;
+    let mut by_id: HashMap<TraceId, TraceRecords> = HashMap::new();
+    for &id in ids {
+        let spans = match &index {
+            Some(index) => crate::store::spans_near(index, &|t| *t == id)?,
+            None => store.scan_spans()?,
+        };
+        let Some(spans) = spans else { continue };
+        let df = spans
+            .filter(col("trace_id").eq(lit(id.to_string())))
+            .collect()?;
+        if df.height() > 0 {
+            let spans = spans_of(&df)?;
+            by_id.insert(
+                id,
+                TraceRecords {
+                    trace_id: id,
+                    spans,
+                    logs: Vec::new(),
+                },
+            );
+        }
+    }
+    if let Some(logs) = store.scan_logs()? {
+        let keep = by_id
+            .keys()
+            .map(|id| col("trace_id").eq(lit(id.to_string())))
+            .reduce(|a, b| a.or(b))
+            .unwrap_or(lit(false));
+        for log in logs_of(&logs.filter(keep).collect()?)? {
+            if let Some(t) = log.trace_id.and_then(|id| by_id.get_mut(&id)) {
+                t.logs.push(log);
+            }
+        }
+    }
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }
 
 fn text_col<'a>(df: &'a DataFrame, name: &str) -> Result<&'a StringChunked, PolarsError> {

@@ -193,6 +193,35 @@ fn gzip_bomb(n: usize) -> Vec<u8> {
 }
 
 #[test]
+fn a_fifo_is_read_as_a_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("spans.pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            std::fs::write(
+                &fifo,
+                std::fs::read(testdata("otel/spans.otlp.pb")).unwrap(),
+            )
+        })
+    };
+    let store = dir.path().join("store");
+    let out = import(&store, &[fifo]);
+    writer.join().unwrap().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("8 read, 8 new"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
 fn a_decompression_bomb_is_refused_unless_the_limit_is_raised() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
@@ -269,6 +298,32 @@ fn bad_input_is_rejected_whole_with_its_location() {
             "truncated.gz",
             std::fs::read(testdata("otel/collector.jsonl.gz")).unwrap()[..800].to_vec(),
             "truncated.gz",
+        ),
+        (
+            "deep.jsonl",
+            format!(
+                "{{\"resourceSpans\":[],\"x\":{}{}}}\n",
+                "[".repeat(100_000),
+                "]".repeat(100_000)
+            )
+            .into_bytes(),
+            "deep.jsonl: line 1, column 151: recursion limit exceeded",
+        ),
+        (
+            "not-hex.jsonl",
+            line.replacen("\"spanId\":\"", "\"spanId\":\"zz", 1)
+                .into_bytes(),
+            "not-hex.jsonl: line 1",
+        ),
+        (
+            "text-for-number.jsonl",
+            line.replacen(
+                "\"startTimeUnixNano\":\"",
+                "\"startTimeUnixNano\":\"soon",
+                1,
+            )
+            .into_bytes(),
+            "text-for-number.jsonl: line 1",
         ),
         (
             "empty.jsonl",
