@@ -107,17 +107,14 @@ fn trace_value<'a>(
 }
 
 pub fn attribute<'a>(spans: &[SpanFacts<'a>]) -> TraceAttribution<'a> {
-    let index: foldhash::HashMap<SpanId, usize> = spans
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.span_id, i))
-        .collect();
-    let parent: Vec<Option<usize>> = spans
-        .iter()
-        .map(|s| s.parent_span_id.and_then(|p| index.get(&p).copied()))
-        .collect();
-    // Mark every ancestor of a span with usage. Walks are bounded by the span count, so
-    // a cycle in bad ids cannot loop forever.
+    // The tree `show` draws, cycles cut the same way: a span in a parent cycle would
+    // otherwise be its own ancestor, "covered" by its own usage, and counted nowhere.
+    let ids: Vec<SpanId> = spans.iter().map(|s| s.span_id).collect();
+    let parents: Vec<Option<SpanId>> = spans.iter().map(|s| s.parent_span_id).collect();
+    let starts: Vec<i64> = spans.iter().map(|s| s.start).collect();
+    let parent = super::tree::Tree::build(&ids, &parents, &starts).parent;
+    // Mark every ancestor of a span with usage. Walks are bounded by the span count as
+    // well.
     let ancestors = |i: usize| {
         let mut out = Vec::new();
         let mut cur = parent[i];
@@ -254,6 +251,44 @@ mod tests {
                 Some(Verdict::Counts)
             ]
         );
+    }
+
+    #[test]
+    fn spans_in_a_parent_cycle_still_count_whatever_their_order() {
+        // A span that is its own parent, and two calls that name each other: before
+        // cycles were cut, each was "covered" by its own usage and none counted.
+        let spans = vec![
+            span("self", Some("self"), "s", Some(7)),
+            span("x", Some("y"), "s", Some(3)),
+            span("y", Some("x"), "s", Some(4)),
+        ];
+        fn counted(spans: &[SpanFacts]) -> Vec<String> {
+            let v = attribute(spans).verdicts;
+            let mut c: Vec<String> = spans
+                .iter()
+                .zip(v)
+                .filter(|(_, v)| *v == Some(Verdict::Counts))
+                .map(|(s, _)| {
+                    String::from_utf8_lossy(&s.span_id.0)
+                        .trim_end_matches('\0')
+                        .to_string()
+                })
+                .collect();
+            c.sort_unstable();
+            c
+        }
+        // The calls of a cycle differ, so both count, as a misattached call does.
+        assert_eq!(counted(&spans), vec!["self", "x", "y"]);
+        let reversed: Vec<_> = spans.iter().rev().cloned().collect();
+        assert_eq!(counted(&reversed), counted(&spans));
+        // A wrapper in a cycle with its own call counts once, whichever is listed first.
+        let wrap = vec![
+            span("w", Some("c"), "s", Some(5)),
+            span("c", Some("w"), "s", Some(5)),
+        ];
+        assert_eq!(counted(&wrap).len(), 1);
+        let rev: Vec<_> = wrap.iter().rev().cloned().collect();
+        assert_eq!(counted(&rev), counted(&wrap));
     }
 
     #[test]

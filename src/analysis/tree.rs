@@ -42,7 +42,12 @@ impl Tree {
         let mut state = vec![0u8; n]; // 0 unseen, 1 on the current walk, 2 settled
         let mut cycles_cut = Vec::new();
         let mut path = Vec::new();
-        for start in 0..n {
+        // Walks start in (start time, id) order, not input order: which link of a cycle
+        // is cut must not depend on the order a dump or the store lists the spans in,
+        // or `show` and `cost` could count a cycle's calls differently.
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by_key(|&i| (starts[i], ids[i]));
+        for start in order {
             if state[start] != 0 {
                 continue;
             }

@@ -72,8 +72,11 @@ pub fn import(store: &Store, args: &ImportArgs, to: Summary) -> Result<()> {
     let filer = rows.clone();
     let refused = Arc::new(RefusedValues::keeping(super::say::problems_shown()));
     let refusals = refused.clone();
+    let odd = Arc::new(Oddities::default());
+    let oddities = odd.clone();
     import.on_span(Box::new(move |span, normalized, trace_existed| {
         refusals.note(span, &normalized);
+        oddities.note(span);
         // A trace that already had spans is read back whole from the store instead.
         if trace_existed {
             return;
@@ -198,6 +201,9 @@ pub fn import(store: &Store, args: &ImportArgs, to: Summary) -> Result<()> {
         to,
     );
     super::say::warn_lines(&refused.warnings());
+    for w in odd.warnings() {
+        super::say::warn(w);
+    }
     Ok(())
 }
 
@@ -205,6 +211,58 @@ pub fn import(store: &Store, args: &ImportArgs, to: Summary) -> Result<()> {
 /// wrote nothing is one. (An empty file met in a directory is skipped with a warning.)
 fn is_empty_file(input: &ingest::Input) -> bool {
     matches!(input, ingest::Input::File(p) if std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() == 0))
+}
+
+/// Spans that are stored as they are but that no producer should write: each kind
+/// counted, with the first span's id, for one warning line each.
+#[derive(Default)]
+struct Oddities {
+    kinds: [OddKind; 4],
+}
+
+#[derive(Default)]
+struct OddKind {
+    count: std::sync::atomic::AtomicU64,
+    first: std::sync::OnceLock<String>,
+}
+
+const ODD_TEXT: [&str; 4] = [
+    "end before they start (kept as they are)",
+    "have no start time (0)",
+    "are their own parent (read as roots)",
+    "have no name",
+];
+
+impl Oddities {
+    fn note(&self, span: &ingest::raw::RawSpan) {
+        let odd = [
+            span.end_time_unix_nano < span.start_time_unix_nano,
+            span.start_time_unix_nano == 0,
+            span.parent_span_id == Some(span.span_id),
+            span.name.is_empty(),
+        ];
+        for (kind, _) in self.kinds.iter().zip(odd).filter(|(_, o)| *o) {
+            kind.count.fetch_add(1, Ordering::Relaxed);
+            kind.first
+                .get_or_init(|| format!("{}/{}", span.trace_id, span.span_id));
+        }
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        self.kinds
+            .iter()
+            .zip(ODD_TEXT)
+            .filter_map(|(k, text)| {
+                let n = k.count.load(Ordering::Relaxed);
+                (n > 0).then(|| {
+                    format!(
+                        "{n} span(s) {text}, the first {}",
+                        k.first.get().map_or("", String::as_str)
+                    )
+                })
+            })
+            .collect()
+    }
 }
 
 /// Records decoded from the current input, in batches, then how that input ended.

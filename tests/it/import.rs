@@ -532,3 +532,51 @@ fn missing_input_and_empty_store() {
         );
     }
 }
+
+#[test]
+fn semantically_broken_spans_import_with_a_warning_each_and_still_count() {
+    let span = |id: &str, parent: Option<&str>, name: &str, input: u64, start: &str, end: &str| {
+        let mut s = serde_json::json!({
+            "traceId": "ab".repeat(16), "spanId": id.repeat(16), "name": name, "kind": 3,
+            "startTimeUnixNano": start, "endTimeUnixNano": end,
+            "attributes": [
+                {"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o"}},
+                {"key": "gen_ai.usage.input_tokens", "value": {"intValue": input.to_string()}},
+            ],
+        });
+        if let Some(p) = parent {
+            s["parentSpanId"] = p.repeat(16).into();
+        }
+        s
+    };
+    let (t, u) = ("1795459562000000000", "1795459562000100000");
+    let spans = vec![
+        span("1", None, "call", 10, t, u),
+        span("2", Some("2"), "own parent", 5, t, u),
+        span("3", Some("4"), "cycle a", 2, t, u),
+        span("4", Some("3"), "cycle b", 3, t, u),
+        span("5", None, "", 1, "0", "0"),
+        span("6", None, "backwards", 1, u, t),
+    ];
+    let doc = serde_json::json!({"resourceSpans": [{"resource": {}, "scopeSpans": [{"scope": {}, "spans": spans}]}]});
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("broken.json");
+    std::fs::write(&f, doc.to_string()).unwrap();
+    let store = dir.path().join("store");
+    let out = import(&store, &[f]);
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    for w in [
+        "1 span(s) end before they start",
+        "1 span(s) have no start time",
+        "1 span(s) are their own parent",
+        "1 span(s) have no name",
+    ] {
+        assert!(err.contains(w), "{w}: {err}");
+    }
+    // Every call differs from its neighbours, so each counts once: 10+5+2+3+1+1.
+    let cost = traces(&store, &["cost", "--format", "json"]);
+    let v: Value = serde_json::from_slice(&cost.stdout).unwrap();
+    assert_eq!(v["total"]["input_tokens"], 22, "{}", text(&cost.stdout));
+    assert_eq!(v["total"]["calls"], 6);
+}
