@@ -184,49 +184,31 @@ fn from_store(store: &Store, prefix: &str) -> Result<TraceRecords, ShowError> {
         prefix: Some(prefix),
         ranges_only: true,
     };
-    let (id, spans) = match store.trace_tables(lookup)? {
+    let index = store.trace_tables(lookup)?;
+    let id = match &index {
         Some(index) => {
             let ids: BTreeSet<String> = index
                 .iter()
                 .flat_map(|s| &s.traces)
                 .map(|t| t.trace_id.to_string())
                 .collect();
-            let id = unique(prefix, ids, &place(store))?;
-            let trace = TraceId::parse(&id).unwrap_or_default();
-            let spans = crate::store::spans_near(&index, &|t| *t == trace)?.ok_or_else(unknown)?;
-            (id, spans)
+            unique(prefix, ids, &place(store))?
         }
+        // A full id needs no search for the traces it could be.
+        None if prefix.len() == 32 => prefix.to_string(),
         None => {
             let spans = store.scan_spans()?.ok_or_else(unknown)?;
-            // A full id needs no search for the traces it could be: one scan, not two.
-            let id = if prefix.len() == 32 {
-                prefix.to_string()
-            } else {
-                let keep = col("trace_id").str().starts_with(lit(prefix));
-                unique(prefix, trace_ids(spans.clone(), keep)?, &place(store))?
-            };
-            (id, spans)
+            let keep = col("trace_id").str().starts_with(lit(prefix));
+            unique(prefix, trace_ids(spans, keep)?, &place(store))?
         }
     };
-    let df = spans
-        .filter(col("trace_id").eq(lit(id.as_str())))
-        .collect()?;
-    if df.height() == 0 {
-        return Err(ShowError::Unknown {
+    let trace = TraceId::parse(&id).unwrap_or_default();
+    records_of(store, index.as_deref(), &[trace])?
+        .pop()
+        .ok_or(ShowError::Unknown {
             id,
             place: place(store),
-        });
-    }
-    let spans = spans_of(&df)?;
-    let logs = match store.scan_logs()? {
-        Some(l) => logs_of(&l.filter(col("trace_id").eq(lit(id.as_str()))).collect()?)?,
-        None => Vec::new(),
-    };
-    Ok(TraceRecords {
-        trace_id: TraceId::parse(&id).unwrap_or_default(),
-        spans,
-        logs,
-    })
+        })
 }
 
 /// Several traces of a store: the traces tables and the logs read once, each trace's
@@ -241,10 +223,19 @@ fn from_store_many(store: &Store, ids: &[TraceId]) -> Result<Vec<TraceRecords>, 
         prefix: None,
         ranges_only: true,
     };
-    let index = store.trace_tables(lookup)?;
+    records_of(store, store.trace_tables(lookup)?.as_deref(), ids)
+}
+
+/// The spans and log records of `ids`, found through `index` (the traces tables), or
+/// by a scan of every segment in a store without them.
+fn records_of(
+    store: &Store,
+    index: Option<&[crate::store::IndexedSegment]>,
+    ids: &[TraceId],
+) -> Result<Vec<TraceRecords>, ShowError> {
     let mut by_id: HashMap<TraceId, TraceRecords> = HashMap::new();
     for &id in ids {
-        let spans = match &index {
+        let spans = match index {
             Some(index) => crate::store::spans_near(index, &|t| *t == id)?,
             None => store.scan_spans()?,
         };

@@ -48,17 +48,12 @@ pub fn verify(store: &Store) -> Result<Verification, StoreError> {
     let mut v = Verification::default();
     let manifest = match store.manifest() {
         Ok(m) => m,
-        Err(StoreError::Manifest(
-            e @ (ManifestError::Corrupt { .. } | ManifestError::TooNew { .. }),
-        )) => {
-            let repair = match e {
-                ManifestError::TooNew { .. } => return Err(StoreError::Manifest(e)),
-                _ => Repair::RebuildManifest,
-            };
+        // A manifest of a newer release is not damage: that error stands as it is.
+        Err(StoreError::Manifest(e @ ManifestError::Corrupt { .. })) => {
             v.problems.push(Problem {
                 file: "manifest.json".into(),
                 what: e.to_string(),
-                repair,
+                repair: Repair::RebuildManifest,
             });
             return Ok(v);
         }
@@ -121,8 +116,9 @@ pub fn verify(store: &Store) -> Result<Verification, StoreError> {
     Ok(v)
 }
 
-/// Why a segment file cannot be trusted, if it cannot.
-fn check_file(path: &Path, rows: Option<u64>, id_column: &str) -> Result<(), String> {
+/// The rows of a segment file, or why it cannot be trusted: unreadable, or not the
+/// `rows` the manifest says.
+fn check_file(path: &Path, rows: Option<u64>, id_column: &str) -> Result<u64, String> {
     match fs::metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err("missing".into()),
         Err(e) => return Err(format!("cannot read: {e}")),
@@ -134,15 +130,13 @@ fn check_file(path: &Path, rows: Option<u64>, id_column: &str) -> Result<(), Str
     )
     .and_then(|lf| lf.select([col(id_column)]).collect())
     .map_err(|e| format!("not a readable Parquet file: {e}"))?;
-    if let Some(rows) = rows
-        && df.height() as u64 != rows
-    {
-        return Err(format!(
-            "holds {} rows, the manifest says {rows}",
-            df.height()
-        ));
+    let height = df.height() as u64;
+    match rows {
+        Some(rows) if height != rows => {
+            Err(format!("holds {height} rows, the manifest says {rows}"))
+        }
+        _ => Ok(height),
     }
-    Ok(())
 }
 
 /// Applies the repairs of `problems`, under the import lock, replacing the manifest
@@ -199,22 +193,7 @@ fn rebuild(store: &Store) -> Manifest {
         })
         .collect();
     ids.sort_unstable();
-    let rows = |rel: &str, id_column: &str| -> Option<u64> {
-        let path = store.root.join(rel);
-        check_file(&path, None, id_column).ok()?;
-        LazyFrame::scan_parquet(
-            PlRefPath::new(path.to_string_lossy().as_ref()),
-            Default::default(),
-        )
-        .and_then(|lf| lf.select([len()]).collect())
-        .ok()?
-        .column("len")
-        .ok()?
-        .u32()
-        .ok()?
-        .get(0)
-        .map(u64::from)
-    };
+    let rows = |rel: &str, id_column: &str| check_file(&store.root.join(rel), None, id_column).ok();
     let segments = ids
         .into_iter()
         .filter_map(|id| {
