@@ -388,6 +388,12 @@ fn print_summary(
         warnings.push(format!("{} invalid record(s) skipped:", skipped.len()));
         warnings.extend(skipped.iter().map(|i| format!("  {i}")));
     }
+    if let Some((t, span)) = s.first_conflict {
+        warnings.push(format!(
+            "{} span(s) repeat the id of a span already stored or read earlier, with other content: the first is kept, the repeat is dropped (first: trace {} span {})",
+            s.spans_conflicting, t, span
+        ));
+    }
     if s.orphan_spans > 0 {
         warnings.push(format!(
             "{} span(s) whose parent is not in the store (orphans)",

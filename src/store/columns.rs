@@ -8,6 +8,7 @@ use crate::ingest::raw::{RawLog, RawSpan, Resource, Scope};
 use crate::semconv::model::Normalized;
 use polars::prelude::*;
 use std::sync::Arc;
+use xxhash_rust::xxh3::Xxh3;
 
 /// Resource and scope JSON, encoded once per batch rather than once per span.
 #[derive(Default)]
@@ -15,18 +16,85 @@ struct SharedText {
     last: Option<(*const Resource, *const Scope)>,
     resource: String,
     scope_attrs: String,
+    hash: u64,
 }
 
 impl SharedText {
-    fn get(&mut self, r: &Arc<Resource>, s: &Arc<Scope>) -> (&str, &str) {
+    fn get(&mut self, r: &Arc<Resource>, s: &Arc<Scope>) -> (&str, &str, u64) {
         let key = (Arc::as_ptr(r), Arc::as_ptr(s));
         if self.last != Some(key) {
             self.resource = attributes_json(&r.attributes);
             self.scope_attrs = attributes_json(&s.attributes);
+            self.hash = context_hash(&self.resource, s, &self.scope_attrs);
             self.last = Some(key);
         }
-        (&self.resource, &self.scope_attrs)
+        (&self.resource, &self.scope_attrs, self.hash)
     }
+}
+
+/// Feeds texts with their lengths, so that no two sequences of parts hash alike.
+fn feed(h: &mut Xxh3, parts: &[&str]) {
+    for p in parts {
+        h.update(&(p.len() as u64).to_le_bytes());
+        h.update(p.as_bytes());
+    }
+}
+
+/// The hash of what a batch's spans share: resource and scope.
+fn context_hash(resource: &str, scope: &Scope, scope_attrs: &str) -> u64 {
+    let mut h = Xxh3::new();
+    feed(
+        &mut h,
+        &[resource, &scope.name, &scope.version, scope_attrs],
+    );
+    h.digest()
+}
+
+/// The hash of a span's own content, from the JSON texts of its parts.
+fn body_hash(s: &RawSpan, attributes: &str, events: &str, links: &str) -> u64 {
+    let mut h = Xxh3::new();
+    h.update(&s.parent_span_id.map(|p| p.0).unwrap_or_default());
+    h.update(&[u8::from(s.parent_span_id.is_some())]);
+    h.update(&s.start_time_unix_nano.to_le_bytes());
+    h.update(&s.end_time_unix_nano.to_le_bytes());
+    h.update(&s.flags.to_le_bytes());
+    feed(
+        &mut h,
+        &[
+            &s.trace_state,
+            &s.name,
+            s.kind.as_str(),
+            s.status_code.as_str(),
+            &s.status_message,
+            attributes,
+            events,
+            links,
+        ],
+    );
+    h.digest()
+}
+
+/// What a span says, apart from its ids and the file it came from: two spans with one
+/// id and different hashes are a conflict. Never 0, which stands for "not known" (a
+/// span stored by a release that kept no hash).
+fn content_hash(body: u64, context: u64) -> u64 {
+    let mut h = Xxh3::new();
+    h.update(&body.to_le_bytes());
+    h.update(&context.to_le_bytes());
+    h.digest().max(1)
+}
+
+/// A span's content hash, computed on its own: as `SpanColumns::push` stores it.
+pub fn span_content_hash(s: &RawSpan) -> u64 {
+    let body = body_hash(
+        s,
+        &attributes_json(&s.attributes),
+        &events_json(&s.events),
+        &links_json(&s.links),
+    );
+    let resource = attributes_json(&s.resource.attributes);
+    let scope_attrs = attributes_json(&s.scope.attributes);
+    content_hash(body, context_hash(&resource, &s.scope, &scope_attrs))
 }
 
 /// A text column built in place: each value is copied once, into the column's own
@@ -76,6 +144,7 @@ pub struct SpanColumns {
     resource_attributes: Text,
     scope_attributes: Text,
     source: Text,
+    content_hash: Vec<i64>,
     norm: NormColumns,
     shared: SharedText,
 }
@@ -162,15 +231,20 @@ pub struct PreparedSpan {
     attributes: String,
     events: String,
     links: String,
+    body_hash: u64,
     norm: Normalized,
 }
 
 impl PreparedSpan {
     pub fn new(s: &RawSpan) -> PreparedSpan {
+        let attributes = attributes_json(&s.attributes);
+        let events = events_json(&s.events);
+        let links = links_json(&s.links);
         PreparedSpan {
-            attributes: attributes_json(&s.attributes),
-            events: events_json(&s.events),
-            links: links_json(&s.links),
+            body_hash: body_hash(s, &attributes, &events, &links),
+            attributes,
+            events,
+            links,
             norm: crate::semconv::normalize(s),
         }
     }
@@ -185,8 +259,9 @@ impl SpanColumns {
         self.rows == 0
     }
 
-    /// Appends a span and hands back its normalized view, which the columns copied.
-    pub fn push(&mut self, s: &RawSpan, prepared: PreparedSpan, source: &str) -> Normalized {
+    /// Appends a span and hands back its normalized view, which the columns copied, and
+    /// its content hash.
+    pub fn push(&mut self, s: &RawSpan, prepared: PreparedSpan, source: &str) -> (Normalized, u64) {
         self.rows += 1;
         self.trace_id.push(Hex::of(&s.trace_id.0).as_str());
         self.span_id.push(Hex::of(&s.span_id.0).as_str());
@@ -209,11 +284,14 @@ impl SpanColumns {
         self.events.push(&prepared.events);
         self.links.push(&prepared.links);
         self.norm.push(&prepared.norm);
-        let (res, scope) = self.shared.get(&s.resource, &s.scope);
+        let (res, scope, context) = self.shared.get(&s.resource, &s.scope);
         self.resource_attributes.push(res);
         self.scope_attributes.push(scope);
         self.source.push(source);
-        prepared.norm
+        let hash = content_hash(prepared.body_hash, context);
+        // Stored as signed: Spark and others read no unsigned 64-bit Parquet column.
+        self.content_hash.push(hash as i64);
+        (prepared.norm, hash)
     }
 
     /// Hands the rows over as a DataFrame and starts empty again.
@@ -241,6 +319,7 @@ impl SpanColumns {
             t.resource_attributes.column("resource_attributes"),
             t.scope_attributes.column("scope_attributes"),
             t.source.column("source"),
+            Column::new("content_hash".into(), t.content_hash),
         ];
         t.norm.into_columns(&mut cols);
         DataFrame::new(t.rows, cols)
@@ -272,22 +351,13 @@ pub struct LogColumns {
 /// A log record's identity. OTLP gives log records no id, so it is their content:
 /// the same record imported twice hashes the same, two distinct records do not.
 pub fn log_id(l: &RawLog, body: &str, attributes: &str) -> u128 {
-    use xxhash_rust::xxh3::Xxh3;
     let mut h = Xxh3::new();
     h.update(&l.trace_id.map(|t| t.0).unwrap_or_default());
     h.update(&l.span_id.map(|s| s.0).unwrap_or_default());
     h.update(&l.time_unix_nano.to_le_bytes());
     h.update(&l.observed_time_unix_nano.to_le_bytes());
     h.update(&l.severity_number.to_le_bytes());
-    for part in [
-        l.severity_text.as_str(),
-        l.event_name.as_str(),
-        body,
-        attributes,
-    ] {
-        h.update(&(part.len() as u64).to_le_bytes());
-        h.update(part.as_bytes());
-    }
+    feed(&mut h, &[&l.severity_text, &l.event_name, body, attributes]);
     h.digest128()
 }
 
@@ -327,7 +397,7 @@ impl LogColumns {
         self.service_name.push_opt(l.resource.service_name());
         self.scope_name.push(&l.scope.name);
         self.scope_version.push(&l.scope.version);
-        let (res, _) = self.shared.get(&l.resource, &l.scope);
+        let (res, _, _) = self.shared.get(&l.resource, &l.scope);
         self.resource_attributes.push(res);
         self.source.push(source);
     }

@@ -26,6 +26,11 @@ use trace_index::SegmentTrace;
 
 /// Sets of ids, looked up once or more per span: foldhash costs a fraction of SipHash.
 type FastSet<T> = foldhash::HashSet<T>;
+type FastMap<K, V> = foldhash::HashMap<K, V>;
+
+/// The spans an import has met, stored or its own, with their content hashes (0 where
+/// it is not known yet, or was never stored).
+type SeenSpans = FastMap<(TraceId, SpanId), u64>;
 
 /// Rows of a spans file apart by at most this many are read in one slice: they are in
 /// the same row group or the next.
@@ -262,7 +267,7 @@ impl Store {
         let mut manifest = self.manifest()?;
         self.remove_uncommitted(&manifest)?;
         self.index_old_segments(&mut manifest)?;
-        let mut seen_spans = FastSet::default();
+        let mut seen_spans = SeenSpans::default();
         // With traces tables, only the traces this import touches have their stored
         // span ids read (as it meets them); without, every stored id is read up front.
         let index = self.trace_tables_of(&manifest, RANGES)?;
@@ -289,7 +294,7 @@ impl Store {
         }
         let existing_traces = match index {
             Some(_) => existing_traces,
-            None => seen_spans.iter().map(|(t, _)| *t).collect(),
+            None => seen_spans.keys().map(|(t, _)| *t).collect(),
         };
         let id = manifest.next_id();
         let tmp = self.root.join("tmp");
@@ -303,6 +308,7 @@ impl Store {
             manifest,
             id,
             seen_spans,
+            unsettled: Vec::new(),
             seen_logs,
             spans: SpanColumns::default(),
             pending: Vec::new(),
@@ -335,11 +341,11 @@ impl Store {
                 continue;
             };
             let file = self.root.join(spans);
-            let mut ids = FastSet::default();
+            let mut ids = SeenSpans::default();
             if let Some(lf) = self.scan(vec![file.clone()])? {
                 insert_span_ids(lf, &|_| true, &mut ids)?;
             }
-            let traces = trace_index::summarize(&file, &|t, p| ids.contains(&(t, p)))?;
+            let traces = trace_index::summarize(&file, &|t, p| ids.contains_key(&(t, p)))?;
             let rel = format!("traces/segment-{:06}.parquet", seg.id);
             let tmp = self
                 .root
@@ -384,21 +390,31 @@ impl Store {
     }
 }
 
-/// Adds the (trace, span) ids of the spans of `lf` whose trace `keep` keeps.
+/// Adds the (trace, span) ids of the spans of `lf` whose trace `keep` keeps, with their
+/// content hashes where the store kept them.
 fn insert_span_ids(
-    lf: LazyFrame,
+    mut lf: LazyFrame,
     keep: &dyn Fn(&TraceId) -> bool,
-    into: &mut FastSet<(TraceId, SpanId)>,
+    into: &mut SeenSpans,
 ) -> Result<(), StoreError> {
-    let df = lf.select([col("trace_id"), col("span_id")]).collect()?;
+    let hashed = lf.collect_schema()?.contains("content_hash");
+    let hash = if hashed {
+        col("content_hash")
+    } else {
+        lit(NULL).cast(DataType::Int64).alias("content_hash")
+    };
+    let df = lf
+        .select([col("trace_id"), col("span_id"), hash])
+        .collect()?;
     let (t, s) = (df.column("trace_id")?.str()?, df.column("span_id")?.str()?);
-    for (t, s) in t.iter().zip(s.iter()) {
+    let h = df.column("content_hash")?.i64()?;
+    for ((t, s), h) in t.iter().zip(s.iter()).zip(h.iter()) {
         // The store writes only ids it read as valid; anything else is not a span of it.
         if let (Some(t), Some(s)) = (t, s)
             && let (Ok(t), Ok(s)) = (TraceId::parse(t), SpanId::parse(s))
             && keep(&t)
         {
-            into.insert((t, s));
+            into.entry((t, s)).or_insert(h.unwrap_or(0) as u64);
         }
     }
     Ok(())
@@ -529,6 +545,10 @@ pub struct ImportStats {
     pub spans_read: u64,
     pub spans_new: u64,
     pub spans_duplicate: u64,
+    /// Of `spans_duplicate`, those whose content differs from the span kept.
+    pub spans_conflicting: u64,
+    /// The first of them, as (trace, span).
+    pub first_conflict: Option<(TraceId, SpanId)>,
     pub logs_read: u64,
     pub logs_new: u64,
     pub logs_duplicate: u64,
@@ -559,7 +579,10 @@ pub struct Import {
     _lock: fs::File,
     manifest: Manifest,
     id: u64,
-    seen_spans: FastSet<(TraceId, SpanId)>,
+    seen_spans: SeenSpans,
+    /// Repeats of a span whose own hash was not known when they came (it was still to
+    /// be written), with theirs: compared at commit.
+    unsettled: Vec<((TraceId, SpanId), u64)>,
     seen_logs: FastSet<u128>,
     spans: SpanColumns,
     pending: Vec<(RawSpan, Arc<str>)>,
@@ -636,12 +659,20 @@ impl Import {
         }
     }
 
-    /// Adds a span unless its id is already stored or imported.
+    /// Adds a span unless its id is already stored or imported; a repeat that says
+    /// something else than the span kept is counted as a conflict.
     fn admit(&mut self, s: RawSpan, source: Arc<str>) {
-        if !self.seen_spans.insert((s.trace_id, s.span_id)) {
+        let key = (s.trace_id, s.span_id);
+        if let Some(&kept) = self.seen_spans.get(&key) {
             self.stats.spans_duplicate += 1;
+            let hash = columns::span_content_hash(&s);
+            match kept {
+                0 => self.unsettled.push((key, hash)),
+                k => self.conflict(key, k, hash),
+            }
             return;
         }
+        self.seen_spans.insert(key, 0);
         self.stats.spans_new += 1;
         self.new_traces.insert(s.trace_id);
         if let Some(p) = s.parent_span_id {
@@ -650,6 +681,13 @@ impl Import {
         self.pending.push((s, source));
         if self.pending.len() >= ROW_GROUP {
             self.flush_spans();
+        }
+    }
+
+    fn conflict(&mut self, key: (TraceId, SpanId), kept: u64, repeat: u64) {
+        if kept != repeat {
+            self.stats.spans_conflicting += 1;
+            self.stats.first_conflict.get_or_insert(key);
         }
     }
 
@@ -694,7 +732,8 @@ impl Import {
             .map(|(s, _)| PreparedSpan::new(s))
             .collect();
         for ((s, source), p) in pending.iter().zip(prepared) {
-            let normalized = self.spans.push(s, p, source);
+            let (normalized, hash) = self.spans.push(s, p, source);
+            self.seen_spans.insert((s.trace_id, s.span_id), hash);
             if let Some(hook) = &mut self.on_span {
                 hook(s, normalized, self.existing_traces.contains(&s.trace_id));
             }
@@ -741,6 +780,13 @@ impl Import {
         if let Some(e) = self.failed.take() {
             return Err(e);
         }
+        for (key, hash) in std::mem::take(&mut self.unsettled) {
+            // Still 0: the span kept was stored without a hash, and cannot be compared.
+            match self.seen_spans.get(&key).copied().unwrap_or(0) {
+                0 => {}
+                kept => self.conflict(key, kept, hash),
+            }
+        }
         let mut stats = std::mem::take(&mut self.stats);
         stats.traces = self.traces.len() as u64;
         stats.trace_ids = self.traces.iter().copied().collect();
@@ -758,12 +804,12 @@ impl Import {
         stats.orphan_spans = self
             .parents_wanted
             .iter()
-            .filter(|k| !self.seen_spans.contains(k))
+            .filter(|k| !self.seen_spans.contains_key(k))
             .count() as u64;
         stats.logs_span_missing = self
             .log_spans_wanted
             .iter()
-            .filter(|k| !self.seen_spans.contains(k))
+            .filter(|k| !self.seen_spans.contains_key(k))
             .count() as u64;
         if stats.spans_new == 0 && stats.logs_new == 0 {
             return Ok(stats);
@@ -784,7 +830,7 @@ impl Import {
         if wrote_spans {
             let seen = &self.seen_spans;
             let traces =
-                trace_index::summarize(&root.join(&spans_rel), &|t, p| seen.contains(&(t, p)))?;
+                trace_index::summarize(&root.join(&spans_rel), &|t, p| seen.contains_key(&(t, p)))?;
             let tmp = root
                 .join("tmp")
                 .join(format!("traces-{:06}.parquet", self.id));
@@ -823,6 +869,23 @@ impl Import {
 mod tests {
     use super::*;
     use crate::ingest::{DecodeOptions, Input, decode_all};
+
+    #[test]
+    fn spans_stored_without_a_content_hash_are_known_but_not_comparable() {
+        let (t, sp) = ("ab".repeat(16), "cd".repeat(8));
+        let df = df!("trace_id" => [t.as_str()], "span_id" => [sp.as_str()]).unwrap();
+        let mut seen = SeenSpans::default();
+        insert_span_ids(df.lazy(), &|_| true, &mut seen).unwrap();
+        let key = (TraceId::parse(&t).unwrap(), SpanId::parse(&sp).unwrap());
+        assert_eq!(seen.get(&key), Some(&0));
+
+        let df =
+            df!("trace_id" => [t.as_str()], "span_id" => [sp.as_str()], "content_hash" => [-5i64])
+                .unwrap();
+        let mut seen = SeenSpans::default();
+        insert_span_ids(df.lazy(), &|_| true, &mut seen).unwrap();
+        assert_eq!(seen.get(&key), Some(&(-5i64 as u64)));
+    }
 
     #[test]
     fn calls_tables_are_written_in_whole_row_groups_in_order() {

@@ -580,3 +580,98 @@ fn semantically_broken_spans_import_with_a_warning_each_and_still_count() {
     assert_eq!(v["total"]["input_tokens"], 22, "{}", text(&cost.stdout));
     assert_eq!(v["total"]["calls"], 6);
 }
+
+#[test]
+fn a_repeated_span_id_with_other_content_keeps_the_first_and_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let dump = |name: &str, input: u64| {
+        let doc = serde_json::json!({"resourceSpans": [{"resource": {}, "scopeSpans": [{"scope": {}, "spans": [{
+            "traceId": "cd".repeat(16), "spanId": "ef".repeat(8), "name": "chat", "kind": 3,
+            "startTimeUnixNano": "1795459562000000000", "endTimeUnixNano": "1795459562000100000",
+            "attributes": [
+                {"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o"}},
+                {"key": "gen_ai.usage.input_tokens", "value": {"intValue": input.to_string()}},
+            ],
+        }]}]}]});
+        let f = dir.path().join(name);
+        std::fs::write(&f, doc.to_string()).unwrap();
+        f
+    };
+    let (first, same, other) = (
+        dump("a.json", 100),
+        dump("a2.json", 100),
+        dump("b.json", 5000),
+    );
+    let input_tokens = |store: &Path| {
+        let out = traces(store, &["cost", "--format", "json"]);
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["total"]["input_tokens"].as_u64().unwrap()
+    };
+    let conflict = "1 span(s) repeat the id of a span already stored or read earlier, with other content: the first is kept";
+
+    // Against a stored span: the same content is a plain repeat, another is a conflict.
+    let store = dir.path().join("one");
+    assert!(
+        import(&store, std::slice::from_ref(&first))
+            .status
+            .success()
+    );
+    let out = import(&store, std::slice::from_ref(&same));
+    assert!(
+        !text(&out.stderr).contains("with other content"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = import(&store, std::slice::from_ref(&other));
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains(conflict), "{err}");
+    assert!(
+        err.contains(&format!(
+            "trace {} span {}",
+            "cd".repeat(16),
+            "ef".repeat(8)
+        )),
+        "{err}"
+    );
+    assert_eq!(input_tokens(&store), 100);
+
+    // Within one import, whichever comes first is kept.
+    let store = dir.path().join("two");
+    let out = import(&store, &[other.clone(), same, first]);
+    let both = conflict.replacen('1', "2", 1);
+    assert!(text(&out.stderr).contains(&both), "{}", text(&out.stderr));
+    assert_eq!(input_tokens(&store), 5000);
+}
+
+#[test]
+fn the_same_spans_in_every_lossless_encoding_do_not_conflict_and_a_lossy_one_does() {
+    let lossless = [
+        "otel/spans.otlp.json",
+        "otel/spans.otlp.pb",
+        "otel/spans.protojson.json",
+        "otel/spans.snake.json",
+        "otel/spans.otlp.pb.gz",
+        "otel/collector.jsonl",
+        "otel/collector.binpb",
+        "otel/collector.jsonl.zst",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let s2 = dir.path().join("store");
+    let paths: Vec<PathBuf> = lossless.iter().map(|f| testdata(f)).collect();
+    let out = import(&s2, &paths);
+    assert!(
+        !text(&out.stderr).contains("other content"),
+        "{}",
+        text(&out.stderr)
+    );
+    // The console exporter prints microseconds and no scope: all 8 spans say less.
+    let out = import(&s2, &[testdata("otel/console.json")]);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(
+            "8 span(s) repeat the id of a span already stored or read earlier, with other content"
+        ),
+        "{err}"
+    );
+}
