@@ -665,6 +665,11 @@ impl TraceShow {
             .unwrap_or(0)
     }
 
+    /// From the first start to the last end; saturating, as the times come from files.
+    pub fn duration_ns(&self) -> i64 {
+        self.end().saturating_sub(self.start())
+    }
+
     /// The first root's name.
     pub fn root_name(&self) -> String {
         self.tree

@@ -217,7 +217,7 @@ fn is_empty_file(input: &ingest::Input) -> bool {
 /// counted, with the first span's id, for one warning line each.
 #[derive(Default)]
 struct Oddities {
-    kinds: [OddKind; 4],
+    kinds: [OddKind; 5],
 }
 
 #[derive(Default)]
@@ -226,11 +226,12 @@ struct OddKind {
     first: std::sync::OnceLock<String>,
 }
 
-const ODD_TEXT: [&str; 4] = [
+const ODD_TEXT: [&str; 5] = [
     "end before they start (kept as they are)",
     "have no start time (0)",
     "are their own parent (read as roots)",
     "have no name",
+    "have a time after 2262-04-11 or before 1677-09-21, the range of nanoseconds in 64 bits (kept as that limit; a year-9999 \"never\" is one)",
 ];
 
 impl Oddities {
@@ -240,6 +241,10 @@ impl Oddities {
             span.start_time_unix_nano == 0,
             span.parent_span_id == Some(span.span_id),
             span.name.is_empty(),
+            [span.start_time_unix_nano, span.end_time_unix_nano]
+                .into_iter()
+                .chain(span.events.iter().map(|e| e.time_unix_nano))
+                .any(ingest::timestamp::at_limit),
         ];
         for (kind, _) in self.kinds.iter().zip(odd).filter(|(_, o)| *o) {
             kind.count.fetch_add(1, Ordering::Relaxed);

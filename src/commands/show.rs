@@ -241,7 +241,7 @@ fn header(out: &mut dyn Write, t: &TraceShow) -> std::io::Result<()> {
         out,
         "start     {}  duration {}  {} spans",
         utc_millis(t.start()),
-        ms(t.end() - t.start()),
+        ms(t.duration_ns()),
         t.spans.len()
     )?;
     writeln!(
@@ -324,8 +324,8 @@ fn tree(out: &mut dyn Write, t: &TraceShow, width: usize, paint: Paint) -> std::
             "{}{}  +{} {}",
             s.n.span_type.as_str(),
             model,
-            ms(s.raw.start_time_unix_nano - t0),
-            ms(s.raw.end_time_unix_nano - s.raw.start_time_unix_nano)
+            ms(s.raw.start_time_unix_nano.saturating_sub(t0)),
+            ms(s.raw.duration_ns())
         );
         if s.own.calls > 0 {
             detail.push_str(&format!("  {} {}", tokens(&s.own), dollars(s.own.cost_usd)));
@@ -403,16 +403,16 @@ fn shorten_end(s: &str, width: usize) -> String {
 /// A waterfall: each span's bar placed and sized by its time within the trace.
 fn timeline(out: &mut dyn Write, t: &TraceShow, width: usize, paint: Paint) -> std::io::Result<()> {
     let (t0, t1) = (t.start(), t.end());
-    let span = (t1 - t0).max(1) as f64;
+    let span = t1.saturating_sub(t0).max(1) as f64;
     let label_w = (width * 2 / 5).clamp(16, 48);
     let bar_w = width.saturating_sub(label_w + 12).max(10);
     for v in t.tree.walk() {
         let s = &t.spans[v.span];
         let label = format!("{}{}", "  ".repeat(v.depth.min(12)), display_name(&s.raw));
         let label = shorten_middle(&label, label_w);
-        let from = ((s.raw.start_time_unix_nano - t0) as f64 / span * bar_w as f64) as usize;
-        let len = (((s.raw.end_time_unix_nano - s.raw.start_time_unix_nano).max(0) as f64 / span)
-            * bar_w as f64)
+        let from =
+            (s.raw.start_time_unix_nano.saturating_sub(t0) as f64 / span * bar_w as f64) as usize;
+        let len = ((s.raw.duration_ns() as f64 / span) * bar_w as f64)
             .round()
             .max(1.0) as usize;
         let from = from.min(bar_w - 1);
@@ -429,7 +429,7 @@ fn timeline(out: &mut dyn Write, t: &TraceShow, width: usize, paint: Paint) -> s
             "{label}{} │{bar}{}│ {}",
             " ".repeat(pad),
             " ".repeat(bar_w - from - len),
-            ms(s.raw.end_time_unix_nano - s.raw.start_time_unix_nano)
+            ms(s.raw.duration_ns())
         )?;
     }
     Ok(())
@@ -506,11 +506,7 @@ fn transcript_lines(
             .tool_span
             .map(|k| {
                 let s = &t.spans[k];
-                format!(
-                    " · ran as {:?} in {}",
-                    s.raw.name,
-                    ms(s.raw.end_time_unix_nano - s.raw.start_time_unix_nano)
-                )
+                format!(" · ran as {:?} in {}", s.raw.name, ms(s.raw.duration_ns()))
             })
             .unwrap_or_default();
         let result = p
@@ -619,9 +615,8 @@ fn document<'a>(t: &'a TraceShow, c: &'a Conversation) -> Document<'a> {
                     .clone()
                     .unwrap_or_else(|| s.raw.status_message.clone())
             }),
-            start_offset_ms: (s.raw.start_time_unix_nano - t0) as f64 / 1e6,
-            duration_ms: (s.raw.end_time_unix_nano - s.raw.start_time_unix_nano).max(0) as f64
-                / 1e6,
+            start_offset_ms: s.raw.start_time_unix_nano.saturating_sub(t0) as f64 / 1e6,
+            duration_ms: s.raw.duration_ns() as f64 / 1e6,
             usage_source: s.n.usage_source.as_deref(),
             counted: &s.counted,
             own: &s.own,
@@ -636,7 +631,7 @@ fn document<'a>(t: &'a TraceShow, c: &'a Conversation) -> Document<'a> {
         session_id: t.session.as_deref(),
         user_id: t.user.as_deref(),
         start_time: utc_millis(t0),
-        duration_ms: (t.end() - t0) as f64 / 1e6,
+        duration_ms: t.end().saturating_sub(t0) as f64 / 1e6,
         totals: Totals {
             calls: total.calls,
             input_tokens: total.input_tokens,

@@ -4,7 +4,7 @@
 //! `{"timestamp", "raw_otel_json": {…}}`.
 
 use super::ids::{SpanId, TraceId};
-use super::json_value::{attributes_at, int_at, objects_at, str_at, to_any};
+use super::json_value::{attributes_at, int_at, objects_at, str_at, time_at, to_any, u32_at};
 use super::raw::{
     AnyValue, Event, Link, RawLog, RawSpan, Record, Resource, Scope, SpanKind, StatusCode,
 };
@@ -40,12 +40,12 @@ pub fn decode(mut obj: Map<String, Value>) -> Result<Record, String> {
         return Ok(Record::Log(RawLog {
             trace_id: (!trace_id.is_zero()).then_some(trace_id),
             span_id,
-            time_unix_nano: int_at(&obj, "timeUnixNano")?,
-            observed_time_unix_nano: int_at(&obj, "observedTimeUnixNano")?,
+            time_unix_nano: time_at(&obj, "timeUnixNano")?,
+            observed_time_unix_nano: time_at(&obj, "observedTimeUnixNano")?,
             severity_number: i32::try_from(int_at(&obj, "severityNumber")?).unwrap_or(0),
             severity_text: str_at(&obj, "severityText")?,
             event_name: str_at(&obj, "eventName")?,
-            flags: int_at(&obj, "flags")? as u32,
+            flags: u32_at(&obj, "flags")?,
             attributes: attributes_at(&mut obj, "attributes")?,
             body: obj.remove("body").map(to_any).unwrap_or(AnyValue::Empty),
             resource,
@@ -60,13 +60,11 @@ pub fn decode(mut obj: Map<String, Value>) -> Result<Record, String> {
     }
     .ok_or_else(|| format!("unknown span kind {:?}", obj.get("kind")))?;
     let (status_code, status_message) = status(&obj)?;
-    let start = int_at(&obj, "startTimeUnixNano")?;
-    let mut end = int_at(&obj, "endTimeUnixNano")?;
+    let start = time_at(&obj, "startTimeUnixNano")?;
+    let mut end = time_at(&obj, "endTimeUnixNano")?;
     if end == 0 {
-        let duration = int_at(&obj, "durationNano")?;
-        end = start.checked_add(duration).ok_or_else(|| {
-            format!("startTimeUnixNano {start} + durationNano {duration} is past the last time a timestamp can hold (2262)")
-        })?;
+        let duration = time_at(&obj, "durationNano")?;
+        end = start.saturating_add(duration);
     }
     Ok(Record::Span(RawSpan {
         trace_id,
@@ -80,7 +78,7 @@ pub fn decode(mut obj: Map<String, Value>) -> Result<Record, String> {
         end_time_unix_nano: end,
         status_code,
         status_message,
-        flags: int_at(&obj, "flags")? as u32,
+        flags: u32_at(&obj, "flags")?,
         events: events(&mut obj)?,
         links: links(&mut obj)?,
         attributes: attributes_at(&mut obj, "attributes")?,
@@ -128,7 +126,7 @@ fn events(obj: &mut Map<String, Value>) -> Result<Vec<Event>, String> {
         .into_iter()
         .map(|mut e| {
             Ok(Event {
-                time_unix_nano: int_at(&e, "timeUnixNano")?,
+                time_unix_nano: time_at(&e, "timeUnixNano")?,
                 name: str_at(&e, "name")?,
                 attributes: attributes_at(&mut e, "attributes")?,
             })

@@ -78,6 +78,32 @@ pub fn str_at(obj: &Map<String, Value>, key: &str) -> Result<String, String> {
 }
 
 /// An integer field written as a number or a numeric string; absent or null is 0.
+/// A time in nanoseconds at `key`: as `int_at`, but a time past what i64 holds (year
+/// 2262) is held to the limit rather than refused (import warns of it).
+pub fn time_at(obj: &Map<String, Value>, key: &str) -> Result<i64, String> {
+    use super::timestamp::{parse_integer, saturate};
+    match obj.get(key) {
+        Some(Value::Number(n)) if n.as_i64().is_none() => match n.as_u64() {
+            Some(u) => Ok(saturate(i128::from(u))),
+            None => n
+                .as_f64()
+                .filter(|f| f.fract() == 0.0)
+                .map(|f| f as i64)
+                .ok_or_else(|| format!("`{key}` is not an integer: {n}")),
+        },
+        Some(Value::String(s)) => {
+            parse_integer(s.trim()).ok_or_else(|| format!("`{key}` is not an integer: {s:?}"))
+        }
+        _ => int_at(obj, key),
+    }
+}
+
+/// A `u32` at `key` (flags): a value past it is refused, not truncated.
+pub fn u32_at(obj: &Map<String, Value>, key: &str) -> Result<u32, String> {
+    let v = int_at(obj, key)?;
+    u32::try_from(v).map_err(|_| format!("`{key}` {v} is out of range for 32-bit flags"))
+}
+
 pub fn int_at(obj: &Map<String, Value>, key: &str) -> Result<i64, String> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(0),

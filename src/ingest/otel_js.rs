@@ -130,9 +130,9 @@ fn hrtime(v: &Value, key: &str) -> Result<i64, String> {
         return Err(format!("`{key}` must be [seconds, nanoseconds], found {v}"));
     }
     let (secs, nanos) = (part(0)?, part(1)?);
-    secs.checked_mul(1_000_000_000)
-        .and_then(|s| s.checked_add(nanos.min(999_999_999)))
-        .ok_or_else(|| format!("`{key}` {v} is past the last time a timestamp can hold (2262)"))
+    Ok(super::timestamp::saturate(
+        i128::from(secs) * 1_000_000_000 + i128::from(nanos.min(999_999_999)),
+    ))
 }
 
 /// A `Resource` as the class serializes: `attributes`, or the private fields of SDK 1.x

@@ -80,7 +80,10 @@ pub fn skipping_attributes<R>(skip: Option<SkipAttribute>, f: impl FnOnce() -> R
 // ---------------------------------------------------------------------------------
 // Scalars
 
+/// A time in nanoseconds: OTLP's fixed64, as a number or text. A time past what i64
+/// holds (year 2262) is held to the limit, and import warns of it.
 fn int64<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    use super::timestamp::{parse_integer, saturate};
     struct V;
     impl<'de> Visitor<'de> for V {
         type Value = i64;
@@ -91,25 +94,19 @@ fn int64<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
             Ok(v)
         }
         fn visit_u64<E: de::Error>(self, v: u64) -> Result<i64, E> {
-            i64::try_from(v).map_err(|_| E::custom(format!("integer {v} is out of range")))
+            Ok(saturate(i128::from(v)))
         }
         fn visit_f64<E: de::Error>(self, v: f64) -> Result<i64, E> {
-            // Some JavaScript producers write nanosecond times as floats.
-            if v.is_finite() && v.fract() == 0.0 && v.abs() < 9.3e18 {
+            // Some JavaScript producers write nanosecond times as floats; the cast
+            // saturates.
+            if v.is_finite() && v.fract() == 0.0 {
                 Ok(v as i64)
             } else {
                 Err(E::custom(format!("{v} is not an integer")))
             }
         }
         fn visit_str<E: de::Error>(self, v: &str) -> Result<i64, E> {
-            let t = v.trim();
-            if let Ok(n) = t.parse::<i64>() {
-                return Ok(n);
-            }
-            match t.parse::<u64>() {
-                Ok(n) => self.visit_u64(n),
-                Err(_) => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
-            }
+            parse_integer(v.trim()).ok_or_else(|| E::invalid_value(de::Unexpected::Str(v), &self))
         }
         fn visit_unit<E: de::Error>(self) -> Result<i64, E> {
             Ok(0)

@@ -86,8 +86,9 @@ fn span_id(b: &[u8], what: &str) -> Result<SpanId, String> {
         .ok_or_else(|| format!("{what}: span id has {} bytes, expected 8", b.len()))
 }
 
-fn nanos(v: u64, what: &str) -> Result<i64, String> {
-    i64::try_from(v).map_err(|_| format!("{what}: time {v} is out of range"))
+/// A fixed64 time past what i64 holds (year 2262) is held to the limit; import warns.
+fn nanos(v: u64) -> i64 {
+    super::timestamp::saturate(i128::from(v))
 }
 
 fn convert_traces(req: ExportTraceServiceRequest) -> Result<Vec<Record>, String> {
@@ -109,8 +110,8 @@ fn convert_traces(req: ExportTraceServiceRequest) -> Result<Vec<Record>, String>
                     trace_state: s.trace_state,
                     kind: SpanKind::from_otlp(s.kind as i64)
                         .ok_or_else(|| format!("{what}: unknown span kind {}", s.kind))?,
-                    start_time_unix_nano: nanos(s.start_time_unix_nano, &what)?,
-                    end_time_unix_nano: nanos(s.end_time_unix_nano, &what)?,
+                    start_time_unix_nano: nanos(s.start_time_unix_nano),
+                    end_time_unix_nano: nanos(s.end_time_unix_nano),
                     status_code: StatusCode::from_otlp(status.code as i64)
                         .ok_or_else(|| format!("{what}: unknown status code {}", status.code))?,
                     status_message: status.message,
@@ -121,7 +122,7 @@ fn convert_traces(req: ExportTraceServiceRequest) -> Result<Vec<Record>, String>
                         .into_iter()
                         .map(|e| {
                             Ok(Event {
-                                time_unix_nano: nanos(e.time_unix_nano, &what)?,
+                                time_unix_nano: nanos(e.time_unix_nano),
                                 name: e.name,
                                 attributes: attributes(e.attributes),
                             })
@@ -168,8 +169,8 @@ fn convert_logs(req: ExportLogsServiceRequest) -> Result<Vec<Record>, String> {
                 out.push(Record::Log(RawLog {
                     trace_id,
                     span_id,
-                    time_unix_nano: nanos(l.time_unix_nano, what)?,
-                    observed_time_unix_nano: nanos(l.observed_time_unix_nano, what)?,
+                    time_unix_nano: nanos(l.time_unix_nano),
+                    observed_time_unix_nano: nanos(l.observed_time_unix_nano),
                     severity_number: l.severity_number,
                     severity_text: l.severity_text,
                     event_name: l.event_name,

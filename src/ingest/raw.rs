@@ -190,6 +190,16 @@ pub struct RawSpan {
     pub scope: Arc<Scope>,
 }
 
+impl RawSpan {
+    /// How long the span took; 0 when it ends before it starts, and saturating, so that
+    /// times at the limits of the type never wrap.
+    pub fn duration_ns(&self) -> i64 {
+        self.end_time_unix_nano
+            .saturating_sub(self.start_time_unix_nano)
+            .max(0)
+    }
+}
+
 /// One OTLP log record. Records with a span id are joined to their span as events when
 /// spans are read back; the rest are kept and counted.
 #[derive(Debug, Clone, PartialEq, Default)]

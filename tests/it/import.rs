@@ -675,3 +675,104 @@ fn the_same_spans_in_every_lossless_encoding_do_not_conflict_and_a_lossy_one_doe
         "{err}"
     );
 }
+
+#[test]
+fn times_past_2262_are_held_to_the_limit_with_a_warning_and_never_wrap() {
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+    use prost::Message;
+
+    let dir = tempfile::tempdir().unwrap();
+    let span = |id: &str, start: Value, end: Value, input: u64| {
+        serde_json::json!({
+            "traceId": "9".repeat(32), "spanId": id.repeat(16), "name": "chat", "kind": 3,
+            "startTimeUnixNano": start, "endTimeUnixNano": end,
+            "attributes": [
+                {"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o"}},
+                {"key": "gen_ai.usage.input_tokens", "value": {"intValue": input.to_string()}},
+            ],
+        })
+    };
+    // Year 9999 as decimal text, past u64 as a number, and a start at the limit with an
+    // end of 1 (the pair whose difference wrapped).
+    let spans = vec![
+        span(
+            "1",
+            "1795459562000000000".into(),
+            "253402300799000000000".into(),
+            1,
+        ),
+        span(
+            "2",
+            "1795459562000000000".into(),
+            serde_json::json!(18446744073709551615u64),
+            2,
+        ),
+        span("3", "253402300799000000000".into(), "1".into(), 4),
+    ];
+    let doc = serde_json::json!({"resourceSpans": [{"resource": {}, "scopeSpans": [{"scope": {}, "spans": spans}]}]});
+    let json = dir.path().join("never.json");
+    std::fs::write(&json, doc.to_string()).unwrap();
+    // The same in protobuf, where a time is a fixed64 and u64::MAX is well formed.
+    let attr = |k: &str, v: any_value::Value| KeyValue {
+        key: k.into(),
+        value: Some(AnyValue { value: Some(v) }),
+        ..Default::default()
+    };
+    let pb = ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            scope_spans: vec![ScopeSpans {
+                spans: vec![Span {
+                    trace_id: vec![0x88; 16],
+                    span_id: vec![0x44; 8],
+                    name: "chat".into(),
+                    kind: 3,
+                    start_time_unix_nano: 1_795_459_562_000_000_000,
+                    end_time_unix_nano: u64::MAX,
+                    attributes: vec![
+                        attr(
+                            "gen_ai.request.model",
+                            any_value::Value::StringValue("gpt-4o".into()),
+                        ),
+                        attr("gen_ai.usage.input_tokens", any_value::Value::IntValue(8)),
+                    ],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+    .encode_to_vec();
+    let proto = dir.path().join("never.pb");
+    std::fs::write(&proto, pb).unwrap();
+
+    let store = dir.path().join("store");
+    let out = import(&store, &[json, proto]);
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("4 span(s) have a time after 2262-04-11"),
+        "{err}"
+    );
+    let cost = traces(&store, &["cost", "--format", "json"]);
+    let v: Value = serde_json::from_slice(&cost.stdout).unwrap();
+    assert_eq!(v["total"]["input_tokens"], 1 + 2 + 4 + 8);
+
+    // The limit is 2262-04-11T23:47:16.854775807Z: every time shown is at or before it,
+    // and no duration is negative.
+    let show = traces(&store, &["show", &"9".repeat(32), "--format", "json"]);
+    assert!(show.status.success(), "{}", text(&show.stderr));
+    let v: Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert!(v["duration_ms"].as_f64().unwrap() >= 0.0);
+    for s in v["spans"].as_array().unwrap() {
+        assert!(s["duration_ms"].as_f64().unwrap() >= 0.0, "{s}");
+        assert!(s["start_offset_ms"].as_f64().unwrap() >= 0.0, "{s}");
+    }
+    let list = list_json(&store, &[]);
+    assert_eq!(list.len(), 2);
+    for t in &list {
+        assert!(t["duration_ms"].as_f64().unwrap() >= 0.0, "{t}");
+    }
+}

@@ -428,7 +428,7 @@ fn trace(o: &mut String, rank: usize, top: &TopTrace, detailed: bool) {
         dollars(m.cost_usd),
         m.calls,
         super::group_digits(&m.total_tokens().to_string()),
-        esc(&duration_text(t.end() - t.start())),
+        esc(&duration_text(t.duration_ns())),
         esc(t.session.as_deref().unwrap_or("(none)")),
         esc(t.user.as_deref().unwrap_or("(none)")),
     );
@@ -452,7 +452,7 @@ fn trace(o: &mut String, rank: usize, top: &TopTrace, detailed: bool) {
 
 fn tree(o: &mut String, t: &TraceShow) {
     let (t0, t1) = (t.start(), t.end());
-    let total = (t1 - t0).max(1) as f64;
+    let total = t1.saturating_sub(t0).max(1) as f64;
     o.push_str("<table class=\"tree\"><thead><tr><th>Span</th><th>Type</th><th class=\"n\">Tokens in→out</th><th class=\"n\">Cost</th><th class=\"n\">Σ cost</th><th>Time</th><th class=\"n\">Duration</th></tr></thead><tbody>");
     let walk = t.tree.walk();
     for v in walk.iter().take(MAX_TREE_SPANS) {
