@@ -94,6 +94,7 @@ fn exit_code(e: &anyhow::Error) -> u8 {
     if let Some(ie) = e.downcast_ref::<IngestError>() {
         return match ie {
             IngestError::Invalid(_) | IngestError::UnknownFormat(_) | IngestError::NotFound(_) => 2,
+            IngestError::Io { .. } if ie.is_denied() => 2,
             IngestError::Io { .. } => 1,
         };
     }

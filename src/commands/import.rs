@@ -166,6 +166,16 @@ pub fn import(store: &Store, args: &ImportArgs, to: Summary) -> Result<()> {
                     skipped: vec![inv],
                     ..Default::default()
                 }),
+                Err(ingest::IngestError::Io { error, .. }) => summaries.push(InputSummary {
+                    skipped: vec![ingest::Invalid {
+                        file: name.clone(),
+                        location: ingest::error::Location::File,
+                        message: error.to_string(),
+                    }],
+                    name,
+                    format: "unreadable".into(),
+                    ..Default::default()
+                }),
                 Err(e) => return Err(e.into()),
             }
         }
@@ -279,14 +289,15 @@ enum Decoded {
 const BATCH: usize = 4096;
 
 /// Whether an import goes on past an input that failed: a directory's file that is not a
-/// dump, or any unreadable input under `--skip-invalid`.
+/// dump, or under `--skip-invalid` any input that is not valid or that this user may not
+/// read.
 fn skipped_input(input: &ingest::Input, e: &ingest::IngestError, skip_invalid: bool) -> bool {
     match e {
         ingest::IngestError::UnknownFormat(_) if matches!(input, ingest::Input::DirEntry(_)) => {
             true
         }
         ingest::IngestError::Invalid(_) | ingest::IngestError::UnknownFormat(_) => skip_invalid,
-        _ => false,
+        e => skip_invalid && e.is_denied(),
     }
 }
 

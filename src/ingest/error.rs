@@ -49,16 +49,22 @@ pub enum IngestError {
     /// No known format starts with these bytes.
     #[error("{0}")]
     UnknownFormat(Invalid),
-    #[error("cannot read {path}: {source}")]
+    // `error`, not `source`: the message says it, and a chain must not say it twice.
+    #[error("cannot read {path}: {error}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("no such file or directory: {0}")]
     NotFound(PathBuf),
 }
 
 impl IngestError {
+    /// An input this user may not read: theirs to fix (permissions), not a fault.
+    pub fn is_denied(&self) -> bool {
+        matches!(self, IngestError::Io { error, .. } if error.kind() == std::io::ErrorKind::PermissionDenied)
+    }
+
     pub fn invalid(file: &str, location: Location, message: impl Into<String>) -> Self {
         IngestError::Invalid(Invalid {
             file: file.to_string(),

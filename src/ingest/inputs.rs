@@ -39,7 +39,7 @@ fn io_error(path: &Path, e: std::io::Error) -> IngestError {
     } else {
         IngestError::Io {
             path: path.to_path_buf(),
-            source: e,
+            error: e,
         }
     }
 }

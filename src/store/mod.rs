@@ -61,11 +61,13 @@ const ROW_GROUP: usize = 16 * 1024;
 pub enum StoreError {
     #[error(transparent)]
     Manifest(#[from] ManifestError),
-    #[error("store {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    // `error`, not `source`: the message says it, and a chain must not say it twice.
+    #[error("store {path}: {error}")]
+    Io { path: String, error: std::io::Error },
+    #[error(
+        "store {path} cannot be written by this user ({error}): reports read it as it is, but an import or a repair writes; nothing was changed"
+    )]
+    NotWritable { path: String, error: std::io::Error },
     #[error("store: {0}")]
     Write(String),
     #[error("store: cannot read segments: {0}")]
@@ -108,7 +110,20 @@ impl Store {
     fn io(&self, e: std::io::Error) -> StoreError {
         StoreError::Io {
             path: self.root.display().to_string(),
-            source: e,
+            error: e,
+        }
+    }
+
+    /// An error of a first write: a store that is read-only here says so.
+    fn write_error(&self, e: std::io::Error) -> StoreError {
+        match e.kind() {
+            std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
+                StoreError::NotWritable {
+                    path: self.root.display().to_string(),
+                    error: e,
+                }
+            }
+            _ => self.io(e),
         }
     }
 
@@ -173,7 +188,7 @@ impl Store {
             .truncate(false)
             .write(true)
             .open(self.root.join("lock"))
-            .map_err(|e| self.io(e))?;
+            .map_err(|e| self.write_error(e))?;
         lock.lock().map_err(|e| self.io(e))?;
         Ok(lock)
     }
@@ -261,7 +276,7 @@ impl Store {
     /// what a crashed import left behind, and loads the identities already stored.
     pub fn begin_import(&self) -> Result<Import, StoreError> {
         for d in DIRS {
-            fs::create_dir_all(self.root.join(d)).map_err(|e| self.io(e))?;
+            fs::create_dir_all(self.root.join(d)).map_err(|e| self.write_error(e))?;
         }
         let lock = self.lock()?;
         let mut manifest = self.manifest()?;

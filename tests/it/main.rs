@@ -14,6 +14,7 @@ mod import;
 mod ingest_formats;
 mod ledgers;
 mod output;
+mod permissions;
 mod pricing_coverage;
 mod record;
 mod report;
