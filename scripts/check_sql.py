@@ -93,6 +93,49 @@ def compare(engine, store_name, dim, got_rows, want_rows, want_total, total_trac
     return len(got)
 
 
+# The calls table's Parquet schema as README ("The store") documents it: name, DuckDB's
+# type, Parquet's physical type and logical type. Every column is optional (nullable).
+CALLS_SCHEMA = [
+    ("trace_id", "BLOB", "BYTE_ARRAY", None),
+    ("span_id", "BLOB", "BYTE_ARRAY", None),
+    ("start_time_unix_nano", "BIGINT", "INT64", None),
+    ("recorded_cost_usd", "DOUBLE", "DOUBLE", None),
+    ("calls_without_usage", "BIGINT", "INT64", None),
+] + [(c, "VARCHAR", "BYTE_ARRAY", "String") for c in [
+    "root_name", "service", "span_type", "provider", "request_model", "response_model",
+    "session_id", "user_id", "response_id", "previous_response_id", "service_tier"]
+] + [(c, "BIGINT", "INT64", None) for c in [
+    "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
+    "reasoning_tokens", "cache_write_1h_tokens", "audio_input_tokens",
+    "audio_output_tokens", "image_input_tokens"]
+] + [
+    ("segment", "BIGINT", "INT64", None),
+    ("price_id", "VARCHAR", "BYTE_ARRAY", "String"),
+    ("price_fallback", "BOOLEAN", "BOOLEAN", None),
+    ("recorded_cost_usd_text", "VARCHAR", "BYTE_ARRAY", "String"),
+]
+
+
+def check_calls_schema(store):
+    """Each calls file, read by DuckDB and by pyarrow, has the documented schema."""
+    import duckdb
+    import pyarrow.parquet as pq
+    files = sorted((store / "calls").rglob("*.parquet"))
+    for f in files:
+        d = duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet('{f}')").fetchall()
+        got = [(r[0], r[1]) for r in d]
+        if got != [(n, t) for n, t, _, _ in CALLS_SCHEMA]:
+            sys.exit(f"{f}: DuckDB reads {got}\nREADME documents {CALLS_SCHEMA}")
+        s = pq.ParquetFile(f).schema
+        got = [(s.column(i).name, s.column(i).physical_type,
+                str(s.column(i).logical_type) if str(s.column(i).logical_type) != "None" else None,
+                s.column(i).max_definition_level) for i in range(len(s))]
+        want = [(n, p, l, 1) for n, _, p, l in CALLS_SCHEMA]
+        if got != want:
+            sys.exit(f"{f}: pyarrow reads {got}\nREADME documents {want}")
+    print(f"calls schema: {len(files)} file(s) read by DuckDB and pyarrow as documented")
+
+
 TOTAL_TRACES = """SELECT COUNT(DISTINCT trace_id) AS traces FROM
   (SELECT c.*, MAX(c.segment) OVER (PARTITION BY c.trace_id) AS newest FROM calls c) n
   WHERE calls_without_usage IS NULL AND segment = newest"""
@@ -144,6 +187,7 @@ def main():
         started = time.monotonic()
         stores = build_stores(a.binary, tmp, a.traces)
         check_fixture(a.binary, stores["testdata"])
+        check_calls_schema(stores["testdata"])
         prices = tmp / "prices.parquet"
         traces(a.binary, "--pricing", str(PRICING), "pricing", "export", "--format", "parquet", "-o", str(prices))
         want = {(n, d): report(a.binary, s, d, PRICING) for n, s in stores.items() for d in DIMS}
