@@ -66,7 +66,8 @@ billable AS (
 priced AS (
     -- The row of the call's entry, price period (its start) and long-context bracket
     -- (its whole prompt): its service tier's where the period lists that tier, else the
-    -- standard one.
+    -- standard one. Open bounds are COALESCEd to constants, not ORed, so that engines join on
+    -- price_id by hash and not row by row.
     SELECT b.*,
            CASE WHEN t.price_id IS NOT NULL THEN t.input_usd_per_token ELSE s.input_usd_per_token END AS r_input,
            CASE WHEN t.price_id IS NOT NULL THEN t.cache_read_usd_per_token ELSE s.cache_read_usd_per_token END AS r_cache_read,
@@ -80,16 +81,16 @@ priced AS (
     FROM billable b
     LEFT JOIN prices t
       ON t.price_id = b.price_id AND t.service_tier = b.tier
-     AND (t.valid_from_unix_nano IS NULL OR b.start_ns >= t.valid_from_unix_nano)
-     AND (t.valid_to_unix_nano IS NULL OR b.start_ns < t.valid_to_unix_nano)
-     AND (t.above_input_tokens IS NULL OR b.prompt > t.above_input_tokens)
-     AND (t.up_to_input_tokens IS NULL OR b.prompt <= t.up_to_input_tokens)
+     AND b.start_ns >= COALESCE(t.valid_from_unix_nano, -9223372036854775807)
+     AND b.start_ns < COALESCE(t.valid_to_unix_nano, 9223372036854775807)
+     AND b.prompt > COALESCE(t.above_input_tokens, -1)
+     AND b.prompt <= COALESCE(t.up_to_input_tokens, 9223372036854775807)
     LEFT JOIN prices s
       ON s.price_id = b.price_id AND s.service_tier IS NULL
-     AND (s.valid_from_unix_nano IS NULL OR b.start_ns >= s.valid_from_unix_nano)
-     AND (s.valid_to_unix_nano IS NULL OR b.start_ns < s.valid_to_unix_nano)
-     AND (s.above_input_tokens IS NULL OR b.prompt > s.above_input_tokens)
-     AND (s.up_to_input_tokens IS NULL OR b.prompt <= s.up_to_input_tokens)
+     AND b.start_ns >= COALESCE(s.valid_from_unix_nano, -9223372036854775807)
+     AND b.start_ns < COALESCE(s.valid_to_unix_nano, 9223372036854775807)
+     AND b.prompt > COALESCE(s.above_input_tokens, -1)
+     AND b.prompt <= COALESCE(s.up_to_input_tokens, 9223372036854775807)
 ),
 costed AS (
     SELECT priced.*,
