@@ -21,6 +21,7 @@ if engine == "duckdb":
 else:
     from pyspark.sql import SparkSession
     spark = (SparkSession.builder.master("local[2]").appName("traces-bench")
+             .config("spark.sql.shuffle.partitions", "4")
              .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
              .getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
