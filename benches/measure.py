@@ -4,6 +4,7 @@ run, after checking that every tool computed the same tokens per session.
 
     python3 benches/measure.py TRACES_BIN VENV_PYTHON DUMP [DUMP...]
 """
+import decimal
 import json
 import os
 import re
@@ -82,6 +83,17 @@ def main():
                 res[f"traces cost --by {by} (store)"] = (w, r)
                 w, r, out2 = run([py, os.path.join(HERE, "duckdb_cost.py"), "store", store, by])
                 res[f"duckdb --by {by} (store)"] = (w, r)
+            # The same report by sql/cost_by_session.sql, on DuckDB and on Spark local[2]
+            # (its JVM's start included), checked against traces to the last digit.
+            prices = os.path.join(tmp, "prices.parquet")
+            subprocess.run([traces_bin, "pricing", "export", "--format", "parquet", "-o", prices], check=True)
+            w, r, out = run([traces_bin, "--store", store, "cost", "--by", "session", "--format", "json"])
+            want = {row["session_id"]: [row["input_tokens"], row["output_tokens"], str(decimal.Decimal(str(row["cost_usd"])).normalize())]
+                    for row in json.loads(out, parse_float=decimal.Decimal)["rows"]}
+            for engine in ("duckdb", "spark"):
+                w, r, out = run([py, os.path.join(HERE, "sql_cost.py"), engine, store, prices])
+                assert json.loads(out) == want, f"{engine} running sql/cost_by_session.sql disagrees with traces"
+                res[f"{engine} sql/cost_by_session.sql"] = (w, r)
             w, r, out = run([traces_bin, "--store", store, "list", "--limit", "5", "--format", "json"])
             listed = [row["trace_id"] for row in json.loads(out)]
             res["traces list --limit 5 (store)"] = (w, r)
@@ -135,6 +147,10 @@ def main():
         for by in STORE_BY:
             t, d = res[f"traces cost --by {by} (store)"], res[f"duckdb --by {by} (store)"]
             print(f"  ratio traces/duckdb from the store --by {by}: {d[0] / t[0]:.2f}x")
+        t = res["traces cost --by session (store)"]
+        for engine in ("duckdb", "spark"):
+            d = res[f"{engine} sql/cost_by_session.sql"]
+            print(f"  {engine} sql/cost_by_session.sql / traces cost --by session: {d[0] / t[0]:.1f}x the time, same numbers")
         t, d = res["traces list --limit 5 (store)"], res["duckdb list --limit 5 (store)"]
         print(f"  ratio traces list / duckdb GROUP BY trace_id: {d[0] / t[0]:.2f}x")
         e, f = res["traces import small (empty store)"], res["traces import small (this store)"]

@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 sizes=${BENCH_TRACES:-"20000 200000"}
 cargo build --release --quiet
 python3 -m venv benches/.venv
-benches/.venv/bin/pip install --quiet --disable-pip-version-check 'duckdb==1.5.6' 'tracecost==0.1.0'
+benches/.venv/bin/pip install --quiet --disable-pip-version-check 'duckdb==1.5.6' 'tracecost==0.1.0' 'pyspark==4.0.1'
+# Spark (sql/ on Spark local[2]) needs a Java runtime.
+command -v java >/dev/null || { apt-get update && apt-get install -y openjdk-17-jre-headless; }
 mkdir -p benches/data
 dumps=()
 for n in $sizes; do

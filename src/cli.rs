@@ -412,6 +412,13 @@ Examples:
     },
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    Parquet,
+    Csv,
+    Json,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum PricingCommand {
     /// Every priced model with its prices in force today.
@@ -432,6 +439,21 @@ Examples:
     Update {
         /// The LiteLLM JSON file.
         file: PathBuf,
+    },
+    /// The price table in force (shipped, updated and --pricing files) as data, for
+    /// engines that price a store's calls table in SQL (sql/*.sql): one row per model,
+    /// price period, service tier and long-context bracket, rates exact.
+    #[command(after_help = "\
+Examples:
+  traces pricing export --format parquet -o prices.parquet
+  traces pricing export --format csv | grep claude")]
+    Export {
+        /// parquet (rates as DECIMAL(25,24)), csv or json (rates as exact decimal text).
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        /// The file to write; standard output when absent.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
     },
     /// Which entry a model name resolves to, and why.
     #[command(after_help = "\

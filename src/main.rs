@@ -37,7 +37,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         cli::Command::Import(a) => {
             keep_freed_pages();
-            commands::import::run(&store, a)
+            commands::import::run(&store, &cli.pricing, a)
         }
         cli::Command::List(a) => commands::list::run(&store, a),
         cli::Command::Cost(a) => commands::cost::run(&store, &cli.pricing, a),

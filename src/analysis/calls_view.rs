@@ -5,8 +5,10 @@
 //! again. Reports that need raw attributes (`attr:KEY`, `--where`) still read the spans.
 
 use super::calls::{Calls, LlmCall, calls_from_rows};
+use super::cost_report::{PriceCache, recorded_decimal};
 use super::partition::{SpillError, TracePartitions};
 use crate::ingest::ids::TraceId;
+use crate::pricing::Pricing;
 use crate::semconv::model::Usage;
 use crate::store::{Store, StoreError};
 use polars::prelude::*;
@@ -49,7 +51,19 @@ pub fn to_frame(touched: &[TraceId], calls: &Calls) -> PolarsResult<DataFrame> {
     frame(
         &calls.calls,
         &markers(touched, &calls.without_usage_by_trace),
+        &Written {
+            segment: 0,
+            pricing: None,
+        },
     )
+}
+
+/// What a calls table's rows say beyond the calls themselves, for engines that read the
+/// table without `traces`: the import that wrote them (a trace's rows count from the
+/// newest import that touched it) and the price entry each call resolved to.
+struct Written<'a> {
+    segment: i64,
+    pricing: Option<&'a Pricing>,
 }
 
 /// The marker rows' contents: every touched trace, with its calls without usage.
@@ -63,8 +77,17 @@ fn markers(touched: &[TraceId], without_usage_by_trace: &[(TraceId, u64)]) -> Ve
 }
 
 /// Rows of a calls table: these calls, then these markers.
-fn frame(calls: &[LlmCall], markers: &[(TraceId, u64)]) -> PolarsResult<DataFrame> {
+fn frame(
+    calls: &[LlmCall],
+    markers: &[(TraceId, u64)],
+    written: &Written,
+) -> PolarsResult<DataFrame> {
     let n = calls.len() + markers.len();
+    let mut prices = written.pricing.map(PriceCache::new);
+    let mut price_id: Vec<Option<&str>> = Vec::with_capacity(n);
+    let mut price_fallback: Vec<Option<bool>> = Vec::with_capacity(n);
+    // The recorded cost as the decimal reports sum, which a float cast in SQL is not.
+    let mut recorded_text: Vec<Option<String>> = Vec::with_capacity(n);
     let mut trace_id: Vec<&[u8]> = Vec::with_capacity(n);
     let mut span_id: Vec<Option<&[u8]>> = Vec::with_capacity(n);
     let mut start: Vec<Option<i64>> = Vec::with_capacity(n);
@@ -77,6 +100,17 @@ fn frame(calls: &[LlmCall], markers: &[(TraceId, u64)]) -> PolarsResult<DataFram
         span_id.push(Some(&c.span_id.0));
         start.push(Some(c.start));
         cost.push(c.recorded_cost_usd);
+        recorded_text.push(
+            c.recorded_cost_usd
+                .and_then(recorded_decimal)
+                .map(|d| d.normalize().to_string()),
+        );
+        let matched = prices
+            .as_mut()
+            .zip(c.model())
+            .and_then(|(p, m)| p.entry(m, c.provider.as_deref()));
+        price_id.push(matched.as_ref().map(|m| m.entry.id.as_str()));
+        price_fallback.push(Some(matched.is_some_and(|m| m.fallback.is_some())));
         without.push(None);
         for (col, v) in text.iter_mut().zip(text_of(c)) {
             col.push(v);
@@ -90,6 +124,9 @@ fn frame(calls: &[LlmCall], markers: &[(TraceId, u64)]) -> PolarsResult<DataFram
         span_id.push(None);
         start.push(None);
         cost.push(None);
+        recorded_text.push(None);
+        price_id.push(None);
+        price_fallback.push(None);
         without.push(Some(*w as i64));
         text.iter_mut().for_each(|c| c.push(None));
         tokens.iter_mut().for_each(|c| c.push(None));
@@ -107,6 +144,12 @@ fn frame(calls: &[LlmCall], markers: &[(TraceId, u64)]) -> PolarsResult<DataFram
     for (name, v) in TOKEN_COLUMNS.iter().zip(tokens) {
         cols.push(Column::new((*name).into(), v));
     }
+    cols.extend([
+        Column::new("segment".into(), vec![written.segment; n]),
+        Column::new("price_id".into(), price_id),
+        Column::new("price_fallback".into(), price_fallback),
+        Column::new("recorded_cost_usd_text".into(), recorded_text),
+    ]);
     DataFrame::new(n, cols)
 }
 
@@ -154,7 +197,12 @@ pub fn attribute_and_save(
     segment: Option<u64>,
     touched: &[TraceId],
     rows: TracePartitions,
+    pricing: &Pricing,
 ) -> Result<Saved, SpillError> {
+    let written = Written {
+        segment: segment.map_or(0, |s| s as i64),
+        pricing: Some(pricing),
+    };
     let mut table_error = None;
     let mut table =
         segment.and_then(|s| store.begin_calls(s).map_err(|e| table_error = Some(e)).ok());
@@ -164,7 +212,7 @@ pub fn attribute_and_save(
     rows.for_each(
         |rows| {
             let mut part = calls_from_rows(rows);
-            let df = writing.then(|| frame(&part.calls, &[]));
+            let df = writing.then(|| frame(&part.calls, &[], &written));
             let t = CallTotals::of(&part.calls);
             part.calls = Vec::new();
             (part, t, df)
@@ -182,7 +230,7 @@ pub fn attribute_and_save(
     )?;
     if let Some(mut w) = table {
         let markers = markers(touched, &out.without_usage_by_trace);
-        let r = frame(&[], &markers)
+        let r = frame(&[], &markers, &written)
             .map_err(StoreError::from)
             .and_then(|df| w.write(df))
             .and_then(|()| w.attach());

@@ -57,6 +57,7 @@ pub fn run_with_command(store: &Store, pricing_files: &[PathBuf], args: &CheckAr
     }
     super::import::import(
         store,
+        pricing_files,
         &crate::cli::ImportArgs {
             paths: run.clone(),
             format: "auto".into(),

@@ -5,6 +5,7 @@ use crate::cli::ImportArgs;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::HashSet;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,12 +30,21 @@ pub enum Summary {
     Stderr,
 }
 
-pub fn run(store: &Store, args: &ImportArgs) -> Result<()> {
-    import(store, args, Summary::Stdout)
+pub fn run(store: &Store, pricing_files: &[PathBuf], args: &ImportArgs) -> Result<()> {
+    import(store, pricing_files, args, Summary::Stdout)
 }
 
-pub fn import(store: &Store, args: &ImportArgs, to: Summary) -> Result<()> {
+/// `pricing_files` (the `--pricing` overrides) decide which price entry each call of the
+/// calls table names, for engines that price the table without `traces`.
+pub fn import(
+    store: &Store,
+    pricing_files: &[PathBuf],
+    args: &ImportArgs,
+    to: Summary,
+) -> Result<()> {
     let started = Instant::now();
+    let paths: Vec<&std::path::Path> = pricing_files.iter().map(PathBuf::as_path).collect();
+    let pricing = traces::pricing::Pricing::load(&paths)?;
     let inputs = expand_inputs(&args.paths)?;
     let format: ingest::Format = args.format.parse().map_err(super::UsageError)?;
     let total_bytes: u64 = inputs
@@ -190,7 +200,7 @@ pub fn import(store: &Store, args: &ImportArgs, to: Summary) -> Result<()> {
     let stats = import
         .commit(sources)
         .context("nothing of this import was stored; the store is as it was before it")?;
-    let saved = import_calls(store, &rows, &stats)?;
+    let saved = import_calls(store, &rows, &stats, &pricing)?;
     if let Some(e) = &saved.table_error {
         // The spans are committed: without this table, reports derive the calls from
         // the spans, slower but the same.
@@ -310,7 +320,12 @@ struct Filed {
 /// The counted calls of every trace the import touched, over all their spans (the new
 /// traces' rows as the import filed them, the others' read back from the store), saved
 /// as the import's calls table.
-fn import_calls(store: &Store, rows: &Mutex<Filed>, stats: &ImportStats) -> Result<Saved> {
+fn import_calls(
+    store: &Store,
+    rows: &Mutex<Filed>,
+    stats: &ImportStats,
+    pricing: &traces::pricing::Pricing,
+) -> Result<Saved> {
     let mut filed = std::mem::take(
         &mut *rows
             .lock()
@@ -330,6 +345,7 @@ fn import_calls(store: &Store, rows: &Mutex<Filed>, stats: &ImportStats) -> Resu
         stats.segment,
         &stats.trace_ids,
         filed.rows,
+        pricing,
     )?)
 }
 

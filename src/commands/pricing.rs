@@ -2,7 +2,7 @@
 //! model name resolves in it.
 
 use super::UsageError;
-use crate::cli::PricingCommand;
+use crate::cli::{ExportFormat, PricingCommand};
 use anyhow::Result;
 use std::path::PathBuf;
 use traces::pricing::Pricing;
@@ -54,6 +54,62 @@ fn update(file: &std::path::Path) -> Result<()> {
         models.len(),
         dest.display()
     );
+    Ok(())
+}
+
+/// `traces pricing export`: the rows of `pricing::export`, written whole to a file
+/// aside and renamed, so a failed export leaves no half table for an engine to read.
+fn export(pricing: &Pricing, format: ExportFormat, output: Option<&std::path::Path>) -> Result<()> {
+    use std::io::Write;
+    use traces::pricing::export;
+    let rows = export::rows(pricing)?;
+    let mut bytes = Vec::new();
+    match format {
+        ExportFormat::Parquet => {
+            let mut df = export::frame(&rows)?;
+            polars::prelude::ParquetWriter::new(&mut bytes).finish(&mut df)?;
+        }
+        ExportFormat::Csv => {
+            let mut w = csv::Writer::from_writer(&mut bytes);
+            if let Some(first) = rows.first() {
+                w.write_record(export::fields(first).iter().map(|(k, _)| k))?;
+            }
+            for r in &rows {
+                w.write_record(
+                    export::fields(r)
+                        .iter()
+                        .map(|(_, v)| v.as_deref().unwrap_or_default()),
+                )?;
+            }
+            w.flush()?;
+        }
+        ExportFormat::Json => {
+            // Rates as strings: a JSON number is read back as a float by most readers.
+            let doc: Vec<serde_json::Map<String, serde_json::Value>> = rows
+                .iter()
+                .map(|r| {
+                    export::fields(r)
+                        .into_iter()
+                        .map(|(k, v)| (k, v.map_or(serde_json::Value::Null, Into::into)))
+                        .collect()
+                })
+                .collect();
+            serde_json::to_writer(&mut bytes, &doc)?;
+            bytes.push(b'\n');
+        }
+    }
+    match output {
+        None => std::io::stdout().lock().write_all(&bytes)?,
+        Some(path) => {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default();
+            let tmp = path.with_file_name(format!(".{name}.tmp"));
+            std::fs::write(&tmp, &bytes)?;
+            std::fs::rename(&tmp, path)?;
+        }
+    }
     Ok(())
 }
 
@@ -123,6 +179,7 @@ pub fn run(pricing_files: &[PathBuf], cmd: &PricingCommand) -> Result<()> {
             }
         }
         PricingCommand::Update { file } => update(file)?,
+        PricingCommand::Export { format, output } => export(&pricing, *format, output.as_deref())?,
         PricingCommand::Match { model, provider } => {
             match pricing.resolve(model, provider.as_deref()) {
                 None => {

@@ -260,8 +260,11 @@ async fn commit(store: &Store, app: &Arc<Receiver>, out: &mut Output) -> Result<
     let target = tokio::task::spawn_blocking(move || -> Result<Option<Dump>> {
         match target {
             None => {
+                // Names prices with the table in force (shipped, or updated), not a
+                // --pricing file, which `record` does not take.
                 super::import::import(
                     &store,
+                    &[],
                     &ImportArgs {
                         paths,
                         format: "proto-framed".into(),

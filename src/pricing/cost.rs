@@ -180,28 +180,46 @@ pub fn rates_for(
     })
 }
 
-/// USD for `b` at `rates` (which have an input price, as `rates_for` returns them),
-/// exact but not normalized: reports sum many of these and normalize once. `None` only
-/// past `Decimal`'s range, which validated prices and i64 counts cannot reach.
-pub fn cost_at(rates: &Rates, b: &Billable) -> Option<Decimal> {
+/// The classes of `Billable`, in the order of `Billable::parts` and `per_class`.
+pub const CLASSES: [&str; 9] = [
+    "input",
+    "cache_read",
+    "cache_write_5m",
+    "cache_write_1h",
+    "input_audio",
+    "input_image",
+    "output",
+    "reasoning",
+    "output_audio",
+];
+
+/// The rate (USD per million tokens) of each class of `Billable`, gaps filled as calls
+/// are billed, for `rates` that have an input price (as `rates_for` returns them).
+pub fn per_class(rates: &Rates) -> [Decimal; 9] {
     let in_rate = rates.input.unwrap_or(Decimal::ZERO);
-    let cached_rate = rates.cached_input.unwrap_or(in_rate);
     // A write the span does not say is for an hour is billed at the 5-minute rate, the
     // default of every provider that has both.
     let write_rate = rates.cache_write_5m.unwrap_or(in_rate);
     let out_rate = rates.output.unwrap_or(Decimal::ZERO);
+    [
+        in_rate,
+        rates.cached_input.unwrap_or(in_rate),
+        write_rate,
+        rates.cache_write_1h.unwrap_or(write_rate),
+        rates.input_audio.unwrap_or(in_rate),
+        rates.input_image.unwrap_or(in_rate),
+        out_rate,
+        rates.reasoning.unwrap_or(out_rate),
+        rates.output_audio.unwrap_or(out_rate),
+    ]
+}
+
+/// USD for `b` at `rates` (which have an input price, as `rates_for` returns them),
+/// exact but not normalized: reports sum many of these and normalize once. `None` only
+/// past `Decimal`'s range, which validated prices and i64 counts cannot reach.
+pub fn cost_at(rates: &Rates, b: &Billable) -> Option<Decimal> {
     let mut micro_usd = Decimal::ZERO;
-    for (n, rate) in [
-        (b.uncached_input, in_rate),
-        (b.cache_read, cached_rate),
-        (b.cache_write, write_rate),
-        (b.cache_write_1h, rates.cache_write_1h.unwrap_or(write_rate)),
-        (b.audio_input, rates.input_audio.unwrap_or(in_rate)),
-        (b.image_input, rates.input_image.unwrap_or(in_rate)),
-        (b.plain_output, out_rate),
-        (b.reasoning, rates.reasoning.unwrap_or(out_rate)),
-        (b.audio_output, rates.output_audio.unwrap_or(out_rate)),
-    ] {
+    for (n, rate) in b.parts().into_iter().zip(per_class(rates)) {
         micro_usd = micro_usd.checked_add(Decimal::from(n).checked_mul(rate)?)?;
     }
     // Rates are per million tokens: moving the point is exact and needs no division.

@@ -2,6 +2,7 @@
 //! overrides, model-name matching and the cost of a call.
 
 pub mod cost;
+pub mod export;
 pub mod matcher;
 pub mod shipped;
 pub mod table;

@@ -1,0 +1,235 @@
+"""Checks that sql/cost_by_*.sql, run by DuckDB and by Spark SQL over a store's calls
+tables and `traces pricing export`, give `traces cost --by X --format json` to the last
+digit: every row, every field, and the total.
+
+Stores: testdata's dumps with the hand-written fixture testdata/sql/ (dated prices,
+reasoning at its own rate, a long-context tier, flex and priority, an unpriced model, a
+trace two imports touched), whose costs are also checked against the hand-worked
+testdata/sql/expected.json; and a dump of the benchmark generator (BENCH traces, 2,000
+by default).
+
+    python scripts/check_sql.py TRACES_BINARY [--traces N] [--no-spark]
+
+Spark needs pyspark and a Java runtime; DuckDB needs duckdb.
+"""
+import argparse
+import json
+import pathlib
+import subprocess
+import sys
+import tempfile
+import time
+from decimal import Decimal
+
+root = pathlib.Path(__file__).resolve().parent.parent
+DIMS = {"session": "session_id", "user": "user_id", "model": "model", "day": "day"}
+FIELDS = ["traces", "calls", "input_tokens", "cache_read_tokens", "cache_write_tokens",
+          "output_tokens", "reasoning_tokens", "total_tokens", "cost_usd",
+          "recorded_cost_usd", "unpriced_calls", "fallback_priced_calls"]
+# Fields whose group sums are the total's; `traces` is counted per group, not summed.
+ADDITIVE = FIELDS[1:]
+PRICING = root / "testdata/sql/prices.toml"
+TESTDATA = ["otel", "otel-js", "cloudwatch", "sideseat", "llm", "any-agent", "langfuse-exports"]
+
+
+def duckdb_views(store, prices):
+    """The README's two CREATE VIEW lines for DuckDB."""
+    return [
+        f"CREATE VIEW calls AS SELECT * FROM read_parquet('{store}/calls/**/*.parquet')",
+        f"CREATE VIEW prices AS SELECT * FROM read_parquet('{prices}')",
+    ]
+
+
+def spark_views(store, prices):
+    """The README's two CREATE VIEW lines for Spark SQL."""
+    return [
+        f"CREATE OR REPLACE TEMPORARY VIEW calls USING parquet OPTIONS (path '{store}/calls', recursiveFileLookup 'true')",
+        f"CREATE OR REPLACE TEMPORARY VIEW prices USING parquet OPTIONS (path '{prices}')",
+    ]
+
+
+def traces(binary, *args):
+    out = subprocess.run([binary, "-q", *args], check=True, capture_output=True, text=True).stdout
+    return out
+
+
+def number(v):
+    """A figure as an exact decimal, whatever the engine returned it as."""
+    if v is None:
+        return None
+    if isinstance(v, float):
+        raise TypeError(f"{v!r} came back as a float: not exact")
+    return Decimal(str(v)).normalize()
+
+
+def report(binary, store, dim, pricing):
+    doc = json.loads(traces(binary, "--store", str(store), "--pricing", str(pricing),
+                            "cost", "--by", dim, "--format", "json"), parse_float=Decimal)
+    key = DIMS[dim]
+    rows = {r[key]: {f: number(r[f]) for f in FIELDS} for r in doc["rows"]}
+    return rows, {f: number(doc["total"][f]) for f in FIELDS}
+
+
+def compare(engine, store_name, dim, got_rows, want_rows, want_total, total_traces):
+    key = DIMS[dim]
+    got = {}
+    for r in got_rows:
+        got[r[key]] = {f: number(r[f]) for f in FIELDS}
+    problems = []
+    for k in sorted(set(got) | set(want_rows), key=str):
+        if got.get(k) != want_rows.get(k):
+            problems.append(f"  {key}={k!r}:\n    {engine}: {got.get(k)}\n    traces: {want_rows.get(k)}")
+    total = {f: None for f in FIELDS}
+    for r in got.values():
+        for f in ADDITIVE:
+            if r[f] is not None:
+                total[f] = (total[f] or 0) + r[f]
+    total = {f: number(v) for f, v in total.items()}
+    total["traces"] = number(total_traces)
+    if total != want_total:
+        problems.append(f"  TOTAL:\n    {engine}: {total}\n    traces: {want_total}")
+    if problems:
+        sys.exit(f"{engine} differs from traces on {store_name}, cost by {dim}:\n" + "\n".join(problems))
+    return len(got)
+
+
+# The calls table's Parquet schema as README ("The store") documents it: name, DuckDB's
+# type, Parquet's physical type and logical type. Every column is optional (nullable).
+CALLS_SCHEMA = [
+    ("trace_id", "BLOB", "BYTE_ARRAY", None),
+    ("span_id", "BLOB", "BYTE_ARRAY", None),
+    ("start_time_unix_nano", "BIGINT", "INT64", None),
+    ("recorded_cost_usd", "DOUBLE", "DOUBLE", None),
+    ("calls_without_usage", "BIGINT", "INT64", None),
+] + [(c, "VARCHAR", "BYTE_ARRAY", "String") for c in [
+    "root_name", "service", "span_type", "provider", "request_model", "response_model",
+    "session_id", "user_id", "response_id", "previous_response_id", "service_tier"]
+] + [(c, "BIGINT", "INT64", None) for c in [
+    "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
+    "reasoning_tokens", "cache_write_1h_tokens", "audio_input_tokens",
+    "audio_output_tokens", "image_input_tokens"]
+] + [
+    ("segment", "BIGINT", "INT64", None),
+    ("price_id", "VARCHAR", "BYTE_ARRAY", "String"),
+    ("price_fallback", "BOOLEAN", "BOOLEAN", None),
+    ("recorded_cost_usd_text", "VARCHAR", "BYTE_ARRAY", "String"),
+]
+
+
+def check_calls_schema(store):
+    """Each calls file, read by DuckDB and by pyarrow, has the documented schema."""
+    import duckdb
+    import pyarrow.parquet as pq
+    files = sorted((store / "calls").rglob("*.parquet"))
+    for f in files:
+        d = duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet('{f}')").fetchall()
+        got = [(r[0], r[1]) for r in d]
+        if got != [(n, t) for n, t, _, _ in CALLS_SCHEMA]:
+            sys.exit(f"{f}: DuckDB reads {got}\nREADME documents {CALLS_SCHEMA}")
+        s = pq.ParquetFile(f).schema
+        got = [(s.column(i).name, s.column(i).physical_type,
+                str(s.column(i).logical_type) if str(s.column(i).logical_type) != "None" else None,
+                s.column(i).max_definition_level) for i in range(len(s))]
+        want = [(n, p, l, 1) for n, _, p, l in CALLS_SCHEMA]
+        if got != want:
+            sys.exit(f"{f}: pyarrow reads {got}\nREADME documents {want}")
+    print(f"calls schema: {len(files)} file(s) read by DuckDB and pyarrow as documented")
+
+
+TOTAL_TRACES = """SELECT COUNT(DISTINCT trace_id) AS traces FROM
+  (SELECT c.*, MAX(c.segment) OVER (PARTITION BY c.trace_id) AS newest FROM calls c) n
+  WHERE calls_without_usage IS NULL AND segment = newest"""
+
+
+def check_fixture(binary, store):
+    """The fixture's sessions against the costs worked out by hand."""
+    want = json.loads((root / "testdata/sql/expected.json").read_text())
+    rows, _ = report(binary, store, "session", PRICING)
+    for session, exp in want["sessions"].items():
+        got = rows.get(session)
+        exp = {f: number(Decimal(v) if isinstance(v, str) else v) for f, v in exp.items()}
+        if got is None or any(got[f] != v for f, v in exp.items()):
+            sys.exit(f"traces cost --by session, {session}: {got}, worked out by hand: {exp}")
+    per_call = [Decimal(c["cost_usd"]) for c in want["calls"].values() if c["cost_usd"]]
+    if sum(per_call) != sum(Decimal(s["cost_usd"]) for s in want["sessions"].values()):
+        sys.exit("testdata/sql/expected.json: the calls do not add up to the sessions")
+
+
+def build_stores(binary, tmp, n_traces):
+    stores = {}
+    s = tmp / "testdata"
+    # Part of one trace first: the full import then supersedes its calls.
+    traces(binary, "--store", str(s), "--pricing", str(PRICING), "import", str(root / "testdata/sql/partial.json"))
+    traces(binary, "--store", str(s), "--pricing", str(PRICING), "import", str(root / "testdata/sql/calls.json"),
+           *[str(root / "testdata" / d) for d in TESTDATA])
+    stores["testdata"] = s
+    if n_traces:
+        dump = tmp / "bench.jsonl"
+        subprocess.run([sys.executable, str(root / "benches/generate.py"), str(dump), "--traces", str(n_traces)],
+                       check=True, stdout=subprocess.DEVNULL)
+        b = tmp / f"bench-{n_traces}"
+        traces(binary, "--store", str(b), "--pricing", str(PRICING), "import", str(dump))
+        stores[f"bench ({n_traces} traces)"] = b
+    return stores
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("binary")
+    ap.add_argument("--traces", type=int, default=2000, help="traces of the benchmark dump (0: none)")
+    ap.add_argument("--no-spark", action="store_true")
+    a = ap.parse_args()
+    import duckdb
+
+    sql = {d: (root / f"sql/cost_by_{d}.sql").read_text() for d in DIMS}
+    with tempfile.TemporaryDirectory() as t:
+        tmp = pathlib.Path(t)
+        started = time.monotonic()
+        stores = build_stores(a.binary, tmp, a.traces)
+        check_fixture(a.binary, stores["testdata"])
+        check_calls_schema(stores["testdata"])
+        prices = tmp / "prices.parquet"
+        traces(a.binary, "--pricing", str(PRICING), "pricing", "export", "--format", "parquet", "-o", str(prices))
+        want = {(n, d): report(a.binary, s, d, PRICING) for n, s in stores.items() for d in DIMS}
+        print(f"stores and traces' reports: {time.monotonic() - started:.1f} s")
+
+        started = time.monotonic()
+        for name, store in stores.items():
+            con = duckdb.connect()
+            for v in duckdb_views(store, prices):
+                con.execute(v)
+            total_traces = con.execute(TOTAL_TRACES).fetchone()[0]
+            for d in DIMS:
+                cur = con.execute(sql[d])
+                cols = [c[0] for c in cur.description]
+                rows = [dict(zip(cols, r)) for r in cur.fetchall()]
+                n = compare("duckdb", name, d, rows, *want[(name, d)], total_traces)
+                print(f"duckdb {name}: cost by {d}: {n} rows and the total equal traces'")
+        print(f"duckdb: {time.monotonic() - started:.1f} s")
+
+        if a.no_spark:
+            return
+        started = time.monotonic()
+        from pyspark.sql import SparkSession
+        spark = (SparkSession.builder.master("local[2]").appName("traces-sql-check")
+                 .config("spark.ui.enabled", "false")
+                 .config("spark.ui.showConsoleProgress", "false")
+                 .config("spark.sql.shuffle.partitions", "4")
+                 .getOrCreate())
+        spark.sparkContext.setLogLevel("ERROR")
+        try:
+            for name, store in stores.items():
+                for v in spark_views(store, prices):
+                    spark.sql(v)
+                total_traces = spark.sql(TOTAL_TRACES).collect()[0][0]
+                for d in DIMS:
+                    rows = [r.asDict() for r in spark.sql(sql[d]).collect()]
+                    n = compare("spark", name, d, rows, *want[(name, d)], total_traces)
+                    print(f"spark {name}: cost by {d}: {n} rows and the total equal traces'")
+        finally:
+            spark.stop()
+        print(f"spark: {time.monotonic() - started:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
