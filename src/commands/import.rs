@@ -197,9 +197,17 @@ pub fn import(
     let sources = summaries.iter().map(|s| s.name.clone()).collect();
     // A full disk or a file size limit fails here, after the inputs were read: say
     // what the user most needs to know, that the store is as it was.
-    let stats = import
-        .commit(sources)
-        .context("nothing of this import was stored; the store is as it was before it")?;
+    let stats = import.commit(sources).with_context(|| {
+        if store.root().is_dir() {
+            "nothing of this import was stored; the store is as it was before it".to_string()
+        } else {
+            // Removed under the import: there is no "before" to speak of.
+            format!(
+                "the store directory {} was removed during the import; nothing was stored and nothing was recreated",
+                store.root().display()
+            )
+        }
+    })?;
     let saved = import_calls(store, &rows, &stats, &pricing)?;
     if let Some(e) = &saved.table_error {
         // The spans are committed: without this table, reports derive the calls from

@@ -26,10 +26,49 @@ impl Input {
     pub fn open(&self) -> Result<Box<dyn Read>, IngestError> {
         match self {
             Input::Stdin => Ok(Box::new(std::io::stdin())),
-            Input::File(p) | Input::DirEntry(p) => fs::File::open(p)
-                .map(|f| Box::new(f) as Box<dyn Read>)
-                .map_err(|e| io_error(p, e)),
+            Input::File(p) | Input::DirEntry(p) => {
+                let file = fs::File::open(p).map_err(|e| io_error(p, e))?;
+                let meta = file.metadata().map_err(|e| io_error(p, e))?;
+                Ok(if meta.is_file() {
+                    Box::new(WholeFile {
+                        file,
+                        expected: meta.len(),
+                        read: 0,
+                    })
+                } else {
+                    // A FIFO or a device has no length to hold it to.
+                    Box::new(file)
+                })
+            }
         }
+    }
+}
+
+/// A regular file read to its end. Fewer bytes than it had when it was opened means it
+/// was cut while being read (a collector rotating it, a copy overwriting it): what was
+/// read is not the dump, and would import as a shorter one without a word, since a cut
+/// at a line's end leaves valid JSON lines. So it is an error. A file that grows (still
+/// being written) is read as far as it goes.
+struct WholeFile {
+    file: fs::File,
+    expected: u64,
+    read: u64,
+}
+
+impl Read for WholeFile {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.file.read(buf)?;
+        self.read = self.read.saturating_add(n as u64);
+        if n == 0 && !buf.is_empty() && self.read < self.expected {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!(
+                    "the file shrank while it was read: {} bytes when it was opened, {} at its end; nothing of it is imported",
+                    self.expected, self.read
+                ),
+            ));
+        }
+        Ok(n)
     }
 }
 
@@ -86,4 +125,38 @@ fn walk(dir: &Path, out: &mut Vec<Input>) -> Result<(), IngestError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn a_file_cut_while_it_is_read_is_an_error_and_one_that_grows_is_read_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("dump.jsonl");
+        fs::write(&p, vec![b'x'; 10_000]).unwrap();
+        let mut r = Input::File(p.clone()).open().unwrap();
+        let mut head = vec![0u8; 4_000];
+        r.read_exact(&mut head).unwrap();
+        let f = fs::OpenOptions::new().write(true).open(&p).unwrap();
+        f.set_len(6_000).unwrap();
+        let mut rest = Vec::new();
+        let e = r.read_to_end(&mut rest).unwrap_err();
+        assert_eq!(rest.len(), 2_000);
+        assert!(
+            e.to_string()
+                .contains("10000 bytes when it was opened, 6000 at its end"),
+            "{e}"
+        );
+
+        let mut r = Input::File(p.clone()).open().unwrap();
+        r.read_exact(&mut head).unwrap();
+        let mut f = fs::OpenOptions::new().append(true).open(&p).unwrap();
+        f.write_all(b"yy").unwrap();
+        let mut rest = Vec::new();
+        r.read_to_end(&mut rest).unwrap();
+        assert_eq!(rest.len(), 2_002);
+    }
 }

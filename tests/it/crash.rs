@@ -308,6 +308,47 @@ fn a_full_disk_fails_the_import_and_leaves_the_store_as_it_was() {
     import(&store, &big);
 }
 
+/// The store directory removed while an import runs (a cleanup job, a CI workspace
+/// wiped): the import fails saying so, and recreates nothing.
+#[test]
+fn a_store_removed_during_an_import_fails_it_and_is_not_recreated() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.jsonl");
+    dump(&big, 0..4_000);
+    let store = dir.path().join("store");
+    let child = traces_command()
+        .arg("--store")
+        .arg(&store)
+        .args(["import", big.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The import has begun once its spans file is open in tmp/.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let started = || {
+        std::fs::read_dir(store.join("tmp"))
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(false)
+    };
+    while !started() {
+        assert!(Instant::now() < deadline, "the import never started");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    // Files may appear while it is removed: retry until it is gone.
+    while store.exists() {
+        let _ = std::fs::remove_dir_all(&store);
+    }
+    let out = child.wait_with_output().unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("was removed during the import; nothing was stored and nothing was recreated"),
+        "{err}"
+    );
+    assert!(!store.exists(), "the import recreated the store");
+}
+
 /// A store damaged outside `traces`: no command panics, `store verify` names what is
 /// wrong (exit 1), `--repair --yes` drops what cannot be trusted, and the store then
 /// equals one that never held the lost segment; importing its source again restores it.

@@ -776,3 +776,134 @@ fn times_past_2262_are_held_to_the_limit_with_a_warning_and_never_wrap() {
         assert!(t["duration_ms"].as_f64().unwrap() >= 0.0, "{t}");
     }
 }
+
+#[test]
+fn a_dump_cut_anywhere_is_refused_whole_in_every_format() {
+    let formats = [
+        "otel/spans.otlp.json",
+        "otel/spans.protojson.json",
+        "otel/spans.otlp.pb",
+        "otel/spans.otlp.pb.gz",
+        "otel/collector.jsonl",
+        "otel/collector.binpb",
+        "otel/collector.jsonl.gz",
+        "otel/collector.jsonl.zst",
+        "otel/console.json",
+        "otel/console.jsonl",
+        "otel/phoenix-spans.jsonl",
+        "otel/logs.otlp.pb",
+        "langfuse-exports/crewai-2025-07-11.trace.json",
+        "otel-js/all-spans.json",
+        "any-agent/OPENAI_trace.json",
+        "cloudwatch/raw_otel_langchain_spans.json",
+        "sideseat/traces-crewai-head.jsonl.gz",
+        "llm/aisdk4/traces-001.pb",
+    ];
+    let (dir, store) = store_with(&["otel/spans.otlp.pb"]);
+    let before = snapshot(&store);
+    let mut cases = 0;
+    for rel in formats {
+        let bytes = std::fs::read(testdata(rel)).unwrap();
+        let name = Path::new(rel).file_name().unwrap().to_str().unwrap();
+        let n = bytes.len();
+        // Trailing blanks are not content: cutting them leaves the dump whole.
+        let content = bytes
+            .iter()
+            .rposition(|b| !b.is_ascii_whitespace())
+            .unwrap()
+            + 1;
+        for cut in [
+            n / 97,
+            n / 7,
+            n / 3,
+            n / 2,
+            2 * n / 3,
+            9 * n / 10,
+            content - 1,
+        ] {
+            // A cut right after a line's end leaves whole lines, which is a shorter dump
+            // and not a cut one: the cut goes one byte into the next line.
+            let cut = if cut + 1 < content && bytes[..cut].ends_with(b"\n") {
+                cut + 1
+            } else {
+                cut
+            };
+            let f = dir.path().join(format!("cut-{cut}-{name}"));
+            std::fs::write(&f, &bytes[..cut]).unwrap();
+            let out = import(&store, &[testdata("otel/logs.otlp.pb"), f.clone()]);
+            let err = text(&out.stderr);
+            assert_eq!(
+                out.status.code(),
+                Some(2),
+                "{rel} cut at {cut} of {n}: {err}"
+            );
+            assert!(
+                err.contains(&f.display().to_string()),
+                "{rel} at {cut}: {err}"
+            );
+            assert!(
+                ["line ", "byte ", "whole file"]
+                    .iter()
+                    .any(|w| err.contains(w)),
+                "{rel} at {cut}: no location: {err}"
+            );
+            assert!(
+                snapshot(&store) == before,
+                "{rel} at {cut}: the store changed"
+            );
+            cases += 1;
+        }
+    }
+    assert_eq!(cases, formats.len() * 7);
+}
+
+#[test]
+fn a_100_mb_attribute_value_imports_whole() {
+    use polars::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    // Letters that do not repeat in short cycles, so no layer can shrink them to a pattern.
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let big: String = (0..100_000_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (b'a' + (x % 26) as u8) as char
+        })
+        .collect();
+    let doc = serde_json::json!({"resourceSpans": [{"resource": {}, "scopeSpans": [{"scope": {}, "spans": [{
+        "traceId": "7".repeat(32), "spanId": "6".repeat(16), "name": "chat", "kind": 3,
+        "startTimeUnixNano": "1795459562000000000", "endTimeUnixNano": "1795459562000100000",
+        "attributes": [
+            {"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o"}},
+            {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "33"}},
+            {"key": "big.prompt", "value": {"stringValue": big}},
+        ],
+    }]}]}]});
+    let f = dir.path().join("big.json");
+    std::fs::write(&f, doc.to_string()).unwrap();
+    drop(doc);
+    let store = dir.path().join("store");
+    let out = import(&store, &[f]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let cost = traces(&store, &["cost", "--format", "json"]);
+    let v: Value = serde_json::from_slice(&cost.stdout).unwrap();
+    assert_eq!(v["total"]["input_tokens"], 33);
+    let spans = traces::store::Store::at(&store)
+        .scan_spans()
+        .unwrap()
+        .unwrap();
+    let df = spans.select([col("attributes")]).collect().unwrap();
+    let attrs = df
+        .column("attributes")
+        .unwrap()
+        .str()
+        .unwrap()
+        .get(0)
+        .unwrap();
+    let stored: Value = serde_json::from_str(attrs).unwrap();
+    assert!(
+        stored["big.prompt"].as_str() == Some(big.as_str()),
+        "the value came back whole"
+    );
+}
