@@ -410,6 +410,18 @@ Examples:
         #[arg(long, requires = "repair")]
         yes: bool,
     },
+    /// Merge runs of small segments (one per import) into few, each trace's spans
+    /// together; every report reads the same before and after.
+    #[command(after_help = "\
+Examples:
+  traces store compact
+  traces --store /ci/.traces store compact --target-spans 1000000")]
+    Compact {
+        /// Spans a merged segment holds at most (its rows are sorted in memory: about
+        /// 3.4 KB a span at its peak).
+        #[arg(long, default_value_t = traces::store::compact::TARGET_SPANS, value_parser = clap::value_parser!(u64).range(1..))]
+        target_spans: u64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -64,6 +64,9 @@ fn main() -> ExitCode {
                 Err(e) => Err(e),
             }
         }
+        cli::Command::Store(cli::StoreCommand::Compact { target_spans }) => {
+            commands::store::compact(&store, *target_spans)
+        }
         cli::Command::Completions { shell } => {
             let mut cmd = <cli::Cli as clap::CommandFactory>::command();
             clap_complete::generate(*shell, &mut cmd, "traces", &mut std::io::stdout());

@@ -702,6 +702,10 @@ pub fn show(records: TraceRecords, pricing: &Pricing) -> Result<TraceShow, ShowE
         .filter(|s| seen.insert(s.span_id))
         .collect();
     let repeated_span_ids = (before - spans.len()) as u64;
+    // Shown in time order, not in the order a dump or the store holds them: the same
+    // trace shows alike from a dump, from its import, and after the store is compacted.
+    let mut spans = spans;
+    spans.sort_by_key(|s| (s.start_time_unix_nano, s.span_id));
     let normalized: Vec<Normalized> = spans.iter().map(normalize).collect();
     let rows: Vec<SpanRow> = spans
         .iter()

@@ -1,4 +1,4 @@
-//! `traces store verify [--repair]`.
+//! `traces store verify [--repair]` and `traces store compact`.
 
 use anyhow::{Result, bail};
 use std::io::{BufRead, IsTerminal, Write};
@@ -27,7 +27,7 @@ pub fn verify(store: &Store, repair: bool, yes: bool) -> Result<u8> {
         if !v.uncommitted.is_empty() {
             writeln!(
                 out,
-                "{} file(s) left by an interrupted import, never read; the next import removes them",
+                "{} file(s) the manifest does not name (left by an interrupted import, or replaced by a compaction), never read; the next import or compaction removes them",
                 v.uncommitted.len()
             )?;
         }
@@ -102,4 +102,42 @@ fn confirmed(problems: &[verify::Problem]) -> Result<bool> {
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
+/// Merges small segments; prints what it did.
+pub fn compact(store: &Store, target_spans: u64) -> Result<()> {
+    if !store.exists() {
+        bail!(super::UsageError(format!(
+            "no store at {}: nothing to compact",
+            store.root().display()
+        )));
+    }
+    let c = traces::store::compact::compact(store, target_spans)?;
+    let mut out = std::io::stdout().lock();
+    if c.merged == 0 {
+        writeln!(
+            out,
+            "{}: {} segment(s), {} span(s): nothing to merge (no run of segments adds up to {} spans or fewer)",
+            store.root().display(),
+            c.segments_before,
+            c.spans,
+            target_spans
+        )?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{}: {} segment(s) merged into {}: {} segment(s) now, {} span(s); reports read the same",
+        store.root().display(),
+        c.merged,
+        c.merged - (c.segments_before - c.segments_after),
+        c.segments_after,
+        c.spans
+    )?;
+    writeln!(
+        out,
+        "{} replaced file(s) stay until the next import or compaction removes them (a report running now may still read them)",
+        c.replaced_files
+    )?;
+    Ok(())
 }

@@ -4,6 +4,7 @@
 //! Imports take an exclusive lock, so two at once run one after the other.
 
 pub mod columns;
+pub mod compact;
 pub mod encode;
 pub mod manifest;
 mod segment;

@@ -3,6 +3,7 @@
 
 mod check;
 mod common;
+mod compact;
 mod cost;
 mod crash;
 mod decoder_props;
