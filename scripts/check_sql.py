@@ -163,6 +163,15 @@ def build_stores(binary, tmp, n_traces):
     traces(binary, "--store", str(s), "--pricing", str(PRICING), "import", str(root / "testdata/sql/calls.json"),
            *[str(root / "testdata" / d) for d in TESTDATA])
     stores["testdata"] = s
+    # The same dumps in many imports, then compacted: the replaced files stay in calls/
+    # until the next import, and must not count twice.
+    c = tmp / "compacted"
+    for part in ["testdata/sql/partial.json", "testdata/sql/calls.json", *[f"testdata/{d}" for d in TESTDATA]]:
+        traces(binary, "--store", str(c), "--pricing", str(PRICING), "import", str(root / part))
+    traces(binary, "--store", str(c), "store", "compact", "--target-spans", "200")
+    if not any((c / "calls").glob("*.parquet")) or len(list((c / "calls").glob("*.parquet"))) < 3:
+        sys.exit("the compacted store should hold replaced calls tables beside the merged ones")
+    stores["testdata, compacted with replaced files left"] = c
     if n_traces:
         dump = tmp / "bench.jsonl"
         subprocess.run([sys.executable, str(root / "benches/generate.py"), str(dump), "--traces", str(n_traces)],

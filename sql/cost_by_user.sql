@@ -8,12 +8,22 @@
 -- summed from its classes as DECIMAL(29,24) each (under $100,000 a class and 10^12
 -- tokens a call: past that the casts fail rather than round), a group's as
 -- DECIMAL(38,24).
-WITH counted AS (
+WITH stored AS (
+    -- Each row once: a file the manifest no longer names (replaced by `traces store
+    -- compact`, which keeps each row's segment, and removed by the next import) repeats
+    -- rows of the merged table.
+    SELECT *
+    FROM (SELECT c.*, ROW_NUMBER() OVER (PARTITION BY c.segment, c.trace_id, c.span_id
+                                         ORDER BY c.segment) AS copy_number
+          FROM calls c) d
+    WHERE copy_number = 1
+),
+counted AS (
     -- A trace touched by several imports counts from the newest one's table, which
     -- attributed all of its spans; a row without a span id only marks that.
     SELECT *
     FROM (SELECT c.*, MAX(c.segment) OVER (PARTITION BY c.trace_id) AS newest_segment
-          FROM calls c) n
+          FROM stored c) n
     WHERE calls_without_usage IS NULL AND segment = newest_segment
 ),
 clamped AS (
