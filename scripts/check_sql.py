@@ -136,6 +136,75 @@ def check_calls_schema(store):
     print(f"calls schema: {len(files)} file(s) read by DuckDB and pyarrow as documented")
 
 
+# The other tables as README ("The store") documents them: name, DuckDB's type, and
+# whether the column may hold nulls (a column that may not is checked to hold none).
+TEXT, INT = "VARCHAR", "BIGINT"
+USAGE = ["input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
+         "reasoning_tokens", "cache_write_1h_tokens", "audio_input_tokens",
+         "audio_output_tokens", "image_input_tokens"]
+TABLES = {
+    "spans": [("trace_id", TEXT, False), ("span_id", TEXT, False), ("parent_span_id", TEXT, True),
+              ("trace_state", TEXT, False), ("name", TEXT, False), ("kind", TEXT, False),
+              ("start_time_unix_nano", INT, False), ("end_time_unix_nano", INT, False),
+              ("status_code", TEXT, False), ("status_message", TEXT, False), ("flags", INT, False),
+              ("service_name", TEXT, True), ("scope_name", TEXT, False), ("scope_version", TEXT, False),
+              ("attributes", TEXT, False), ("events", TEXT, False), ("links", TEXT, False),
+              ("resource_attributes", TEXT, False), ("scope_attributes", TEXT, False),
+              ("source", TEXT, False), ("content_hash", INT, False), ("span_type", TEXT, False)]
+             + [(c, TEXT, True) for c in ["operation", "provider", "request_model", "response_model",
+                                         "session_id", "user_id"]]
+             + [(c, INT, True) for c in USAGE]
+             + [("usage_source", TEXT, True), ("recorded_cost_usd", "DOUBLE", True)]
+             + [(c, TEXT, True) for c in ["response_id", "previous_response_id", "service_tier",
+                                         "finish_reasons", "error_type"]],
+    "logs": [("log_id", TEXT, False), ("trace_id", TEXT, True), ("span_id", TEXT, True),
+             ("time_unix_nano", INT, False), ("observed_time_unix_nano", INT, False),
+             ("severity_number", INT, False), ("severity_text", TEXT, False), ("event_name", TEXT, True),
+             ("body", TEXT, False), ("attributes", TEXT, False), ("flags", INT, False),
+             ("service_name", TEXT, True), ("scope_name", TEXT, False), ("scope_version", TEXT, False),
+             ("resource_attributes", TEXT, False), ("source", TEXT, False)],
+    "traces": [("trace_id", TEXT, False), ("first_row", INT, False), ("last_row", INT, False),
+               ("start_time_unix_nano", INT, False), ("end_time_unix_nano", INT, False),
+               ("spans", INT, False), ("errors", INT, False), ("root_name", TEXT, False),
+               ("root_service", TEXT, True), ("root_start", INT, False), ("root_certain", "BOOLEAN", False)],
+}
+PHYSICAL = {TEXT: ("BYTE_ARRAY", "String"), INT: ("INT64", None), "DOUBLE": ("DOUBLE", None),
+            "BOOLEAN": ("BOOLEAN", None)}
+
+
+def check_table_schemas(store):
+    """Every spans, logs and traces file the manifest names, read by DuckDB and by pyarrow,
+    has the documented columns and types, and no null where README says there is none."""
+    import duckdb
+    import pyarrow.parquet as pq
+    manifest = json.loads((store / "manifest.json").read_text())
+    n = 0
+    for table, schema in TABLES.items():
+        for seg in manifest["segments"]:
+            rel = seg.get(f"{table}_file")
+            if not rel:
+                continue
+            f = store / rel
+            got = [(r[0], r[1]) for r in duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet('{f}')").fetchall()]
+            if got != [(c, t) for c, t, _ in schema]:
+                sys.exit(f"{f}: DuckDB reads {got}\nREADME documents {schema}")
+            s = pq.ParquetFile(f).schema
+            got = [(s.column(i).name, s.column(i).physical_type,
+                    str(s.column(i).logical_type) if str(s.column(i).logical_type) != "None" else None)
+                   for i in range(len(s))]
+            want = [(c, *PHYSICAL[t]) for c, t, _ in schema]
+            if got != want:
+                sys.exit(f"{f}: pyarrow reads {got}\nREADME documents {want}")
+            never = [c for c, _, nullable in schema if not nullable]
+            counts = duckdb.sql("SELECT " + ", ".join(f'COUNT(*) - COUNT("{c}")' for c in never)
+                                + f" FROM read_parquet('{f}')").fetchall()[0]
+            nulls = [c for c, k in zip(never, counts) if k]
+            if nulls:
+                sys.exit(f"{f}: nulls in {nulls}, which README says are never null")
+            n += 1
+    print(f"spans, logs and traces schemas: {n} file(s) read by DuckDB and pyarrow as documented")
+
+
 TOTAL_TRACES = """SELECT COUNT(DISTINCT trace_id) AS traces FROM
   (SELECT c.*, MAX(c.segment) OVER (PARTITION BY c.trace_id) AS newest FROM calls c) n
   WHERE calls_without_usage IS NULL AND segment = newest"""
@@ -197,6 +266,7 @@ def main():
         stores = build_stores(a.binary, tmp, a.traces)
         check_fixture(a.binary, stores["testdata"])
         check_calls_schema(stores["testdata"])
+        check_table_schemas(stores["testdata"])
         prices = tmp / "prices.parquet"
         traces(a.binary, "--pricing", str(PRICING), "pricing", "export", "--format", "parquet", "-o", str(prices))
         want = {(n, d): report(a.binary, s, d, PRICING) for n, s in stores.items() for d in DIMS}
