@@ -52,6 +52,11 @@ def main():
         w, r, out = run([traces_bin, "cost", "--by", "session", "--format", "json", dump])
         assert traces_by_session(out) == truth, "traces disagrees with the generator's totals"
         res["traces cost (dump)"] = (w, r)
+        # The floor: the same lines parsed by sonic-rs on every core, nothing built.
+        floor = os.path.join(os.path.dirname(traces_bin), "examples", "parse_floor")
+        if os.path.exists(floor):
+            w, r, _ = run([floor, dump])
+            res["parse-only floor (sonic-rs)"] = (w, r)
         w, r, out = run([py, os.path.join(HERE, "duckdb_cost.py"), "dump", dump])
         assert json.loads(out) == truth, "DuckDB disagrees with the generator's totals"
         res["duckdb (dump)"] = (w, r)
@@ -140,10 +145,13 @@ def main():
         for name, v in res.items():
             w, r = v[0], v[1]
             note = v[2] if len(v) > 2 else ""
-            mbs = size_mb / w if w == w and w > 0 and ("dump" in name or "import" in name) else float("nan")
+            mbs = size_mb / w if w == w and w > 0 and ("dump" in name or "import" in name or "floor" in name) else float("nan")
             print(f"{os.path.basename(dump):<28}{name:<34}{w:>9.2f}{mbs:>9.1f}{r:>13.0f}  {note}")
         t, d = res["traces cost (dump)"], res["duckdb (dump)"]
         print(f"  ratio traces/duckdb from the dump: {d[0] / t[0]:.2f}x faster, RSS {t[1] / d[1]:.2f} of DuckDB's")
+        if "parse-only floor (sonic-rs)" in res:
+            f = res["parse-only floor (sonic-rs)"]
+            print(f"  traces cost (dump) / the parse-only floor: {t[0] / f[0]:.2f}x the floor's time")
         for by in STORE_BY:
             t, d = res[f"traces cost --by {by} (store)"], res[f"duckdb --by {by} (store)"]
             print(f"  ratio traces/duckdb from the store --by {by}: {d[0] / t[0]:.2f}x")

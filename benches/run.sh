@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes=${BENCH_TRACES:-"20000 200000"}
 cargo build --release --quiet
+cargo build --release --quiet --example parse_floor
 python3 -m venv benches/.venv
 benches/.venv/bin/pip install --quiet --disable-pip-version-check 'duckdb==1.5.6' 'tracecost==0.1.0' 'pyspark==4.0.1'
 # Spark (sql/ on Spark local[2]) needs a Java runtime.
