@@ -111,13 +111,15 @@ pub fn cost_reports(
         None
     };
     match table {
-        Some(t) => {
+        Some((t, repeats)) => {
             let reports = groupings
                 .into_iter()
                 .map(|g| cost_columns::report(&t.calls, pricing, g, filter))
                 .collect::<Result<Vec<_>, _>>()?;
             let counts = Calls {
                 without_usage_by_trace: t.without_usage_by_trace,
+                repeated_span_ids: repeats,
+                repeated_span_ids_differing: repeats,
                 ..Default::default()
             };
             Ok((reports, counts))
@@ -137,10 +139,11 @@ pub fn cost_reports(
 /// them. A trace only one store holds takes that store's rows; a trace several hold is
 /// attributed again over the union of its spans, since no store's table saw them all.
 /// Disjoint stores cost the sum of their reads, plus one read of each traces table.
+/// Also how many spans two stores hold with different content.
 fn calls_tables(
     stores: &StoreSet,
     columns: &[&str],
-) -> Result<Option<calls_view::CallsTable>, StoreError> {
+) -> Result<Option<(calls_view::CallsTable, u64)>, StoreError> {
     let shared = stores.shared_traces()?;
     let mut out = calls_view::CallsTable {
         calls: Vec::new(),
@@ -153,14 +156,16 @@ fn calls_tables(
         out.calls.extend(t.calls);
         out.without_usage_by_trace.extend(t.without_usage_by_trace);
     }
+    let mut repeats = 0;
     if !shared.is_empty() {
         let calls = union_calls(stores, Some(&shared), &[])?;
         out.calls
             .extend(calls_view::parts_of(&calls.calls, columns)?);
         out.without_usage_by_trace
             .extend(calls.without_usage_by_trace);
+        repeats = calls.repeated_span_ids_differing;
     }
-    Ok(Some(out))
+    Ok(Some((out, repeats)))
 }
 
 /// The calls of the stores' spans (of `traces` only, when given), each span once: the

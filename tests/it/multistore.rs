@@ -383,6 +383,27 @@ fn the_same_dump_in_two_stores_counts_once() {
     assert_eq!(spans, vec![1, 2], "{listed}");
 }
 
+/// Two stores that hold one span id with other content (a dump edited between two
+/// runs): the first store named wins, as the first import of an id wins in one store,
+/// and `cost` says so.
+#[test]
+fn a_span_two_stores_hold_differently_counts_as_the_first_store_has_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let span = |input| [(V, "00000000000000d1", None, "chat", "chat", input, 4, None)];
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    import(&a, &[dump(dir.path(), "a.json", &span(40))]);
+    import(&b, &[dump(dir.path(), "b.json", &span(41))]);
+    for (stores, input) in [([a.as_path(), &b], 40), ([b.as_path(), &a], 41)] {
+        let out = with_stores(&stores, &["cost", "--format", "json"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(doc["total"]["calls"], 1);
+        assert_eq!(doc["total"]["input_tokens"], input);
+        let err = text(&out.stderr);
+        assert!(err.contains("1 of them with other content"), "{err}");
+    }
+}
+
 fn manifest(store: &Path) -> String {
     std::fs::read_to_string(store.join("manifest.json")).unwrap()
 }
