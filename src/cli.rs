@@ -20,9 +20,19 @@ Quick start:
     arg_required_else_help = true
 )]
 pub struct Cli {
-    /// Store directory (created by the first import).
-    #[arg(long, global = true, env = "TRACES_STORE", default_value = ".traces")]
-    pub store: PathBuf,
+    /// Store directory (created by the first import). Repeatable, and a quoted glob
+    /// ('runs/*/.traces') names every store it matches: reports read them as one store,
+    /// each span counted once however many hold it. TRACES_STORE holds one or several,
+    /// separated by ':' as PATH is. Commands that write (import, record, check -- CMD,
+    /// store verify --repair) take one store.
+    #[arg(
+        long,
+        global = true,
+        env = "TRACES_STORE",
+        default_value = ".traces",
+        value_delimiter = ':'
+    )]
+    pub store: Vec<PathBuf>,
 
     /// Pricing file (TOML in the shipped format, or LiteLLM's JSON) over the shipped
     /// tables; repeatable, the first taking precedence.

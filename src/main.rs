@@ -7,9 +7,11 @@ use traces::analysis::budget::BudgetError;
 use traces::analysis::cost_report::{ReportError, SumOverflow};
 use traces::analysis::session_report::Per;
 use traces::analysis::show::ShowError;
+use traces::analysis::store_set::{StoreSet, StoreSetError};
 use traces::analysis::time_bound::TimeBoundError;
 use traces::ingest::IngestError;
 use traces::pricing::table::PricingError;
+use traces::store::Store;
 
 // Decoding allocates a string per attribute value; glibc's allocator spent a fifth of
 // the time of a report in malloc and free, mimalloc much less.
@@ -33,33 +35,49 @@ fn keep_freed_pages() {
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     commands::say::setup(&cli);
-    let store = traces::store::Store::at(&cli.store);
+    // Resolved by the commands that read or write a store only: a glob that matches
+    // nothing is no reason for `traces pricing list` to fail.
+    let stores = || StoreSet::resolve(&cli.store).map_err(anyhow::Error::from);
+    let one = |command| -> anyhow::Result<Store> { Ok(stores()?.single(command)?.clone()) };
     let result = match &cli.command {
         cli::Command::Import(a) => {
             keep_freed_pages();
-            commands::import::run(&store, &cli.pricing, a)
+            one("import").and_then(|s| commands::import::run(&s, &cli.pricing, a))
         }
-        cli::Command::List(a) => commands::list::run(&store, a),
-        cli::Command::Cost(a) => commands::cost::run(&store, &cli.pricing, a),
-        cli::Command::Show(a) => commands::show::run(&store, &cli.pricing, a),
-        cli::Command::Sessions(a) => commands::sessions::run(&store, &cli.pricing, a, Per::Session),
-        cli::Command::Users(a) => commands::sessions::run(&store, &cli.pricing, a, Per::User),
+        cli::Command::List(a) => stores().and_then(|s| commands::list::run(&s, a)),
+        cli::Command::Cost(a) => stores().and_then(|s| commands::cost::run(&s, &cli.pricing, a)),
+        cli::Command::Show(a) => stores().and_then(|s| commands::show::run(&s, &cli.pricing, a)),
+        cli::Command::Sessions(a) => {
+            stores().and_then(|s| commands::sessions::run(&s, &cli.pricing, a, Per::Session))
+        }
+        cli::Command::Users(a) => {
+            stores().and_then(|s| commands::sessions::run(&s, &cli.pricing, a, Per::User))
+        }
         cli::Command::Check(a) if !a.command.is_empty() => {
-            match commands::check::run_with_command(&store, &cli.pricing, a) {
+            match one("check -- CMD")
+                .and_then(|s| commands::check::run_with_command(&s, &cli.pricing, a))
+            {
                 Ok(code) => return ExitCode::from(code),
                 Err(e) => Err(e),
             }
         }
-        cli::Command::Check(a) => commands::check::run(&store, &cli.pricing, a),
-        cli::Command::Report(a) => commands::report::run(&store, &cli.pricing, a),
-        cli::Command::Record(a) => match commands::record::run(&store, a) {
+        cli::Command::Check(a) => stores().and_then(|s| commands::check::run(&s, &cli.pricing, a)),
+        cli::Command::Report(a) => {
+            stores().and_then(|s| commands::report::run(&s, &cli.pricing, a))
+        }
+        cli::Command::Record(a) => match one("record").and_then(|s| commands::record::run(&s, a)) {
             Ok(code) => return ExitCode::from(code),
             Err(e) => Err(e),
         },
         cli::Command::Diff(a) => commands::diff::run(&cli.pricing, a),
         cli::Command::Pricing(c) => commands::pricing::run(&cli.pricing, c),
         cli::Command::Store(cli::StoreCommand::Verify { repair, yes }) => {
-            match commands::store::verify(&store, *repair, *yes) {
+            let verified = if *repair {
+                one("store verify --repair").and_then(|s| commands::store::verify(&s, true, *yes))
+            } else {
+                stores().and_then(|s| commands::store::verify_each(&s, *yes))
+            };
+            match verified {
                 Ok(code) => return ExitCode::from(code),
                 Err(e) => Err(e),
             }
@@ -104,6 +122,7 @@ fn exit_code(e: &anyhow::Error) -> u8 {
     if e.downcast_ref::<TimeBoundError>().is_some()
         || e.downcast_ref::<PricingError>().is_some()
         || e.downcast_ref::<BudgetError>().is_some()
+        || e.downcast_ref::<StoreSetError>().is_some()
     {
         return 2;
     }

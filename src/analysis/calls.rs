@@ -300,9 +300,9 @@ pub fn load_rows(
 }
 
 /// Like `load_rows`, also reading the named attributes of every span.
-pub fn load_rows_with(
+pub fn load_rows_with<S: std::hash::BuildHasher + Sync>(
     store: &Store,
-    traces: Option<&HashSet<TraceId>>,
+    traces: Option<&HashSet<TraceId, S>>,
     attr_keys: &[String],
 ) -> Result<Vec<SpanRow>, StoreError> {
     let lf = match traces {

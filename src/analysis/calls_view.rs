@@ -245,6 +245,41 @@ pub fn attribute_and_save(
     })
 }
 
+/// Calls attributed at report time as parts of a calls table with these columns (and
+/// `trace_id`), as `read` gives them.
+pub fn parts_of(calls: &[LlmCall], columns: &[&str]) -> PolarsResult<Vec<CallsPart>> {
+    let written = Written {
+        segment: 0,
+        pricing: None,
+    };
+    let mut wanted: Vec<Expr> = vec![col("trace_id")];
+    wanted.extend(
+        columns
+            .iter()
+            .filter(|c| **c != "trace_id")
+            .map(|c| col(*c)),
+    );
+    let df = frame(calls, &[], &written)?
+        .lazy()
+        .select(wanted)
+        .collect()?;
+    Ok(split(df))
+}
+
+/// A frame in parts of `ROWS_PER_PART` rows.
+fn split(f: DataFrame) -> Vec<CallsPart> {
+    (0..f.height())
+        .step_by(ROWS_PER_PART as usize)
+        .map(|offset| {
+            let part = f.slice(offset as i64, ROWS_PER_PART as usize);
+            CallsPart {
+                calls: part.height() as u64,
+                frame: part.lazy(),
+            }
+        })
+        .collect()
+}
+
 /// Rows of a table read at a time.
 const ROWS_PER_PART: u32 = 65_536;
 
@@ -265,9 +300,14 @@ pub struct CallsTable {
 }
 
 /// Reads the calls tables, newest import first, keeping each trace's rows from the
-/// newest import that recomputed it; `None` when an import has no table (a store
-/// written before they existed): the caller then derives the calls from the spans.
-pub fn read(store: &Store, columns: &[&str]) -> Result<Option<CallsTable>, StoreError> {
+/// newest import that recomputed it, and none of the traces in `except` (which the
+/// caller counts otherwise); `None` when an import has no table (a store written
+/// before they existed): the caller then derives the calls from the spans.
+pub fn read(
+    store: &Store,
+    columns: &[&str],
+    except: &foldhash::HashSet<TraceId>,
+) -> Result<Option<CallsTable>, StoreError> {
     let Some(files) = store.calls_files()? else {
         return Ok(None);
     };
@@ -314,13 +354,16 @@ pub fn read(store: &Store, columns: &[&str]) -> Result<Option<CallsTable>, Store
             };
             touched.insert(t);
             let w = w.unwrap_or(0).max(0) as u64;
-            if w > 0 && !touched_by_file.iter().any(|newer| newer.contains(&t)) {
+            if w > 0
+                && !except.contains(&t)
+                && !touched_by_file.iter().any(|newer| newer.contains(&t))
+            {
                 without_usage_by_trace.push((t, w));
             }
         }
         touched_by_file.push(touched);
     }
-    let calls = if files.len() == 1 {
+    let calls = if files.len() == 1 && except.is_empty() {
         let rows = scan(&files[0])?.select([len()]).collect()?;
         let rows = rows
             .column("len")?
@@ -345,7 +388,7 @@ pub fn read(store: &Store, columns: &[&str]) -> Result<Option<CallsTable>, Store
             .collect::<PolarsResult<_>>()?
     } else {
         // Traces a newer import recomputed: an older table's rows for them are stale.
-        let mut newer: foldhash::HashSet<TraceId> = Default::default();
+        let mut newer = except.clone();
         let mut frames = Vec::with_capacity(files.len());
         for (file, touched) in files.iter().zip(touched_by_file) {
             let df = scan(file)?
@@ -364,21 +407,7 @@ pub fn read(store: &Store, columns: &[&str]) -> Result<Option<CallsTable>, Store
             frames.push(df.filter(&fresh)?);
             newer.extend(touched);
         }
-        frames
-            .into_iter()
-            .flat_map(|f| {
-                (0..f.height())
-                    .step_by(ROWS_PER_PART as usize)
-                    .map(|offset| {
-                        let part = f.slice(offset as i64, ROWS_PER_PART as usize);
-                        CallsPart {
-                            calls: part.height() as u64,
-                            frame: part.lazy(),
-                        }
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .collect()
+        frames.into_iter().flat_map(split).collect()
     };
     Ok(Some(CallsTable {
         calls,

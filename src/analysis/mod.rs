@@ -12,6 +12,7 @@ pub mod report;
 pub mod session_report;
 pub mod show;
 pub mod source;
+pub mod store_set;
 pub mod time_bound;
 pub mod trace_list;
 pub mod tree;

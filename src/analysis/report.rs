@@ -238,10 +238,10 @@ pub fn build(
         .collect();
     let duplicates = match source {
         Source::Dumps(_) => Some(calls.duplicate_pairs.len() as u64),
-        Source::Store(_) if !calls.calls.is_empty() || !calls.duplicate_pairs.is_empty() => {
+        Source::Stores(_) if !calls.calls.is_empty() || !calls.duplicate_pairs.is_empty() => {
             Some(calls.duplicate_pairs.len() as u64)
         }
-        Source::Store(_) => None,
+        Source::Stores(_) => None,
     };
     Ok(ReportData {
         total,

@@ -6,6 +6,7 @@ use super::attribution::{Verdict, attribute};
 use super::calls::{Calls, LlmCall, SpanRow, calls_from_rows, facts_of, row_from_normalized};
 use super::cost_report::{CallFilter, CostReport, PriceCache, ReportBuilder, SumOverflow};
 use super::source::Source;
+use super::store_set::StoreSet;
 use super::tree::Tree;
 use crate::ingest::ids::{SpanId, TraceId};
 use crate::ingest::raw::{
@@ -98,7 +99,7 @@ fn unique(prefix: &str, candidates: BTreeSet<String>, place: &str) -> Result<Str
 pub fn load_trace(source: Source, id: &str) -> Result<TraceRecords, ShowError> {
     let prefix = id_prefix(id)?;
     match source {
-        Source::Store(store) => from_store(store, &prefix),
+        Source::Stores(stores) => from_stores(stores, &prefix),
         Source::Dumps(paths) => {
             let mut traces = dump_traces(paths, |t| t.to_string().starts_with(&prefix), |_| {})?;
             let ids = traces.keys().map(TraceId::to_string).collect();
@@ -114,7 +115,7 @@ pub fn load_trace(source: Source, id: &str) -> Result<TraceRecords, ShowError> {
 /// dumps are read once for all of them. Ids not found are left out.
 pub fn load_traces(source: Source, ids: &[TraceId]) -> Result<Vec<TraceRecords>, ShowError> {
     match source {
-        Source::Store(store) => from_store_many(store, ids),
+        Source::Stores(stores) => from_stores_many(stores, ids),
         Source::Dumps(paths) => {
             let wanted: foldhash::HashSet<TraceId> = ids.iter().copied().collect();
             let mut traces = dump_traces(paths, |t| wanted.contains(&t), |_| {})?;
@@ -157,10 +158,6 @@ fn dump_traces(
     Ok(traces)
 }
 
-fn place(store: &Store) -> String {
-    format!("the store at {}", store.root().display())
-}
-
 /// The trace ids of the spans `keep` keeps.
 fn trace_ids(spans: LazyFrame, keep: Expr) -> Result<BTreeSet<String>, ShowError> {
     let ids = spans.filter(keep).select([col("trace_id")]).collect()?;
@@ -173,11 +170,13 @@ fn trace_ids(spans: LazyFrame, keep: Expr) -> Result<BTreeSet<String>, ShowError
         .collect())
 }
 
-fn from_store(store: &Store, prefix: &str) -> Result<TraceRecords, ShowError> {
-    let unknown = || ShowError::Unknown {
-        id: prefix.to_string(),
-        place: place(store),
-    };
+/// The ids of one store's traces that start with `prefix`, and its traces tables, if it
+/// has them.
+#[allow(clippy::type_complexity)]
+fn candidates(
+    store: &Store,
+    prefix: &str,
+) -> Result<(BTreeSet<String>, Option<Vec<crate::store::IndexedSegment>>), ShowError> {
     // With traces tables, the id is looked up there and only the rows of the spans
     // files that hold the trace are read.
     let lookup = crate::store::trace_index::Lookup {
@@ -185,37 +184,49 @@ fn from_store(store: &Store, prefix: &str) -> Result<TraceRecords, ShowError> {
         ranges_only: true,
     };
     let index = store.trace_tables(lookup)?;
-    let id = match &index {
-        Some(index) => {
-            let ids: BTreeSet<String> = index
-                .iter()
-                .flat_map(|s| &s.traces)
-                .map(|t| t.trace_id.to_string())
-                .collect();
-            unique(prefix, ids, &place(store))?
-        }
+    let ids = match &index {
+        Some(index) => index
+            .iter()
+            .flat_map(|s| &s.traces)
+            .map(|t| t.trace_id.to_string())
+            .collect(),
         // A full id needs no search for the traces it could be.
-        None if prefix.len() == 32 => prefix.to_string(),
-        None => {
-            let spans = store.scan_spans()?.ok_or_else(unknown)?;
-            let keep = col("trace_id").str().starts_with(lit(prefix));
-            unique(prefix, trace_ids(spans, keep)?, &place(store))?
-        }
+        None if prefix.len() == 32 => BTreeSet::from([prefix.to_string()]),
+        None => match store.scan_spans()? {
+            Some(spans) => trace_ids(spans, col("trace_id").str().starts_with(lit(prefix)))?,
+            None => BTreeSet::new(),
+        },
     };
-    let trace = TraceId::parse(&id).unwrap_or_default();
-    records_of(store, index.as_deref(), &[trace])?
-        .pop()
-        .ok_or(ShowError::Unknown {
-            id,
-            place: place(store),
-        })
+    Ok((ids, index))
 }
 
-/// Several traces of a store: the traces tables and the logs read once, each trace's
-/// spans through its own row ranges (the union of fifty traces' ranges can span a whole
-/// segment: read at once, every column of it would be held). Ids the store lacks are
-/// left out.
-fn from_store_many(store: &Store, ids: &[TraceId]) -> Result<Vec<TraceRecords>, ShowError> {
+/// The one trace of the stores whose id is or starts with `prefix`, its spans and log
+/// records from every store that holds some.
+fn from_stores(stores: &StoreSet, prefix: &str) -> Result<TraceRecords, ShowError> {
+    let mut ids = BTreeSet::new();
+    let mut indexes = Vec::with_capacity(stores.stores().len());
+    for store in stores.stores() {
+        let (of_store, index) = candidates(store, prefix)?;
+        ids.extend(of_store);
+        indexes.push(index);
+    }
+    let id = unique(prefix, ids, &stores.place())?;
+    let trace = TraceId::parse(&id).unwrap_or_default();
+    let mut per_store = Vec::with_capacity(indexes.len());
+    for (store, index) in stores.stores().iter().zip(&indexes) {
+        per_store.push(records_of(store, index.as_deref(), &[trace])?);
+    }
+    union(per_store, &[trace]).pop().ok_or(ShowError::Unknown {
+        id,
+        place: stores.place(),
+    })
+}
+
+/// Several traces of the stores: in each, the traces tables and the logs read once,
+/// each trace's spans through its own row ranges (the union of fifty traces' ranges can
+/// span a whole segment: read at once, every column of it would be held). Ids no store
+/// holds are left out.
+fn from_stores_many(stores: &StoreSet, ids: &[TraceId]) -> Result<Vec<TraceRecords>, ShowError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -223,7 +234,59 @@ fn from_store_many(store: &Store, ids: &[TraceId]) -> Result<Vec<TraceRecords>, 
         prefix: None,
         ranges_only: true,
     };
-    records_of(store, store.trace_tables(lookup)?.as_deref(), ids)
+    let mut per_store = Vec::with_capacity(stores.stores().len());
+    for store in stores.stores() {
+        per_store.push(records_of(
+            store,
+            store.trace_tables(lookup)?.as_deref(),
+            ids,
+        )?);
+    }
+    Ok(union(per_store, ids))
+}
+
+/// The records of each trace of `ids` over the stores, in the order of `ids`: each span
+/// once, the first store's copy kept (as an import keeps the first of an id), and each
+/// log record once.
+fn union(per_store: Vec<Vec<TraceRecords>>, ids: &[TraceId]) -> Vec<TraceRecords> {
+    let mut stores = per_store.into_iter();
+    let Some(first) = stores.next() else {
+        return Vec::new();
+    };
+    let mut by_id: HashMap<TraceId, TraceRecords> =
+        first.into_iter().map(|t| (t.trace_id, t)).collect();
+    for of_store in stores {
+        for t in of_store {
+            let Some(kept) = by_id.get_mut(&t.trace_id) else {
+                by_id.insert(t.trace_id, t);
+                continue;
+            };
+            let spans: std::collections::HashSet<SpanId> =
+                kept.spans.iter().map(|s| s.span_id).collect();
+            kept.spans
+                .extend(t.spans.into_iter().filter(|s| !spans.contains(&s.span_id)));
+            let logs: std::collections::HashSet<LogKey> = kept.logs.iter().map(log_key).collect();
+            kept.logs
+                .extend(t.logs.into_iter().filter(|l| !logs.contains(&log_key(l))));
+        }
+    }
+    ids.iter().filter_map(|id| by_id.remove(id)).collect()
+}
+
+/// What tells one log record from another, as a store tells them apart: its content.
+type LogKey = (Option<SpanId>, i64, i64, i32, String, String, String);
+
+fn log_key(l: &RawLog) -> LogKey {
+    let (body, attributes) = crate::store::columns::LogColumns::encode(l);
+    (
+        l.span_id,
+        l.time_unix_nano,
+        l.observed_time_unix_nano,
+        l.severity_number,
+        l.event_name.clone(),
+        body,
+        attributes,
+    )
 }
 
 /// The spans and log records of `ids`, found through `index` (the traces tables), or
@@ -1042,13 +1105,17 @@ impl Transcript {
 /// Every trace of a session, in time order of their first span.
 pub fn load_session(source: Source, session: &str) -> Result<Vec<TraceRecords>, ShowError> {
     let mut traces: Vec<TraceRecords> = match source {
-        Source::Store(store) => match store.scan_spans()? {
-            None => Vec::new(),
-            Some(spans) => trace_ids(spans, col("session_id").eq(lit(session)))?
-                .iter()
-                .map(|id| from_store(store, id))
-                .collect::<Result<_, _>>()?,
-        },
+        Source::Stores(stores) => {
+            let mut ids = BTreeSet::new();
+            for store in stores.stores() {
+                if let Some(spans) = store.scan_spans()? {
+                    ids.extend(trace_ids(spans, col("session_id").eq(lit(session)))?);
+                }
+            }
+            ids.iter()
+                .map(|id| from_stores(stores, id))
+                .collect::<Result<_, _>>()?
+        }
         Source::Dumps(paths) => {
             let mut wanted = BTreeSet::new();
             let mut traces = dump_traces(
@@ -1070,7 +1137,7 @@ pub fn load_session(source: Source, session: &str) -> Result<Vec<TraceRecords>, 
         return Err(ShowError::NoSession {
             session: session.to_string(),
             place: match source {
-                Source::Store(s) => place(s),
+                Source::Stores(s) => s.place(),
                 Source::Dumps(_) => "these dumps".into(),
             },
         });
@@ -1191,19 +1258,26 @@ pub fn earlier_in_chain(
             break;
         }
         let records = match source {
-            Source::Store(store) => {
-                let Some(spans) = store.scan_spans()? else {
+            Source::Stores(stores) => {
+                let mut found = None;
+                for store in stores.stores() {
+                    let Some(spans) = store.scan_spans()? else {
+                        continue;
+                    };
+                    let hit = spans
+                        .filter(col("response_id").eq(lit(response.as_str())))
+                        .select([col("trace_id")])
+                        .limit(1)
+                        .collect()?;
+                    found = hit.column("trace_id")?.str()?.get(0).map(String::from);
+                    if found.is_some() {
+                        break;
+                    }
+                }
+                let Some(id) = found else {
                     break;
                 };
-                let hit = spans
-                    .filter(col("response_id").eq(lit(response.as_str())))
-                    .select([col("trace_id")])
-                    .limit(1)
-                    .collect()?;
-                let Some(id) = hit.column("trace_id")?.str()?.get(0).map(String::from) else {
-                    break;
-                };
-                from_store(store, &id)?
+                from_stores(stores, &id)?
             }
             Source::Dumps(paths) => {
                 if dumps.is_none() {

@@ -7,6 +7,7 @@ use super::calls::{
 };
 use super::cost_report::{CallFilter, CostReport, Dim, ReportBuilder, ReportError, SumOverflow};
 use super::partition::{SpillError, TracePartitions};
+use super::store_set::StoreSet;
 use super::trace_list::{
     SpanTimes, TraceFilter, TraceRow, list_traces, trace_rows as trace_rows_of,
 };
@@ -16,21 +17,22 @@ use crate::ingest::raw::StatusCode;
 use crate::ingest::{DecodeOptions, IngestError, Record, decode_input_prepared, expand_inputs};
 use crate::pricing::Pricing;
 use crate::semconv::{RefusedValues, content_only, normalize};
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy)]
 pub enum Source<'a> {
-    Store(&'a Store),
+    /// One store, or several read as one.
+    Stores(&'a StoreSet),
     /// Files, directories or `-`, decoded and normalized in memory.
     Dumps(&'a [PathBuf]),
 }
 
 impl<'a> Source<'a> {
-    /// The dumps when any are given, else the store.
-    pub fn of(store: &'a Store, dumps: &'a [PathBuf]) -> Source<'a> {
+    /// The dumps when any are given, else the stores.
+    pub fn of(stores: &'a StoreSet, dumps: &'a [PathBuf]) -> Source<'a> {
         if dumps.is_empty() {
-            Source::Store(store)
+            Source::Stores(stores)
         } else {
             Source::Dumps(dumps)
         }
@@ -84,8 +86,8 @@ pub fn cost_reports(
         .iter()
         .flatten()
         .any(|d| matches!(d, Dim::Attr(_)));
-    let store = match source {
-        Source::Store(store) => store,
+    let stores = match source {
+        Source::Stores(stores) => stores,
         Source::Dumps(paths) => {
             let mut builders = builders(pricing, groupings, filter, attr_keys);
             let calls = calls_from_dumps(paths, attr_keys, refused, &mut |c| {
@@ -104,31 +106,84 @@ pub fn cost_reports(
                 }
             }
         }
-        calls_view::read(store, &columns)?
+        calls_tables(stores, &columns)?
     } else {
         None
     };
     match table {
-        Some(t) => {
+        Some((t, repeats)) => {
             let reports = groupings
                 .into_iter()
                 .map(|g| cost_columns::report(&t.calls, pricing, g, filter))
                 .collect::<Result<Vec<_>, _>>()?;
             let counts = Calls {
                 without_usage_by_trace: t.without_usage_by_trace,
+                repeated_span_ids: repeats,
+                repeated_span_ids_differing: repeats,
                 ..Default::default()
             };
             Ok((reports, counts))
         }
         None => {
             let mut builders = builders(pricing, groupings, filter, attr_keys);
-            let calls = calls_from_rows(load_rows_with(store, None, attr_keys)?);
+            let calls = union_calls(stores, None, attr_keys)?;
             for c in &calls.calls {
                 builders.iter_mut().for_each(|b| b.add(c));
             }
             Ok((finish(builders)?, calls))
         }
     }
+}
+
+/// The counted calls of the stores from their calls tables, `None` when a store lacks
+/// them. A trace only one store holds takes that store's rows; a trace several hold is
+/// attributed again over the union of its spans, since no store's table saw them all.
+/// Disjoint stores cost the sum of their reads, plus one read of each traces table.
+/// Also how many spans two stores hold with different content.
+fn calls_tables(
+    stores: &StoreSet,
+    columns: &[&str],
+) -> Result<Option<(calls_view::CallsTable, u64)>, StoreError> {
+    let shared = stores.shared_traces()?;
+    let mut out = calls_view::CallsTable {
+        calls: Vec::new(),
+        without_usage_by_trace: Vec::new(),
+    };
+    for store in stores.stores() {
+        let Some(t) = calls_view::read(store, columns, &shared)? else {
+            return Ok(None);
+        };
+        out.calls.extend(t.calls);
+        out.without_usage_by_trace.extend(t.without_usage_by_trace);
+    }
+    let mut repeats = 0;
+    if !shared.is_empty() {
+        let calls = union_calls(stores, Some(&shared), &[])?;
+        out.calls
+            .extend(calls_view::parts_of(&calls.calls, columns)?);
+        out.without_usage_by_trace
+            .extend(calls.without_usage_by_trace);
+        repeats = calls.repeated_span_ids_differing;
+    }
+    Ok(Some((out, repeats)))
+}
+
+/// The calls of the stores' spans (of `traces` only, when given), each span once: the
+/// rows of every store in the order named, the first of an id kept.
+fn union_calls(
+    stores: &StoreSet,
+    traces: Option<&foldhash::HashSet<TraceId>>,
+    attr_keys: &[String],
+) -> Result<Calls, StoreError> {
+    let mut rows = Vec::new();
+    for store in stores.stores() {
+        rows.extend(load_rows_with(store, traces, attr_keys)?);
+    }
+    let mut calls = calls_from_rows(rows);
+    // A span in two stores is the union's point, not an anomaly: only a repeat that
+    // says something else is worth a warning.
+    calls.repeated_span_ids = calls.repeated_span_ids_differing;
+    Ok(calls)
 }
 
 fn builders<'a>(
@@ -189,7 +244,7 @@ fn calls_from_dumps(
 /// list` has them: dumps are read for their spans' times and statuses only.
 pub fn trace_rows(source: Source) -> Result<Vec<TraceRow>, SourceError> {
     let paths = match source {
-        Source::Store(store) => return Ok(list_traces(store, &TraceFilter::default())?),
+        Source::Stores(stores) => return Ok(list_traces(stores, &TraceFilter::default())?),
         Source::Dumps(paths) => paths,
     };
     let opts = DecodeOptions {

@@ -1,5 +1,6 @@
 //! One row per trace: root span, start, duration, span count, service, errors.
 
+use super::store_set::StoreSet;
 use crate::ingest::ids::TraceId;
 use crate::store::trace_index::{RootGuess, SpanFacts, TraceAcc};
 use crate::store::{IndexedSegment, Store, StoreError, spans_near};
@@ -78,15 +79,26 @@ pub struct SpanTimes<'a> {
 
 /// The root of a trace is its span without a parent in the trace (its parent is absent
 /// or was never exported); with several, the earliest; with none (a cycle or bad ids),
-/// the earliest span.
-pub fn list_traces(store: &Store, filter: &TraceFilter) -> Result<Vec<TraceRow>, StoreError> {
-    let rows = match store.trace_tables(Default::default())? {
-        Some(index) => from_index(&index)?,
-        None => match store.scan_spans()? {
-            Some(lf) => from_spans(lf)?,
-            None => Vec::new(),
-        },
-    };
+/// the earliest span. Of several stores, a trace only one holds is that store's row; a
+/// trace several hold is worked out from the union of its spans, each span once.
+pub fn list_traces(stores: &StoreSet, filter: &TraceFilter) -> Result<Vec<TraceRow>, StoreError> {
+    let shared = stores.shared_traces()?;
+    let mut rows = Vec::new();
+    for store in stores.stores() {
+        let of_store = store_rows(store)?;
+        if shared.is_empty() {
+            rows.extend(of_store);
+        } else {
+            rows.extend(
+                of_store
+                    .into_iter()
+                    .filter(|r| TraceId::parse(&r.trace_id).is_ok_and(|t| !shared.contains(&t))),
+            );
+        }
+    }
+    if !shared.is_empty() {
+        rows.extend(shared_rows(stores, &shared)?);
+    }
     Ok(rows
         .into_iter()
         .filter(|r| filter.since.is_none_or(|s| r.start_unix_nano >= s))
@@ -98,6 +110,42 @@ pub fn list_traces(store: &Store, filter: &TraceFilter) -> Result<Vec<TraceRow>,
                 .is_none_or(|s| r.service.as_deref() == Some(s.as_str()))
         })
         .collect())
+}
+
+/// Every trace of one store.
+fn store_rows(store: &Store) -> Result<Vec<TraceRow>, StoreError> {
+    Ok(match store.trace_tables(Default::default())? {
+        Some(index) => from_index(&index)?,
+        None => match store.scan_spans()? {
+            Some(lf) => from_spans(lf)?,
+            None => Vec::new(),
+        },
+    })
+}
+
+/// The rows of traces that several stores hold, from the spans of every store in the
+/// order named, the first span of an id kept (as one store into which they were all
+/// imported keeps it).
+fn shared_rows(
+    stores: &StoreSet,
+    shared: &foldhash::HashSet<TraceId>,
+) -> Result<Vec<TraceRow>, StoreError> {
+    let mut frames = Vec::new();
+    for store in stores.stores() {
+        if let Some(lf) = store.scan_spans_near(&|t| shared.contains(t))? {
+            frames.push(times_frame(lf)?);
+        }
+    }
+    let mut seen: foldhash::HashSet<(&str, &str)> = Default::default();
+    let mut spans = Vec::new();
+    for df in &frames {
+        // The slices hold other traces' spans too, some of them only in part.
+        spans.extend(span_times(df)?.into_iter().filter(|s| {
+            TraceId::parse(s.trace).is_ok_and(|t| shared.contains(&t))
+                && s.span.is_none_or(|id| seen.insert((s.trace, id)))
+        }));
+    }
+    Ok(trace_rows(&spans))
 }
 
 /// The rows from the segments' traces tables. A trace in several segments takes the
@@ -168,7 +216,13 @@ fn from_index(index: &[IndexedSegment]) -> Result<Vec<TraceRow>, StoreError> {
 
 /// The rows of the traces of these spans, worked out from every span.
 fn from_spans(lf: LazyFrame) -> Result<Vec<TraceRow>, StoreError> {
-    let df = lf
+    let df = times_frame(lf)?;
+    Ok(trace_rows(&span_times(&df)?))
+}
+
+/// What `span_times` reads of stored spans.
+fn times_frame(lf: LazyFrame) -> Result<DataFrame, StoreError> {
+    Ok(lf
         .select([
             col("trace_id"),
             col("span_id"),
@@ -179,7 +233,10 @@ fn from_spans(lf: LazyFrame) -> Result<Vec<TraceRow>, StoreError> {
             col("status_code"),
             col("service_name"),
         ])
-        .collect()?;
+        .collect()?)
+}
+
+fn span_times(df: &DataFrame) -> Result<Vec<SpanTimes<'_>>, StoreError> {
     let trace = df.column("trace_id")?.str()?;
     let span = df.column("span_id")?.str()?;
     let parent = df.column("parent_span_id")?.str()?;
@@ -203,7 +260,7 @@ fn from_spans(lf: LazyFrame) -> Result<Vec<TraceRow>, StoreError> {
             })
         })
         .collect();
-    Ok(trace_rows(&spans))
+    Ok(spans)
 }
 
 /// One row per trace of `spans`, in no particular order: the store's spans, or a dump's.

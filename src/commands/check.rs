@@ -17,6 +17,7 @@ use traces::analysis::budget::{
 };
 use traces::analysis::cost_report::Dim;
 use traces::analysis::source::Source;
+use traces::analysis::store_set::StoreSet;
 use traces::pricing::Pricing;
 use traces::render::github::{self, Annotation, Level as AnnotationLevel};
 use traces::render::junit::{self, Case, Suite};
@@ -31,8 +32,8 @@ use traces::store::Store;
 #[error("budget exceeded: {0}")]
 pub struct Exceeded(pub String);
 
-pub fn run(store: &Store, pricing_files: &[PathBuf], args: &CheckArgs) -> Result<()> {
-    check(store, pricing_files, args, &args.paths)
+pub fn run(stores: &StoreSet, pricing_files: &[PathBuf], args: &CheckArgs) -> Result<()> {
+    check(stores, pricing_files, args, &args.paths)
 }
 
 /// `check ... -- CMD`: records the command's traces (into the store, as `traces record`
@@ -66,7 +67,7 @@ pub fn run_with_command(store: &Store, pricing_files: &[PathBuf], args: &CheckAr
         },
         super::import::Summary::Stderr,
     )?;
-    let checked = check(store, pricing_files, args, &run);
+    let checked = check(&StoreSet::one(store.clone()), pricing_files, args, &run);
     match (code, checked) {
         (0, Ok(())) => Ok(0),
         (0, Err(e)) => Err(e),
@@ -81,7 +82,7 @@ pub fn run_with_command(store: &Store, pricing_files: &[PathBuf], args: &CheckAr
 }
 
 fn check(
-    store: &Store,
+    stores: &StoreSet,
     pricing_files: &[PathBuf],
     args: &CheckArgs,
     dumps: &[PathBuf],
@@ -95,12 +96,12 @@ fn check(
     };
     let gate = gate(args)?;
     if dumps.is_empty() {
-        super::require_store(store, "check")?;
+        super::require_store(stores, "check")?;
     }
     let paths: Vec<&std::path::Path> = pricing_files.iter().map(PathBuf::as_path).collect();
     let pricing = Pricing::load(&paths)?;
     let refused = RefusedValues::keeping(super::say::problems_shown());
-    let head = Source::of(store, dumps);
+    let head = Source::of(stores, dumps);
     let answer = budget::check(&budget, head, &pricing, &refused);
     super::say::warn_lines(&refused.warnings());
     let verdicts = answer.map_err(super::ask::source_error)?;
@@ -480,9 +481,9 @@ fn gate(args: &CheckArgs) -> Result<Option<(Dim, Gate)>> {
 
 /// A store when `paths` is one directory holding one, else the paths as dumps; `store`
 /// is where the caller keeps the store of `paths[0]`.
-pub fn source_at<'a>(paths: &'a [PathBuf], store: &'a Store) -> Source<'a> {
-    if paths.len() == 1 && store.exists() {
-        Source::Store(store)
+pub fn source_at<'a>(paths: &'a [PathBuf], store: &'a StoreSet) -> Source<'a> {
+    if paths.len() == 1 && store.missing().is_none() {
+        Source::Stores(store)
     } else {
         Source::Dumps(paths)
     }
@@ -496,7 +497,7 @@ fn compare(
     dim: &Dim,
     gate: &Gate,
 ) -> Result<Comparison> {
-    let base_store = Store::at(&args.baseline[0]);
+    let base_store = StoreSet::one(Store::at(&args.baseline[0]));
     let base = source_at(&args.baseline, &base_store);
     let refused = RefusedValues::keeping(super::say::problems_shown());
     let reports = budget::reports_by(base, head, pricing, dim, &refused);

@@ -11,10 +11,10 @@ use std::path::PathBuf;
 use traces::analysis::calls::Calls;
 use traces::analysis::cost_report::{CostReport, Dim, Metrics};
 use traces::analysis::source::{Source, cost_report};
+use traces::analysis::store_set::StoreSet;
 use traces::pricing::Pricing;
 use traces::render::{Cell, Column, Kind, OutputFormat, Table, group_digits, to_stdout};
 use traces::semconv::RefusedValues;
-use traces::store::Store;
 
 /// The strict mode's failure: a report with calls that have no price, or only another
 /// provider's.
@@ -27,7 +27,7 @@ pub struct Unpriced {
     pub fallback: u64,
 }
 
-pub fn run(store: &Store, pricing_files: &[PathBuf], args: &CostArgs) -> Result<()> {
+pub fn run(stores: &StoreSet, pricing_files: &[PathBuf], args: &CostArgs) -> Result<()> {
     let group_by: Vec<Dim> = args
         .by
         .iter()
@@ -36,13 +36,13 @@ pub fn run(store: &Store, pricing_files: &[PathBuf], args: &CostArgs) -> Result<
         .map_err(UsageError)?;
     let (filter, attr_keys) = super::ask::filter(&args.filter, &group_by)?;
     if args.paths.is_empty() {
-        super::require_store(store, "cost")?;
+        super::require_store(stores, "cost")?;
     }
     let paths: Vec<&std::path::Path> = pricing_files.iter().map(PathBuf::as_path).collect();
     let pricing = Pricing::load(&paths)?;
     let refused = RefusedValues::keeping(super::say::problems_shown());
     let answer = cost_report(
-        Source::of(store, &args.paths),
+        Source::of(stores, &args.paths),
         &pricing,
         group_by,
         &filter,

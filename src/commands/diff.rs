@@ -9,6 +9,7 @@ use rust_decimal::Decimal;
 use std::path::PathBuf;
 use traces::analysis::budget::{self, MemberDiff};
 use traces::analysis::cost_report::{Dim, Metrics};
+use traces::analysis::store_set::StoreSet;
 use traces::pricing::Pricing;
 use traces::render::{Cell, Column, Kind, Table, to_stdout};
 use traces::semconv::RefusedValues;
@@ -19,7 +20,10 @@ pub fn run(pricing_files: &[PathBuf], args: &DiffArgs) -> Result<()> {
     let paths: Vec<&std::path::Path> = pricing_files.iter().map(PathBuf::as_path).collect();
     let pricing = Pricing::load(&paths)?;
     let (base_paths, head_paths) = ([args.base.clone()], [args.head.clone()]);
-    let (base_store, head_store) = (Store::at(&args.base), Store::at(&args.head));
+    let (base_store, head_store) = (
+        StoreSet::one(Store::at(&args.base)),
+        StoreSet::one(Store::at(&args.head)),
+    );
     let base = super::check::source_at(&base_paths, &base_store);
     let head = super::check::source_at(&head_paths, &head_store);
     let refused = RefusedValues::keeping(super::say::problems_shown());

@@ -3,11 +3,11 @@
 
 use crate::cli::ListArgs;
 use anyhow::Result;
+use traces::analysis::store_set::StoreSet;
 use traces::analysis::trace_list::{SortKey, TraceFilter, list_traces, sort_traces};
 use traces::render::{Cell, Column, Kind, OutputFormat, Table, to_stdout};
-use traces::store::Store;
 
-pub fn run(store: &Store, args: &ListArgs) -> Result<()> {
+pub fn run(stores: &StoreSet, args: &ListArgs) -> Result<()> {
     let (since, until) = super::time_bounds(args.since.as_deref(), args.until.as_deref())?;
     let filter = TraceFilter {
         since,
@@ -16,9 +16,9 @@ pub fn run(store: &Store, args: &ListArgs) -> Result<()> {
     };
     let (descending, key) = super::sort_spec(&args.sort);
     let key: SortKey = key.parse().map_err(super::UsageError)?;
-    super::require_store(store, "list")?;
+    super::require_store(stores, "list")?;
 
-    let mut rows = list_traces(store, &filter)?;
+    let mut rows = list_traces(stores, &filter)?;
     sort_traces(&mut rows, key, descending, args.limit);
     if rows.is_empty() {
         let mut applied = Vec::new();

@@ -42,11 +42,14 @@ pub struct NoStore {
     pub direct: String,
 }
 
-/// The store, or what to do when there is none.
-pub fn require_store(store: &traces::store::Store, command: &str) -> Result<(), NoStore> {
-    if store.exists() {
+/// The stores, or what to do when one of them is none.
+pub fn require_store(
+    stores: &traces::analysis::store_set::StoreSet,
+    command: &str,
+) -> Result<(), NoStore> {
+    let Some(store) = stores.missing() else {
         return Ok(());
-    }
+    };
     Err(NoStore {
         path: store.root().display().to_string(),
         direct: if matches!(command, "cost" | "sessions" | "users" | "check" | "report") {

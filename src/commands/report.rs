@@ -7,25 +7,25 @@ use anyhow::Result;
 use std::path::PathBuf;
 use traces::analysis::report::{ReportDataError, build};
 use traces::analysis::source::Source;
+use traces::analysis::store_set::StoreSet;
 use traces::pricing::Pricing;
 use traces::render::html::{PageInfo, page};
 use traces::semconv::RefusedValues;
-use traces::store::Store;
 
 /// A report of no call: the page would say nothing, so none is written.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}: no report written")]
 pub struct NothingToReport(pub String);
 
-pub fn run(store: &Store, pricing_files: &[PathBuf], args: &HtmlReportArgs) -> Result<()> {
+pub fn run(stores: &StoreSet, pricing_files: &[PathBuf], args: &HtmlReportArgs) -> Result<()> {
     let (filter, attr_keys) = super::ask::filter(&args.filter, &[])?;
     if args.paths.is_empty() {
-        super::require_store(store, "report")?;
+        super::require_store(stores, "report")?;
     }
     let paths: Vec<&std::path::Path> = pricing_files.iter().map(PathBuf::as_path).collect();
     let pricing = Pricing::load(&paths)?;
     let refused = RefusedValues::keeping(super::say::problems_shown());
-    let source = Source::of(store, &args.paths);
+    let source = Source::of(stores, &args.paths);
     let answer = build(source, &pricing, &filter, &attr_keys, &refused, args.traces);
     super::say::warn_lines(&refused.warnings());
     let data = answer.map_err(|e| match e {
@@ -37,7 +37,8 @@ pub fn run(store: &Store, pricing_files: &[PathBuf], args: &HtmlReportArgs) -> R
     }
     let info = PageInfo {
         source: if args.paths.is_empty() {
-            format!("store {}", store.root().display())
+            let s = if stores.stores().len() > 1 { "s" } else { "" };
+            format!("store{s} {}", stores.roots())
         } else {
             let names: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
             format!("dumps {}", names.join(", "))

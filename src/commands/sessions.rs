@@ -10,10 +10,10 @@ use std::path::PathBuf;
 use traces::analysis::cost_report::{METRIC_COLUMNS, Metrics};
 use traces::analysis::session_report::{Per, SessionReport};
 use traces::analysis::source::{Source, cost_reports};
+use traces::analysis::store_set::StoreSet;
 use traces::pricing::Pricing;
 use traces::render::{Cell, Column, Kind, Table};
 use traces::semconv::RefusedValues;
-use traces::store::Store;
 
 /// The metrics a row shows, after its traces and times.
 const METRICS: [&str; 10] = [
@@ -29,20 +29,25 @@ const METRICS: [&str; 10] = [
     "unpriced_calls",
 ];
 
-pub fn run(store: &Store, pricing_files: &[PathBuf], args: &SessionsArgs, per: Per) -> Result<()> {
+pub fn run(
+    stores: &StoreSet,
+    pricing_files: &[PathBuf],
+    args: &SessionsArgs,
+    per: Per,
+) -> Result<()> {
     let (filter, attr_keys) = super::ask::filter(&args.filter, &[])?;
     let command = match per {
         Per::Session => "sessions",
         Per::User => "users",
     };
     if args.paths.is_empty() {
-        super::require_store(store, command)?;
+        super::require_store(stores, command)?;
     }
     let paths: Vec<&std::path::Path> = pricing_files.iter().map(PathBuf::as_path).collect();
     let pricing = Pricing::load(&paths)?;
     let refused = RefusedValues::keeping(super::say::problems_shown());
     let answer = cost_reports(
-        Source::of(store, &args.paths),
+        Source::of(stores, &args.paths),
         &pricing,
         per.groupings(),
         &filter,

@@ -12,12 +12,12 @@ use traces::analysis::show::{
     duration_text as ms, earlier_in_chain, load_session, load_trace, part_text, show,
 };
 use traces::analysis::source::Source;
+use traces::analysis::store_set::StoreSet;
 use traces::pricing::Pricing;
 use traces::render::{OutputFormat, exact_number, group_digits, shorten_middle, utc_millis};
-use traces::store::Store;
 use unicode_width::UnicodeWidthStr;
 
-pub fn run(store: &Store, pricing_files: &[std::path::PathBuf], args: &ShowArgs) -> Result<()> {
+pub fn run(stores: &StoreSet, pricing_files: &[std::path::PathBuf], args: &ShowArgs) -> Result<()> {
     // With --session, what stands in the id's place is the first dump.
     let mut dumps = args.paths.clone();
     let id = match (&args.session, &args.id) {
@@ -27,9 +27,9 @@ pub fn run(store: &Store, pricing_files: &[std::path::PathBuf], args: &ShowArgs)
         }
         (_, id) => id.clone(),
     };
-    let source = Source::of(store, &dumps);
+    let source = Source::of(stores, &dumps);
     if dumps.is_empty() {
-        super::require_store(store, "show")?;
+        super::require_store(stores, "show")?;
     }
     let paths: Vec<&std::path::Path> = pricing_files.iter().map(|p| p.as_path()).collect();
     let pricing = Pricing::load(&paths)?;

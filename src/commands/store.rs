@@ -2,8 +2,18 @@
 
 use anyhow::{Result, bail};
 use std::io::{BufRead, IsTerminal, Write};
+use traces::analysis::store_set::StoreSet;
 use traces::store::Store;
 use traces::store::verify::{self, Repair};
+
+/// Every store of the set verified in turn: 0 when each is whole, 1 when one is not.
+pub fn verify_each(stores: &StoreSet, yes: bool) -> Result<u8> {
+    let mut code = 0;
+    for store in stores.stores() {
+        code = code.max(verify(store, false, yes)?);
+    }
+    Ok(code)
+}
 
 /// 0 when the store is whole (or was repaired), 1 when it is not.
 pub fn verify(store: &Store, repair: bool, yes: bool) -> Result<u8> {

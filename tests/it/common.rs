@@ -31,6 +31,35 @@ pub fn traces_in(store: &std::path::Path, args: &[&str]) -> std::process::Output
         .unwrap()
 }
 
+/// The catalyst dumps of `testdata/`, each written to `dir` in two halves (every other
+/// span, `a-` and `b-`): traces whose spans arrive in two imports, or two stores.
+pub fn catalyst_halves(dir: &std::path::Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    let (mut firsts, mut seconds) = (Vec::new(), Vec::new());
+    for name in ["traces-001.json", "traces-002.json"] {
+        let doc: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(testdata("llm/catalyst").join(name)).unwrap())
+                .unwrap();
+        for (keep, out) in [(0, &mut firsts), (1, &mut seconds)] {
+            let mut half = doc.clone();
+            for rs in half["resourceSpans"].as_array_mut().unwrap() {
+                for ss in rs["scopeSpans"].as_array_mut().unwrap() {
+                    let spans = ss["spans"].as_array().unwrap().clone();
+                    ss["spans"] = spans
+                        .into_iter()
+                        .enumerate()
+                        .filter(|(i, _)| i % 2 == keep)
+                        .map(|(_, s)| s)
+                        .collect();
+                }
+            }
+            let p = dir.join(format!("{}-{name}", ["a", "b"][keep]));
+            std::fs::write(&p, half.to_string()).unwrap();
+            out.push(p);
+        }
+    }
+    (firsts, seconds)
+}
+
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }

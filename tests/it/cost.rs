@@ -536,26 +536,6 @@ fn pricing_list_covers_the_providers() {
 }
 
 /// Splits an OTLP/JSON document's spans into two documents: even and odd positions.
-fn split_spans(doc: &Value) -> (Value, Value) {
-    let (mut even, mut odd) = (doc.clone(), doc.clone());
-    for (half, keep) in [(&mut even, 0), (&mut odd, 1)] {
-        for rs in half["resourceSpans"].as_array_mut().unwrap() {
-            for ss in rs["scopeSpans"].as_array_mut().unwrap() {
-                let spans = ss["spans"].as_array().unwrap().clone();
-                ss["spans"] = Value::Array(
-                    spans
-                        .into_iter()
-                        .enumerate()
-                        .filter(|(i, _)| i % 2 == keep)
-                        .map(|(_, s)| s)
-                        .collect(),
-                );
-            }
-        }
-    }
-    (even, odd)
-}
-
 /// Reports from the store read the calls tables imports leave. A trace whose spans
 /// arrive over two imports is recomputed by the second: the report equals the one from
 /// the dumps, and the one derived from the spans when the tables are absent (a store
@@ -563,16 +543,11 @@ fn split_spans(doc: &Value) -> (Value, Value) {
 #[test]
 fn calls_tables_follow_traces_split_across_imports() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut firsts, mut seconds) = (Vec::new(), Vec::new());
-    for name in ["traces-001.json", "traces-002.json"] {
-        let doc: Value = serde_json::from_slice(
-            &std::fs::read(root().join("testdata/llm/catalyst").join(name)).unwrap(),
-        )
-        .unwrap();
-        let (a, b) = split_spans(&doc);
-        firsts.push(write(dir.path(), &format!("a-{name}"), &a.to_string()));
-        seconds.push(write(dir.path(), &format!("b-{name}"), &b.to_string()));
-    }
+    let (firsts, seconds) = crate::common::catalyst_halves(dir.path());
+    let shown = |v: Vec<std::path::PathBuf>| -> Vec<String> {
+        v.iter().map(|p| p.display().to_string()).collect()
+    };
+    let (firsts, seconds) = (shown(firsts), shown(seconds));
     let store = dir.path().join("store").display().to_string();
     for batch in [&firsts, &seconds] {
         let mut args = vec!["--store", &store, "import"];

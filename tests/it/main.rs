@@ -14,6 +14,7 @@ mod hostile_numbers;
 mod import;
 mod ingest_formats;
 mod ledgers;
+mod multistore;
 mod output;
 mod permissions;
 mod pricing_coverage;
