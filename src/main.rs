@@ -83,7 +83,7 @@ fn main() -> ExitCode {
             }
         }
         cli::Command::Store(cli::StoreCommand::Compact { target_spans }) => {
-            commands::store::compact(&store, *target_spans)
+            one("store compact").and_then(|s| commands::store::compact(&s, *target_spans))
         }
         cli::Command::Completions { shell } => {
             let mut cmd = <cli::Cli as clap::CommandFactory>::command();

@@ -485,6 +485,7 @@ fn globs_the_environment_and_the_errors() {
             vec![a.as_path(), b.as_path()],
             vec!["store", "verify", "--repair", "--yes"],
         ),
+        (vec![a.as_path(), b.as_path()], vec!["store", "compact"]),
     ] {
         let out = with_stores(&stores, &args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
