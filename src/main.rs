@@ -65,10 +65,12 @@ fn main() -> ExitCode {
         cli::Command::Report(a) => {
             stores().and_then(|s| commands::report::run(&s, &cli.pricing, a))
         }
-        cli::Command::Record(a) => match one("record").and_then(|s| commands::record::run(&s, a)) {
-            Ok(code) => return ExitCode::from(code),
-            Err(e) => Err(e),
-        },
+        cli::Command::Record(a) => {
+            match one("record").and_then(|s| commands::record::run(&s, &cli.pricing, a)) {
+                Ok(code) => return ExitCode::from(code),
+                Err(e) => Err(e),
+            }
+        }
         cli::Command::Diff(a) => commands::diff::run(&cli.pricing, a),
         cli::Command::Pricing(c) => commands::pricing::run(&cli.pricing, c),
         cli::Command::Store(cli::StoreCommand::Verify { repair, yes }) => {

@@ -20,9 +20,12 @@ use traces::store::Store;
 /// After the command exits, exports are over once none has come for this long.
 const QUIET: Duration = Duration::from_millis(150);
 
-pub fn run(store: &Store, args: &RecordArgs) -> Result<u8> {
+/// `pricing`: the `--pricing` files, with which the calls tables name each call's price
+/// entry (as an import does).
+pub fn run(store: &Store, pricing: &[PathBuf], args: &RecordArgs) -> Result<u8> {
     runtime()?.block_on(record(
         store,
+        pricing,
         &args.receiver,
         args.output.as_deref(),
         args.commit_every,
@@ -38,7 +41,15 @@ pub fn record_run(
     dump: &Path,
     command: &[std::ffi::OsString],
 ) -> Result<u8> {
-    runtime()?.block_on(record(store, receiver, Some(dump), Duration::MAX, command))
+    // Only a dump is written: the caller imports it, with its own --pricing files.
+    runtime()?.block_on(record(
+        store,
+        &[],
+        receiver,
+        Some(dump),
+        Duration::MAX,
+        command,
+    ))
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -51,6 +62,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 
 async fn record(
     store: &Store,
+    pricing: &[PathBuf],
     args: &ReceiverArgs,
     output: Option<&Path>,
     commit_every: Duration,
@@ -119,14 +131,14 @@ async fn record(
         }
         Some(code)
     } else {
-        serve(store, &app, commit_every, &mut out).await?;
+        serve(store, pricing, &app, commit_every, &mut out).await?;
         None
     };
     let _ = stop.send(true);
     // Exports still in flight finish; a connection left open does not hold the exit.
     let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
     print_received(&app);
-    let committed = commit(store, &app, &mut out).await;
+    let committed = commit(store, pricing, &app, &mut out).await;
     drop(spool_dir);
     match (code, committed) {
         (Some(c), _) if c != 0 => Ok(c),
@@ -224,6 +236,7 @@ fn exit_code(status: std::process::ExitStatus) -> u8 {
 /// Serves until SIGINT or SIGTERM, committing every `--commit-every`.
 async fn serve(
     store: &Store,
+    pricing: &[PathBuf],
     app: &Arc<Receiver>,
     commit_every: Duration,
     out: &mut Output,
@@ -235,7 +248,7 @@ async fn serve(
     loop {
         tokio::select! {
             _ = tick.tick() => {
-                if let Err(e) = commit(store, app, out).await {
+                if let Err(e) = commit(store, pricing, app, out).await {
                     // What failed stays in the spool for the next commit.
                     super::say::error(format_args!("{e:#}"));
                 }
@@ -249,22 +262,26 @@ async fn serve(
 /// Imports (or writes out) every generation received so far, then drops it from the
 /// spool: a crash before that leaves it to the next `record`, and importing it twice
 /// stores it once.
-async fn commit(store: &Store, app: &Arc<Receiver>, out: &mut Output) -> Result<()> {
+async fn commit(
+    store: &Store,
+    pricing: &[PathBuf],
+    app: &Arc<Receiver>,
+    out: &mut Output,
+) -> Result<()> {
     let files = app.spool().rotate()?;
     if files.is_empty() {
         return Ok(());
     }
     let store = store.clone();
+    let pricing = pricing.to_vec();
     let paths = files.clone();
     let target = out.take();
     let target = tokio::task::spawn_blocking(move || -> Result<Option<Dump>> {
         match target {
             None => {
-                // Names prices with the table in force (shipped, or updated), not a
-                // --pricing file, which `record` does not take.
                 super::import::import(
                     &store,
-                    &[],
+                    &pricing,
                     &ImportArgs {
                         paths,
                         format: "proto-framed".into(),

@@ -355,6 +355,10 @@ const JSON: (&str, &str) = ("Content-Type", "application/json");
 
 /// A request of one trace of `n` spans with `input` tokens on each.
 fn request(trace: u8, n: u8, input: i64) -> Vec<u8> {
+    request_of(trace, n, input, "gpt-4o-mini")
+}
+
+fn request_of(trace: u8, n: u8, input: i64, model: &str) -> Vec<u8> {
     let spans = (0..n)
         .map(|i| Span {
             trace_id: vec![trace; 16],
@@ -366,7 +370,7 @@ fn request(trace: u8, n: u8, input: i64) -> Vec<u8> {
                 KeyValue {
                     key: "gen_ai.request.model".into(),
                     value: Some(AnyValue {
-                        value: Some(any_value::Value::StringValue("gpt-4o-mini".into())),
+                        value: Some(any_value::Value::StringValue(model.into())),
                     }),
                     ..Default::default()
                 },
@@ -659,4 +663,52 @@ fn a_sidecar_commits_every_interval_while_it_serves() {
     assert_eq!(post(&s.base, "/v1/traces", &[PB], &request(6, 1, 3)).0, 200);
     stop(s);
     assert_eq!(stored(&store)[&"06".repeat(16)], (1, 3, 0));
+}
+
+/// The price entry each call of the store's calls tables names (what sql/ prices by).
+fn price_ids(store: &Path) -> Vec<Option<String>> {
+    use polars::prelude::*;
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(store.join("calls")).unwrap() {
+        let p = e.unwrap().path();
+        let df = LazyFrame::scan_parquet(PlRefPath::new(p.to_str().unwrap()), Default::default())
+            .unwrap()
+            .filter(col("calls_without_usage").is_null())
+            .select([col("price_id")])
+            .collect()
+            .unwrap();
+        let ids = df.column("price_id").unwrap().str().unwrap().clone();
+        out.extend(ids.iter().map(|v| v.map(String::from)));
+    }
+    out
+}
+
+#[test]
+fn a_pricing_file_names_the_price_entries_of_what_record_stores() {
+    let dir = tempfile::tempdir().unwrap();
+    let prices = dir.path().join("house.toml");
+    std::fs::write(
+        &prices,
+        "[[model]]\nid = \"house-model-7\"\nprovider = \"house\"\n[[model.price]]\ninput = \"1\"\noutput = \"2\"\n",
+    )
+    .unwrap();
+    for (name, args) in [
+        ("without", vec![]),
+        ("with", vec!["--pricing", prices.to_str().unwrap()]),
+    ] {
+        let store = dir.path().join(name);
+        let s = serve(&store, &args);
+        let body = request_of(7, 2, 5, "house-model-7");
+        assert_eq!(post(&s.base, "/v1/traces", &[PB], &body).0, 200);
+        stop(s);
+        let want = match name {
+            "with" => Some("house-model-7".to_string()),
+            _ => None,
+        };
+        assert_eq!(
+            price_ids(&store),
+            vec![want.clone(), want],
+            "{name} --pricing"
+        );
+    }
 }
