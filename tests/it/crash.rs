@@ -102,6 +102,111 @@ impl Rng {
     }
 }
 
+/// How many rounds (`TRACES_KILL_ROUNDS`, else `default`), and the seed of their kill
+/// times (`TRACES_KILL_SEED`, else the clock's), printed so that a failure replays.
+fn kill_plan(default: u64) -> (u64, u64, Rng) {
+    let rounds = std::env::var("TRACES_KILL_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default);
+    let seed = std::env::var("TRACES_KILL_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
+    (rounds, seed, Rng(seed))
+}
+
+/// Runs `traces ARGS` on `store` and kills it with SIGKILL at a random moment up to 10%
+/// past `full`, its whole run's time (so some kills land after its commit); the moment.
+fn kill_during(store: &Path, args: &[&str], full: Duration, rng: &mut Rng) -> Duration {
+    let mut child = traces_command()
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let at = Duration::from_micros(rng.below(full.as_micros() as u64 * 11 / 10));
+    std::thread::sleep(at);
+    let _ = child.kill();
+    let _ = child.wait();
+    at
+}
+
+fn segments(store: &Path) -> usize {
+    let m: Value =
+        serde_json::from_slice(&std::fs::read(store.join("manifest.json")).unwrap()).unwrap();
+    m["segments"].as_array().unwrap().len()
+}
+
+fn compact(store: &Path) {
+    let out = traces_in(store, &["store", "compact"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+/// `traces store compact` killed with SIGKILL at a random moment (`TRACES_KILL_ROUNDS`,
+/// default 8): every report reads as before (a compaction changes no figure, so before
+/// and after read alike), `store verify` finds the store whole, and a compaction then
+/// completes.
+#[test]
+fn a_compaction_killed_at_any_moment_leaves_the_store_reading_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let pristine = dir.path().join("pristine");
+    // 24 imports, each touching again 20 traces of the one before.
+    for part in 0..24u64 {
+        let f = dir.path().join(format!("part-{part}.jsonl"));
+        dump(&f, (part * 40)..(part * 40 + 60));
+        import(&pristine, &f);
+    }
+    let before = state(&pristine);
+    assert_eq!(before.1.as_array().unwrap().len(), 23 * 40 + 60);
+    let reference = dir.path().join("reference");
+    copy_dir(&pristine, &reference);
+    let t0 = Instant::now();
+    compact(&reference);
+    let full = t0.elapsed();
+    assert_eq!(segments(&reference), 1);
+    assert!(
+        state(&reference) == before,
+        "the compaction changed a report"
+    );
+
+    let (rounds, seed, mut rng) = kill_plan(8);
+    eprintln!("compaction kill test: seed {seed}, {rounds} rounds, a full one takes {full:?}");
+    let mut merged = 0;
+    for round in 0..rounds {
+        let store = dir.path().join(format!("round-{round}"));
+        copy_dir(&pristine, &store);
+        let at = kill_during(&store, &["store", "compact"], full, &mut rng);
+        merged += usize::from(segments(&store) == 1);
+        assert!(
+            state(&store) == before,
+            "round {round} (seed {seed}, killed at {at:?}): a report changed"
+        );
+        let verify = traces_in(&store, &["store", "verify"]);
+        assert!(
+            verify.status.success(),
+            "round {round}: {}",
+            text(&verify.stdout)
+        );
+        compact(&store);
+        assert_eq!(segments(&store), 1);
+        assert!(
+            state(&store) == before,
+            "round {round}: the compaction after the kill"
+        );
+        std::fs::remove_dir_all(&store).unwrap();
+    }
+    eprintln!("compaction kill test: {merged} of {rounds} kills came after the commit");
+}
+
 /// `TRACES_KILL_ROUNDS` (default 12; the closing note's run used 100) imports killed
 /// with SIGKILL at a random moment of their run: after each, every report runs and
 /// equals the store before the import or after it, and the import then completes.
@@ -128,39 +233,13 @@ fn an_import_killed_at_any_moment_leaves_the_store_before_or_after() {
     assert_ne!(before, after);
     assert_eq!(after.1.as_array().unwrap().len(), 1650);
 
-    let rounds: u64 = std::env::var("TRACES_KILL_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(12);
-    let seed = std::env::var("TRACES_KILL_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        });
+    let (rounds, seed, mut rng) = kill_plan(12);
     eprintln!("kill test: seed {seed}, {rounds} rounds, a full import takes {full:?}");
-    let mut rng = Rng(seed);
     let (mut saw_before, mut saw_after) = (0, 0);
     for round in 0..rounds {
         let store = dir.path().join(format!("round-{round}"));
         copy_dir(&pristine, &store);
-        let mut child = traces_command()
-            .arg("--store")
-            .arg(&store)
-            .args(["import", big.to_str().unwrap()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        // Up to 10% past the full run: some kills land after the commit.
-        let at = Duration::from_micros(rng.below(full.as_micros() as u64 * 11 / 10));
-        std::thread::sleep(at);
-        let _ = child.kill();
-        let _ = child.wait();
+        let at = kill_during(&store, &["import", big.to_str().unwrap()], full, &mut rng);
         let now = state(&store);
         if now == before {
             saw_before += 1;
