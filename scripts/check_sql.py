@@ -210,6 +210,32 @@ TOTAL_TRACES = """SELECT COUNT(DISTINCT trace_id) AS traces FROM
   WHERE calls_without_usage IS NULL AND segment = newest"""
 
 
+# The four queries are one query with another group key: they ship as four files so
+# that each runs as it is, and this keeps them from drifting apart.
+GROUP_KEYS = {
+    "user": ("user_id", "    SELECT user_id AS group_key,"),
+    "model": ("model", "    SELECT COALESCE(response_model, request_model) AS group_key,"),
+    "day": ("day", "    SELECT -- The UTC day of the call's start, YYYY-MM-DD (whole days since the epoch, exact).\n"
+            "           CAST(DATE '1970-01-01' + CAST(ROUND((start_time_unix_nano - MOD(start_time_unix_nano, "
+            "86400000000000)) / 86400000000000) AS INT) AS VARCHAR(10)) AS group_key,"),
+}
+
+
+def check_queries_agree():
+    """Each sql/cost_by_*.sql is sql/cost_by_session.sql with its own group key."""
+    session = (root / "sql/cost_by_session.sql").read_text()
+    for dim, (key, select) in GROUP_KEYS.items():
+        want = (session.replace("Cost by session", f"Cost by {dim}")
+                .replace("--by session", f"--by {dim}")
+                .replace("rows (session_id", f"rows ({key}")
+                .replace("    SELECT session_id AS group_key,", select)
+                .replace("SELECT group_key AS session_id,", f"SELECT group_key AS {key},")
+                .replace("ORDER BY cost_usd DESC, session_id", f"ORDER BY cost_usd DESC, {key}"))
+        if (root / f"sql/cost_by_{dim}.sql").read_text() != want:
+            sys.exit(f"sql/cost_by_{dim}.sql differs from sql/cost_by_session.sql beyond its group key")
+    print(f"sql/: the {len(GROUP_KEYS) + 1} queries differ only in their group key")
+
+
 def check_fixture(binary, store):
     """The fixture's sessions against the costs worked out by hand."""
     want = json.loads((root / "testdata/sql/expected.json").read_text())
@@ -265,6 +291,7 @@ def main():
         started = time.monotonic()
         stores = build_stores(a.binary, tmp, a.traces)
         check_fixture(a.binary, stores["testdata"])
+        check_queries_agree()
         check_calls_schema(stores["testdata"])
         check_table_schemas(stores["testdata"])
         prices = tmp / "prices.parquet"

@@ -265,7 +265,7 @@ fn union(per_store: Vec<Vec<TraceRecords>>, ids: &[TraceId]) -> Vec<TraceRecords
                 kept.spans.iter().map(|s| s.span_id).collect();
             kept.spans
                 .extend(t.spans.into_iter().filter(|s| !spans.contains(&s.span_id)));
-            let logs: std::collections::HashSet<LogKey> = kept.logs.iter().map(log_key).collect();
+            let logs: std::collections::HashSet<u128> = kept.logs.iter().map(log_key).collect();
             kept.logs
                 .extend(t.logs.into_iter().filter(|l| !logs.contains(&log_key(l))));
         }
@@ -273,20 +273,10 @@ fn union(per_store: Vec<Vec<TraceRecords>>, ids: &[TraceId]) -> Vec<TraceRecords
     ids.iter().filter_map(|id| by_id.remove(id)).collect()
 }
 
-/// What tells one log record from another, as a store tells them apart: its content.
-type LogKey = (Option<SpanId>, i64, i64, i32, String, String, String);
-
-fn log_key(l: &RawLog) -> LogKey {
+/// A log record's identity, as the store keeps it (`columns::log_id`): its content.
+fn log_key(l: &RawLog) -> u128 {
     let (body, attributes) = crate::store::columns::LogColumns::encode(l);
-    (
-        l.span_id,
-        l.time_unix_nano,
-        l.observed_time_unix_nano,
-        l.severity_number,
-        l.event_name.clone(),
-        body,
-        attributes,
-    )
+    crate::store::columns::log_id(l, &body, &attributes)
 }
 
 /// The spans and log records of `ids`, found through `index` (the traces tables), or
