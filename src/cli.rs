@@ -420,8 +420,9 @@ Examples:
         #[arg(long, requires = "repair")]
         yes: bool,
     },
-    /// Merge runs of small segments (one per import) into few, each trace's spans
-    /// together; every report reads the same before and after.
+    /// Merge runs of small imports into few, each day's spans in one file with each
+    /// trace's together; every report reads the same before and after. A store of an
+    /// earlier release is laid out by day on the way.
     #[command(after_help = "\
 Examples:
   traces store compact
@@ -432,6 +433,14 @@ Examples:
         #[arg(long, default_value_t = traces::store::compact::TARGET_SPANS, value_parser = clap::value_parser!(u64).range(1..))]
         target_spans: u64,
     },
+    /// Lay a store of an earlier release out by UTC day (`spans/day=2025-01-31/…`),
+    /// the layout engines prune by date; the next import does it too. Every report
+    /// reads the same before and after.
+    #[command(after_help = "\
+Examples:
+  traces store migrate
+  traces --store /ci/.traces store migrate")]
+    Migrate,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -87,6 +87,9 @@ fn main() -> ExitCode {
         cli::Command::Store(cli::StoreCommand::Compact { target_spans }) => {
             one("store compact").and_then(|s| commands::store::compact(&s, *target_spans))
         }
+        cli::Command::Store(cli::StoreCommand::Migrate) => {
+            one("store migrate").and_then(|s| commands::store::migrate(&s))
+        }
         cli::Command::Completions { shell } => {
             let mut cmd = <cli::Cli as clap::CommandFactory>::command();
             clap_complete::generate(*shell, &mut cmd, "traces", &mut std::io::stdout());

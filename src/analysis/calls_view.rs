@@ -10,8 +10,9 @@ use super::partition::{SpillError, TracePartitions};
 use crate::ingest::ids::TraceId;
 use crate::pricing::Pricing;
 use crate::semconv::model::Usage;
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, layout};
 use polars::prelude::*;
+use std::collections::BTreeSet;
 
 const TEXT_COLUMNS: [&str; 11] = [
     "root_name",
@@ -209,19 +210,36 @@ pub fn attribute_and_save(
     let mut out = Calls::default();
     let mut totals = CallTotals::default();
     let writing = table.is_some();
+    // The days each trace has spans in: its marker row goes in each (see `layout`).
+    let mut trace_days: foldhash::HashMap<TraceId, BTreeSet<i32>> = Default::default();
     rows.for_each(
         |rows| {
+            let mut days: Vec<(TraceId, i32)> = rows
+                .iter()
+                .map(|r| (r.trace_id, layout::day_of(r.start)))
+                .collect();
+            days.sort_unstable();
+            days.dedup();
             let mut part = calls_from_rows(rows);
-            let df = writing.then(|| frame(&part.calls, &[], &written));
+            let df = writing.then(|| {
+                let call_days: Vec<i32> =
+                    part.calls.iter().map(|c| layout::day_of(c.start)).collect();
+                frame(&part.calls, &[], &written).map(|df| (df, call_days))
+            });
             let t = CallTotals::of(&part.calls);
             part.calls = Vec::new();
-            (part, t, df)
+            (part, t, df, days)
         },
-        |(mut part, t, df)| {
+        |(mut part, t, df, days)| {
             out.absorb_counts(&mut part);
             totals.absorb(t);
+            for (trace, day) in days {
+                trace_days.entry(trace).or_default().insert(day);
+            }
             if let (Some(w), Some(df)) = (table.as_mut(), df)
-                && let Err(e) = df.map_err(StoreError::from).and_then(|df| w.write(df))
+                && let Err(e) = df
+                    .map_err(StoreError::from)
+                    .and_then(|(df, days)| w.write(df, &days))
             {
                 table_error = Some(e);
                 table = None;
@@ -229,10 +247,23 @@ pub fn attribute_and_save(
         },
     )?;
     if let Some(mut w) = table {
-        let markers = markers(touched, &out.without_usage_by_trace);
-        let r = frame(&[], &markers, &written)
+        let mut rows = Vec::new();
+        let mut days = Vec::new();
+        for (trace, without) in markers(touched, &out.without_usage_by_trace) {
+            // A touched trace has spans read; day 0 would be for one that had none.
+            let own = trace_days
+                .get(&trace)
+                .map(|d| d.iter().copied().collect::<Vec<_>>());
+            let own = own.filter(|d| !d.is_empty()).unwrap_or_else(|| vec![0]);
+            // The count on the first day's marker only: it is the trace's, not a day's.
+            for (k, day) in own.into_iter().enumerate() {
+                rows.push((trace, if k == 0 { without } else { 0 }));
+                days.push(day);
+            }
+        }
+        let r = frame(&[], &rows, &written)
             .map_err(StoreError::from)
-            .and_then(|df| w.write(df))
+            .and_then(|df| w.write(df, &days))
             .and_then(|()| w.attach());
         if let Err(e) = r {
             table_error = Some(e);
@@ -308,7 +339,7 @@ pub fn read(
     columns: &[&str],
     except: &foldhash::HashSet<TraceId>,
 ) -> Result<Option<CallsTable>, StoreError> {
-    let Some(files) = store.calls_files()? else {
+    let Some(imports) = store.calls_files()? else {
         return Ok(None);
     };
     let scan = |file: &std::path::Path| {
@@ -332,39 +363,43 @@ pub fn read(
     };
     let is_call = || col("calls_without_usage").is_null();
     let mut without_usage_by_trace = Vec::new();
-    let mut touched_by_file: Vec<foldhash::HashSet<TraceId>> = Vec::with_capacity(files.len());
-    for file in &files {
-        let mut markers = scan(file)?.filter(is_call().not());
-        // Tables of the first release held ids as hex text: their calls are derived
-        // from the spans again.
-        if markers.collect_schema()?.get("trace_id") != Some(&DataType::Binary) {
-            return Ok(None);
-        }
-        let markers = markers
-            .select([col("trace_id"), col("calls_without_usage")])
-            .collect()?;
-        let (traces, without) = (
-            markers.column("trace_id")?.binary()?,
-            markers.column("calls_without_usage")?.i64()?,
-        );
+    // What each import touched, newest first: its days' markers together.
+    let mut touched_by_import: Vec<foldhash::HashSet<TraceId>> = Vec::with_capacity(imports.len());
+    for files in &imports {
         let mut touched = foldhash::HashSet::default();
-        for (t, w) in traces.iter().zip(without.iter()) {
-            let Some(t) = t.and_then(TraceId::from_bytes) else {
-                continue;
-            };
-            touched.insert(t);
-            let w = w.unwrap_or(0).max(0) as u64;
-            if w > 0
-                && !except.contains(&t)
-                && !touched_by_file.iter().any(|newer| newer.contains(&t))
-            {
-                without_usage_by_trace.push((t, w));
+        for file in files {
+            let mut markers = scan(file)?.filter(is_call().not());
+            // Tables of the first release held ids as hex text: their calls are derived
+            // from the spans again.
+            if markers.collect_schema()?.get("trace_id") != Some(&DataType::Binary) {
+                return Ok(None);
+            }
+            let markers = markers
+                .select([col("trace_id"), col("calls_without_usage")])
+                .collect()?;
+            let (traces, without) = (
+                markers.column("trace_id")?.binary()?,
+                markers.column("calls_without_usage")?.i64()?,
+            );
+            for (t, w) in traces.iter().zip(without.iter()) {
+                let Some(t) = t.and_then(TraceId::from_bytes) else {
+                    continue;
+                };
+                touched.insert(t);
+                let w = w.unwrap_or(0).max(0) as u64;
+                if w > 0
+                    && !except.contains(&t)
+                    && !touched_by_import.iter().any(|newer| newer.contains(&t))
+                {
+                    without_usage_by_trace.push((t, w));
+                }
             }
         }
-        touched_by_file.push(touched);
+        touched_by_import.push(touched);
     }
+    let files: Vec<&std::path::PathBuf> = imports.iter().flatten().collect();
     let calls = if files.len() == 1 && except.is_empty() {
-        let rows = scan(&files[0])?.select([len()]).collect()?;
+        let rows = scan(files[0])?.select([len()]).collect()?;
         let rows = rows
             .column("len")?
             .cast(&DataType::UInt64)?
@@ -372,13 +407,13 @@ pub fn read(
             .get(0)
             .unwrap_or(0);
         // An import writes a table's calls first and its markers last.
-        let call_rows = rows.saturating_sub(touched_by_file[0].len() as u64);
-        let wanted = wanted_in(&files[0])?;
+        let call_rows = rows.saturating_sub(touched_by_import[0].len() as u64);
+        let wanted = wanted_in(files[0])?;
         (0..rows)
             .step_by(ROWS_PER_PART as usize)
             .map(|offset| {
                 Ok(CallsPart {
-                    frame: scan(&files[0])?
+                    frame: scan(files[0])?
                         .slice(offset as i64, ROWS_PER_PART)
                         .filter(is_call())
                         .select(wanted.clone()),
@@ -390,21 +425,23 @@ pub fn read(
         // Traces a newer import recomputed: an older table's rows for them are stale.
         let mut newer = except.clone();
         let mut frames = Vec::with_capacity(files.len());
-        for (file, touched) in files.iter().zip(touched_by_file) {
-            let df = scan(file)?
-                .filter(is_call())
-                .select(wanted_in(file)?)
-                .collect()?;
-            let fresh: BooleanChunked = df
-                .column("trace_id")?
-                .binary()?
-                .iter()
-                .map(|t| {
-                    t.and_then(TraceId::from_bytes)
-                        .is_some_and(|t| !newer.contains(&t))
-                })
-                .collect();
-            frames.push(df.filter(&fresh)?);
+        for (files, touched) in imports.iter().zip(touched_by_import) {
+            for file in files {
+                let df = scan(file)?
+                    .filter(is_call())
+                    .select(wanted_in(file)?)
+                    .collect()?;
+                let fresh: BooleanChunked = df
+                    .column("trace_id")?
+                    .binary()?
+                    .iter()
+                    .map(|t| {
+                        t.and_then(TraceId::from_bytes)
+                            .is_some_and(|t| !newer.contains(&t))
+                    })
+                    .collect();
+                frames.push(df.filter(&fresh)?);
+            }
             newer.extend(touched);
         }
         frames.into_iter().flat_map(split).collect()

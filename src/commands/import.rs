@@ -377,6 +377,9 @@ fn print_summary(
         inputs.len(),
         store.root().display()
     );
+    if let Some(c) = &s.migrated {
+        let _ = super::store::say_migrated(&mut w, store, c);
+    }
     for i in inputs {
         let logs = if i.logs > 0 {
             format!(", {} log records", i.logs)

@@ -4,6 +4,7 @@ use anyhow::{Result, bail};
 use std::io::{BufRead, IsTerminal, Write};
 use traces::analysis::store_set::StoreSet;
 use traces::store::Store;
+use traces::store::compact::Compaction;
 use traces::store::verify::{self, Repair};
 
 /// Every store of the set verified in turn: 0 when each is whole, 1 when one is not.
@@ -114,36 +115,83 @@ fn confirmed(problems: &[verify::Problem]) -> Result<bool> {
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
 
-/// Merges small segments; prints what it did.
+/// Merges small imports; prints what it did.
 pub fn compact(store: &Store, target_spans: u64) -> Result<()> {
-    if !store.exists() {
-        bail!(super::UsageError(format!(
-            "no store at {}: nothing to compact",
-            store.root().display()
-        )));
-    }
+    require(store, "compact")?;
     let c = traces::store::compact::compact(store, target_spans)?;
     let mut out = std::io::stdout().lock();
-    if c.merged == 0 {
+    if c.merged == 0 && c.migrated == 0 {
         writeln!(
             out,
-            "{}: {} segment(s), {} span(s): nothing to merge (no run of segments adds up to {} spans or fewer)",
+            "{}: {} import(s), {} span(s): nothing to merge (no run of imports adds up to {} spans or fewer)",
             store.root().display(),
-            c.segments_before,
+            c.imports_before,
             c.spans,
             target_spans
         )?;
         return Ok(());
     }
-    writeln!(
-        out,
-        "{}: {} segment(s) merged into {}: {} segment(s) now, {} span(s); reports read the same",
-        store.root().display(),
-        c.merged,
-        c.merged - (c.segments_before - c.segments_after),
-        c.segments_after,
-        c.spans
-    )?;
+    if c.merged > 0 {
+        writeln!(
+            out,
+            "{}: {} import(s) merged into {}: {} import(s) now, in {} segment(s) by day, {} span(s); reports read the same",
+            store.root().display(),
+            c.merged,
+            c.merged - (c.imports_before - c.imports_after),
+            c.imports_after,
+            c.segments_after,
+            c.spans
+        )?;
+    }
+    say_migrated(&mut out, store, &c)?;
+    say_replaced(&mut out, &c)
+}
+
+/// Lays a store of format 1 out by day; prints what it did.
+pub fn migrate(store: &Store) -> Result<()> {
+    require(store, "migrate")?;
+    let c = traces::store::compact::migrate(store)?;
+    let mut out = std::io::stdout().lock();
+    if c.migrated == 0 {
+        writeln!(
+            out,
+            "{}: already laid out by day ({} import(s), {} segment(s)): nothing to do",
+            store.root().display(),
+            c.imports_before,
+            c.segments_before
+        )?;
+        return Ok(());
+    }
+    say_migrated(&mut out, store, &c)?;
+    say_replaced(&mut out, &c)
+}
+
+fn require(store: &Store, what: &str) -> Result<()> {
+    if !store.exists() {
+        bail!(super::UsageError(format!(
+            "no store at {}: nothing to {what}",
+            store.root().display()
+        )));
+    }
+    Ok(())
+}
+
+/// The line of a compaction or an import that moved a store of format 1 to days.
+pub fn say_migrated(out: &mut dyn Write, store: &Store, c: &Compaction) -> Result<()> {
+    if c.migrated > 0 {
+        writeln!(
+            out,
+            "{}: {} import(s) of an earlier release laid out by UTC day: {} segment(s) now, {} span(s); reports read the same",
+            store.root().display(),
+            c.migrated,
+            c.segments_after,
+            c.spans
+        )?;
+    }
+    Ok(())
+}
+
+fn say_replaced(out: &mut dyn Write, c: &Compaction) -> Result<()> {
     writeln!(
         out,
         "{} replaced file(s) stay until the next import or compaction removes them (a report running now may still read them)",

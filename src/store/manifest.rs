@@ -7,7 +7,10 @@ use std::fs;
 use std::io::Write;
 use std::path::Path;
 
-pub const FORMAT_VERSION: u32 = 1;
+/// 2: segments by UTC day (`Segment::day`), the segments of one import grouped by
+/// `Segment::import`. A release that reads 1 only would take each day of an import for
+/// an import of its own and count a trace's calls from one day of it, so it is refused.
+pub const FORMAT_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
 pub struct Manifest {
@@ -18,6 +21,15 @@ pub struct Manifest {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Segment {
     pub id: u64,
+    /// The UTC day (`YYYY-MM-DD`) of every row of its files (see `layout`); absent in a
+    /// segment of format 1, whose files hold any days and sit beside each other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub day: Option<String>,
+    /// The import these rows came from, shared by the segments of its days (the
+    /// segments of one import are consecutive): a trace's calls count from the newest
+    /// import that touched it. Absent: the segment is an import of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import: Option<u64>,
     /// Relative to the store root; absent when the import added no spans.
     pub spans_file: Option<String>,
     pub logs_file: Option<String>,
@@ -35,6 +47,24 @@ pub struct Segment {
     /// RFC 3339, UTC.
     pub imported_at: String,
     pub sources: Vec<String>,
+}
+
+impl Segment {
+    pub fn import_id(&self) -> u64 {
+        self.import.unwrap_or(self.id)
+    }
+
+    /// The files it names, relative to the store root.
+    pub fn files(&self) -> impl Iterator<Item = &String> {
+        [
+            &self.spans_file,
+            &self.logs_file,
+            &self.calls_file,
+            &self.traces_file,
+        ]
+        .into_iter()
+        .flatten()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +125,18 @@ impl Manifest {
             super::sync_dir(dir)?;
         }
         Ok(())
+    }
+
+    /// The segments of each import, oldest first: consecutive segments of one import.
+    pub fn imports(&self) -> Vec<&[Segment]> {
+        self.segments
+            .chunk_by(|a, b| a.import_id() == b.import_id())
+            .collect()
+    }
+
+    /// Whether a segment keeps the layout of format 1, all days in one file.
+    pub fn has_flat_segments(&self) -> bool {
+        self.segments.iter().any(|s| s.day.is_none())
     }
 
     pub fn next_id(&self) -> u64 {

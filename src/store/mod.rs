@@ -6,6 +6,7 @@
 pub mod columns;
 pub mod compact;
 pub mod encode;
+pub mod layout;
 pub mod manifest;
 mod segment;
 pub mod trace_index;
@@ -18,8 +19,8 @@ use columns::{LogColumns, PreparedSpan, SpanColumns};
 use manifest::{Manifest, ManifestError, Segment};
 use polars::prelude::*;
 use rayon::prelude::*;
-use segment::{BackgroundWriter, SegmentWriter, StoreIoError};
-use std::collections::HashSet;
+use segment::{DayWriters, SegmentWriter, StoreIoError};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -147,40 +148,108 @@ impl Store {
             .collect()
     }
 
-    /// The calls table of each import, newest first, when every import that added
-    /// spans has one; `None` otherwise (the calls must then be derived from the spans).
-    pub fn calls_files(&self) -> Result<Option<Vec<PathBuf>>, StoreError> {
+    /// The calls tables of each import (one per day), newest import first, when every
+    /// segment that added spans has one; `None` otherwise (the calls must then be
+    /// derived from the spans).
+    pub fn calls_files(&self) -> Result<Option<Vec<Vec<PathBuf>>>, StoreError> {
         let m = self.manifest()?;
         let mut out = Vec::new();
-        for s in m.segments.iter().rev() {
-            match (&s.spans_file, &s.calls_file) {
-                (_, Some(c)) => out.push(self.root.join(c)),
-                (None, None) => {}
-                (Some(_), None) => return Ok(None),
+        for import in m.imports().into_iter().rev() {
+            let mut files = Vec::new();
+            for s in import {
+                match (&s.spans_file, &s.calls_file) {
+                    (_, Some(c)) => files.push(self.root.join(c)),
+                    (None, None) => {}
+                    (Some(_), None) => return Ok(None),
+                }
+            }
+            if !files.is_empty() {
+                out.push(files);
             }
         }
         Ok(Some(out))
     }
 
-    /// Starts an import's calls table: written aside, under the import lock, and named
-    /// in the manifest by `CallsTableWriter::attach`.
-    pub fn begin_calls(&self, segment: u64) -> Result<CallsTableWriter<'_>, StoreError> {
+    /// Starts import `import`'s calls tables: written aside, under the import lock, and
+    /// named in the manifest by `CallsTableWriter::attach`.
+    pub fn begin_calls(&self, import: u64) -> Result<CallsTableWriter<'_>, StoreError> {
         fs::create_dir_all(self.root.join("calls")).map_err(|e| self.io(e))?;
         let lock = self.lock()?;
-        let writer = SegmentWriter::create(
-            self.root
-                .join("tmp")
-                .join(format!("calls-{segment:06}.parquet")),
-        )
-        .map_err(|e| self.io(e))?;
         Ok(CallsTableWriter {
             store: self,
-            segment,
+            import,
             _lock: lock,
-            writer: BackgroundWriter::spawn(writer),
-            pending: Vec::new(),
-            pending_rows: 0,
+            writer: Some(DayWriters::spawn(self.root.join("tmp"), "calls", import)),
+            pending: BTreeMap::new(),
         })
+    }
+
+    /// Moves a finished file to `rel` (relative to the root), making its day's folder;
+    /// the folders to sync before the manifest names it are added to `dirs`. False when
+    /// the file had no row.
+    fn place(
+        &self,
+        w: SegmentWriter,
+        rel: &str,
+        dirs: &mut BTreeSet<PathBuf>,
+    ) -> Result<bool, StoreError> {
+        let dest = self.root.join(rel);
+        if let Some(dir) = dest.parent() {
+            self.day_dir(dir)?;
+            dirs.insert(dir.to_path_buf());
+            if let Some(table) = dir.parent() {
+                dirs.insert(table.to_path_buf());
+            }
+        }
+        Ok(w.finish(&dest)?)
+    }
+
+    /// Writes the traces table of the spans file `spans_rel` as `traces_rel`; a parent
+    /// is known when `known` says so (see `trace_index::summarize`).
+    fn write_traces_table(
+        &self,
+        spans_rel: &str,
+        traces_rel: &str,
+        known: &dyn Fn(TraceId, SpanId) -> bool,
+        dirs: &mut BTreeSet<PathBuf>,
+    ) -> Result<(), StoreError> {
+        let traces = trace_index::summarize(&self.root.join(spans_rel), known)?;
+        let dest = self.root.join(traces_rel);
+        if let Some(dir) = dest.parent() {
+            self.day_dir(dir)?;
+            dirs.extend([dir.to_path_buf(), self.root.join("traces")]);
+        }
+        let tmp = self.root.join("tmp").join(traces_rel.replace('/', "-"));
+        trace_index::write(&traces, &tmp, &dest)
+            .map_err(|e| StoreError::Write(format!("cannot write the traces table: {e}")))
+    }
+
+    /// Makes a day's folder in a table's. Not `create_dir_all`: a store removed while
+    /// an import runs must fail it, not be made again.
+    fn day_dir(&self, dir: &Path) -> Result<(), StoreError> {
+        match fs::create_dir(dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(self.io(e)),
+            _ => Ok(()),
+        }
+    }
+
+    fn sync_dirs(&self, dirs: &BTreeSet<PathBuf>) -> Result<(), StoreError> {
+        // Deepest first: a day's folder is synced before the entry naming it.
+        for d in dirs.iter().rev() {
+            if d.starts_with(&self.root) {
+                sync_dir(d).map_err(|e| self.io(e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The lock of a command that may rewrite the store, once every folder it writes in
+    /// is there (a store copied without its empty `tmp/` lacks one).
+    fn lock_for_writing(&self) -> Result<fs::File, StoreError> {
+        for d in DIRS {
+            fs::create_dir_all(self.root.join(d)).map_err(|e| self.write_error(e))?;
+        }
+        self.lock()
     }
 
     fn lock(&self) -> Result<fs::File, StoreError> {
@@ -276,13 +345,17 @@ impl Store {
     /// Starts an import: takes the lock (waiting for another import to finish), removes
     /// what a crashed import left behind, and loads the identities already stored.
     pub fn begin_import(&self) -> Result<Import, StoreError> {
-        for d in DIRS {
-            fs::create_dir_all(self.root.join(d)).map_err(|e| self.write_error(e))?;
-        }
-        let lock = self.lock()?;
+        let lock = self.lock_for_writing()?;
         let mut manifest = self.manifest()?;
         self.remove_uncommitted(&manifest)?;
-        self.index_old_segments(&mut manifest)?;
+        // A store of format 1 is laid out by day first (which writes every traces
+        // table), so that the import adds to one layout only.
+        let migrated = if manifest.has_flat_segments() {
+            Some(compact::migrate_locked(self, &mut manifest)?)
+        } else {
+            self.index_old_segments(&mut manifest)?;
+            None
+        };
         let mut seen_spans = SeenSpans::default();
         // With traces tables, only the traces this import touches have their stored
         // span ids read (as it meets them); without, every stored id is read up front.
@@ -314,10 +387,6 @@ impl Store {
         };
         let id = manifest.next_id();
         let tmp = self.root.join("tmp");
-        let span_writer = SegmentWriter::create(tmp.join(format!("spans-{id:06}.parquet")))
-            .map_err(|e| self.io(e))?;
-        let log_writer = SegmentWriter::create(tmp.join(format!("logs-{id:06}.parquet")))
-            .map_err(|e| self.io(e))?;
         Ok(Import {
             store: self.clone(),
             _lock: lock,
@@ -326,11 +395,13 @@ impl Store {
             seen_spans,
             unsettled: Vec::new(),
             seen_logs,
-            spans: SpanColumns::default(),
+            spans: BTreeMap::new(),
+            spans_by_day: BTreeMap::new(),
             pending: Vec::new(),
-            logs: LogColumns::default(),
-            span_writer: Some(BackgroundWriter::spawn(span_writer)),
-            log_writer: Some(log_writer),
+            logs: BTreeMap::new(),
+            logs_by_day: BTreeMap::new(),
+            span_writer: Some(DayWriters::spawn(tmp.clone(), "spans", id)),
+            log_writer: Some(DayWriters::spawn(tmp, "logs", id)),
             existing_traces,
             index,
             loaded: FastSet::default(),
@@ -343,15 +414,16 @@ impl Store {
             log_spans_wanted: Vec::new(),
             failed: None,
             on_span: None,
+            migrated,
         })
     }
 
-    /// Writes the traces table of every segment an earlier release wrote without one,
-    /// and names them in the manifest: a one-time read of those segments' ids, after
+    /// Writes the traces table of every segment without one (written by an earlier
+    /// release, or whose table a repair dropped), and names them in the manifest: a one-time read of those segments' ids, after
     /// which no command reads them whole again. A parent is known when its segment holds
     /// it; one from another segment is found by the readers, which check such roots.
     fn index_old_segments(&self, manifest: &mut Manifest) -> Result<(), StoreError> {
-        let mut changed = false;
+        let mut dirs = BTreeSet::new();
         for seg in &mut manifest.segments {
             let (Some(spans), None) = (&seg.spans_file, &seg.traces_file) else {
                 continue;
@@ -361,19 +433,12 @@ impl Store {
             if let Some(lf) = self.scan(vec![file.clone()])? {
                 insert_span_ids(lf, &|_| true, &mut ids)?;
             }
-            let traces = trace_index::summarize(&file, &|t, p| ids.contains_key(&(t, p)))?;
-            let rel = format!("traces/segment-{:06}.parquet", seg.id);
-            let tmp = self
-                .root
-                .join("tmp")
-                .join(format!("traces-{:06}.parquet", seg.id));
-            trace_index::write(&traces, &tmp, &self.root.join(&rel))
-                .map_err(|e| StoreError::Write(format!("cannot write the traces table: {e}")))?;
+            let rel = layout::file("traces", seg.day.as_deref(), seg.id);
+            self.write_traces_table(spans, &rel, &|t, p| ids.contains_key(&(t, p)), &mut dirs)?;
             seg.traces_file = Some(rel);
-            changed = true;
         }
-        if changed {
-            sync_dir(&self.root.join("traces")).map_err(|e| self.io(e))?;
+        if !dirs.is_empty() {
+            self.sync_dirs(&dirs)?;
             manifest
                 .save(&self.manifest_path(), &self.root.join("tmp"))
                 .map_err(|e| self.io(e))?;
@@ -397,7 +462,17 @@ impl Store {
             let dir = self.root.join(d);
             for entry in fs::read_dir(&dir).map_err(|e| self.io(e))? {
                 let path = entry.map_err(|e| self.io(e))?.path();
-                if path.is_file() && !committed.contains(&path) {
+                if path.is_dir() && d != "tmp" {
+                    // A day's folder: its files, then the folder once nothing is left.
+                    for entry in fs::read_dir(&path).map_err(|e| self.io(e))? {
+                        let file = entry.map_err(|e| self.io(e))?.path();
+                        if file.is_file() && !committed.contains(&file) {
+                            fs::remove_file(&file).map_err(|e| self.io(e))?;
+                        }
+                    }
+                    // Fails while another file is in it, which is then kept.
+                    let _ = fs::remove_dir(&path);
+                } else if path.is_file() && !committed.contains(&path) {
                     fs::remove_file(&path).map_err(|e| self.io(e))?;
                 }
             }
@@ -486,73 +561,187 @@ pub fn spans_near(
     Ok(Some(concat(frames, UnionArgs::default())?))
 }
 
-/// An import's calls table being written. Dropped without `attach`, it leaves nothing.
+/// An import's calls tables being written, one per day. Dropped without `attach`, it
+/// leaves nothing.
 pub struct CallsTableWriter<'a> {
     store: &'a Store,
-    segment: u64,
+    import: u64,
     _lock: fs::File,
-    writer: BackgroundWriter,
-    pending: Vec<DataFrame>,
-    pending_rows: usize,
+    /// Taken by `attach`.
+    writer: Option<DayWriters>,
+    /// Each day's rows not written yet, and how many.
+    pending: BTreeMap<i32, (Vec<DataFrame>, usize)>,
 }
 
 impl CallsTableWriter<'_> {
     /// Row groups of a bounded size are decoded in parallel when read.
     const ROWS_PER_GROUP: usize = 65_536;
 
-    /// Appends rows; they are written a full row group at a time.
-    pub fn write(&mut self, df: DataFrame) -> Result<(), StoreError> {
-        self.pending_rows += df.height();
-        self.pending.push(df);
-        while self.pending_rows >= Self::ROWS_PER_GROUP {
-            let all = self.take_pending()?;
-            self.writer.write(all.slice(0, Self::ROWS_PER_GROUP));
-            let rest = all.slice(Self::ROWS_PER_GROUP as i64, usize::MAX);
-            self.pending_rows = rest.height();
-            self.pending.push(rest);
+    /// Appends rows, the day of each in `days`; they are written a full row group of
+    /// a day at a time.
+    pub fn write(&mut self, df: DataFrame, days: &[i32]) -> Result<(), StoreError> {
+        for (day, rows) in by_day(df, days)? {
+            let (frames, n) = self.pending.entry(day).or_default();
+            *n += rows.height();
+            frames.push(rows);
+            while *n >= Self::ROWS_PER_GROUP {
+                let all = take_pending(frames)?;
+                if let Some(w) = self.writer.as_mut() {
+                    w.write(day, all.slice(0, Self::ROWS_PER_GROUP));
+                }
+                let rest = all.slice(Self::ROWS_PER_GROUP as i64, usize::MAX);
+                *n = rest.height();
+                frames.push(rest);
+            }
         }
         Ok(())
     }
 
-    /// The pending rows as one frame of one chunk: each chunk would be a row group.
-    fn take_pending(&mut self) -> Result<DataFrame, StoreError> {
-        let mut frames = std::mem::take(&mut self.pending).into_iter();
-        let Some(mut all) = frames.next() else {
-            return Ok(DataFrame::empty());
-        };
-        for f in frames {
-            all.vstack_mut_owned(f)?;
-        }
-        self.pending_rows = 0;
-        all.rechunk_mut_par();
-        Ok(all)
-    }
-
-    /// Finishes the table and names it in the manifest.
+    /// Finishes the tables and names them in the manifest: each in its day's segment
+    /// of the import, or in a segment of its own for a day the import stored no span
+    /// of (a trace it touched has calls on a day of an earlier import's spans).
     pub fn attach(mut self) -> Result<(), StoreError> {
-        let rest = self.take_pending()?;
-        if rest.height() > 0 {
-            self.writer.write(rest);
+        let Some(mut writer) = self.writer.take() else {
+            return Ok(());
+        };
+        for (day, (mut frames, _)) in std::mem::take(&mut self.pending) {
+            let rest = take_pending(&mut frames)?;
+            if rest.height() > 0 {
+                writer.write(day, rest);
+            }
         }
         let store = self.store;
-        let w = self
-            .writer
+        let writers = writer
             .finish()
             .map_err(|e| StoreError::Write(format!("cannot write calls: {e}")))?;
         let mut manifest = store.manifest()?;
-        let rel = format!("calls/segment-{:06}.parquet", self.segment);
-        let Some(entry) = manifest.segments.iter_mut().find(|s| s.id == self.segment) else {
+        let Some(last) = manifest
+            .segments
+            .iter()
+            .rposition(|s| s.import_id() == self.import)
+        else {
+            // The import is gone (a repair dropped it): its calls are not wanted.
             return Ok(());
         };
-        if !w.finish(&store.root.join(&rel))? {
+        let mut dirs = BTreeSet::new();
+        let mut added = Vec::new();
+        let mut next_id = manifest.next_id();
+        for (day, w) in writers {
+            let day = layout::day_text(day);
+            let entry = manifest.segments.iter().position(|s| {
+                s.import_id() == self.import && s.day.as_deref() == Some(day.as_str())
+            });
+            let id = entry.map_or(next_id, |i| manifest.segments[i].id);
+            let rel = layout::file("calls", Some(&day), id);
+            if !store.place(w, &rel, &mut dirs)? {
+                continue;
+            }
+            match entry {
+                Some(i) => manifest.segments[i].calls_file = Some(rel),
+                None => {
+                    let first = &manifest.segments[last];
+                    added.push(Segment {
+                        id,
+                        day: Some(day),
+                        import: Some(self.import),
+                        spans_file: None,
+                        logs_file: None,
+                        calls_file: Some(rel),
+                        traces_file: None,
+                        spans: 0,
+                        logs: 0,
+                        imported_at: first.imported_at.clone(),
+                        sources: Vec::new(),
+                    });
+                    next_id += 1;
+                }
+            }
+        }
+        if dirs.is_empty() {
             return Ok(());
         }
-        sync_dir(&store.root.join("calls")).map_err(|e| store.io(e))?;
-        entry.calls_file = Some(rel);
+        store.sync_dirs(&dirs)?;
+        // Kept in day order among the import's segments, after its last one.
+        manifest.segments.splice(last + 1..last + 1, added);
         manifest
             .save(&store.manifest_path(), &store.root.join("tmp"))
             .map_err(|e| store.io(e))
     }
+}
+
+/// The rows of `df` of each day, `days` giving each row's; in order within a day.
+fn by_day(df: DataFrame, days: &[i32]) -> PolarsResult<Vec<(i32, DataFrame)>> {
+    let Some(&first) = days.first() else {
+        return Ok(Vec::new());
+    };
+    if days.iter().all(|&d| d == first) {
+        return Ok(vec![(first, df)]);
+    }
+    let mut rows: BTreeMap<i32, Vec<IdxSize>> = BTreeMap::new();
+    for (i, &d) in days.iter().enumerate() {
+        rows.entry(d).or_default().push(i as IdxSize);
+    }
+    rows.into_iter()
+        .map(|(d, idx)| Ok((d, df.take(&IdxCa::from_vec("".into(), idx))?)))
+        .collect()
+}
+
+/// Pending rows as one frame of one chunk: each chunk would be a row group.
+fn take_pending(frames: &mut Vec<DataFrame>) -> PolarsResult<DataFrame> {
+    let mut frames = std::mem::take(frames).into_iter();
+    let Some(mut all) = frames.next() else {
+        return Ok(DataFrame::empty());
+    };
+    for f in frames {
+        all.vstack_mut_owned(f)?;
+    }
+    all.rechunk_mut_par();
+    Ok(all)
+}
+
+/// Rows encoded and not written yet.
+trait Buffered {
+    fn rows(&self) -> usize;
+    fn take(&mut self) -> PolarsResult<DataFrame>;
+}
+
+impl Buffered for SpanColumns {
+    fn rows(&self) -> usize {
+        self.len()
+    }
+    fn take(&mut self) -> PolarsResult<DataFrame> {
+        SpanColumns::take(self)
+    }
+}
+
+impl Buffered for LogColumns {
+    fn rows(&self) -> usize {
+        self.len()
+    }
+    fn take(&mut self) -> PolarsResult<DataFrame> {
+        LogColumns::take(self)
+    }
+}
+
+/// Writes each day's rows that fill a row group; with `all`, or when the days hold two
+/// row groups together (rows spread over many days), every day's, so that an import
+/// holds a bounded number of rows whatever its days.
+fn write_days<B: Buffered>(
+    days: &mut BTreeMap<i32, B>,
+    writer: Option<&mut DayWriters>,
+    all: bool,
+) -> PolarsResult<()> {
+    let Some(w) = writer else {
+        return Ok(());
+    };
+    let held: usize = days.values().map(Buffered::rows).sum();
+    let all = all || held >= 2 * ROW_GROUP;
+    for (day, rows) in days.iter_mut() {
+        if rows.rows() > 0 && (all || rows.rows() >= ROW_GROUP) {
+            w.write(*day, rows.take()?);
+        }
+    }
+    Ok(())
 }
 
 /// Counts of one import, for its summary.
@@ -583,6 +772,8 @@ pub struct ImportStats {
     pub trace_ids: Vec<TraceId>,
     /// Those of `trace_ids` that already had spans in the store.
     pub existing_trace_ids: Vec<TraceId>,
+    /// What moving a store of format 1 to the layout by day did before the import.
+    pub migrated: Option<compact::Compaction>,
 }
 
 /// Sees every span an import adds, normalized, with whether its trace already had
@@ -600,11 +791,15 @@ pub struct Import {
     /// be written), with theirs: compared at commit.
     unsettled: Vec<((TraceId, SpanId), u64)>,
     seen_logs: FastSet<u128>,
-    spans: SpanColumns,
+    /// Each day's spans not written yet (a day's files hold only its rows).
+    spans: BTreeMap<i32, SpanColumns>,
+    /// Spans stored, by day.
+    spans_by_day: BTreeMap<i32, u64>,
     pending: Vec<(RawSpan, Arc<str>)>,
-    logs: LogColumns,
-    span_writer: Option<BackgroundWriter>,
-    log_writer: Option<SegmentWriter>,
+    logs: BTreeMap<i32, LogColumns>,
+    logs_by_day: BTreeMap<i32, u64>,
+    span_writer: Option<DayWriters>,
+    log_writer: Option<DayWriters>,
     existing_traces: FastSet<TraceId>,
     /// The store's traces tables, when every segment has one.
     index: Option<Vec<IndexedSegment>>,
@@ -620,6 +815,8 @@ pub struct Import {
     log_spans_wanted: Vec<(TraceId, SpanId)>,
     failed: Option<StoreError>,
     on_span: Option<SpanHook>,
+    /// What moving a store of format 1 to the layout by day did, first.
+    migrated: Option<compact::Compaction>,
 }
 
 impl Import {
@@ -667,9 +864,12 @@ impl Import {
                     (Some(t), Some(s)) => self.log_spans_wanted.push((t, s)),
                     _ => self.stats.logs_without_span += 1,
                 }
-                self.logs.push(&l, id, &body, &attributes, &self.source);
-                if self.logs.len() >= ROW_GROUP {
-                    self.flush_logs();
+                let day = layout::log_day(l.time_unix_nano, l.observed_time_unix_nano);
+                let logs = self.logs.entry(day).or_default();
+                logs.push(&l, id, &body, &attributes, &self.source);
+                *self.logs_by_day.entry(day).or_default() += 1;
+                if logs.len() >= ROW_GROUP {
+                    self.flush_logs(false);
                 }
             }
         }
@@ -696,7 +896,7 @@ impl Import {
         }
         self.pending.push((s, source));
         if self.pending.len() >= ROW_GROUP {
-            self.flush_spans();
+            self.flush_spans(false);
         }
     }
 
@@ -740,7 +940,9 @@ impl Import {
         Ok(())
     }
 
-    fn flush_spans(&mut self) {
+    /// Encodes the pending spans into their days' columns and writes each day that has
+    /// a row group's worth; with `all`, or when the days together hold two, every day.
+    fn flush_spans(&mut self, all: bool) {
         // Encoding and normalizing are per span and independent: done on every core.
         let pending = std::mem::take(&mut self.pending);
         let prepared: Vec<PreparedSpan> = pending
@@ -748,7 +950,9 @@ impl Import {
             .map(|(s, _)| PreparedSpan::new(s))
             .collect();
         for ((s, source), p) in pending.iter().zip(prepared) {
-            let (normalized, hash) = self.spans.push(s, p, source);
+            let day = layout::day_of(s.start_time_unix_nano);
+            *self.spans_by_day.entry(day).or_default() += 1;
+            let (normalized, hash) = self.spans.entry(day).or_default().push(s, p, source);
             self.seen_spans.insert((s.trace_id, s.span_id), hash);
             if let Some(hook) = &mut self.on_span {
                 hook(s, normalized, self.existing_traces.contains(&s.trace_id));
@@ -757,21 +961,13 @@ impl Import {
         // The spans' memory was allocated by the decoding threads, which free it faster
         // than this thread can (mimalloc frees across threads through atomic lists).
         rayon::spawn(move || drop(pending));
-        let Some(w) = self.span_writer.as_mut() else {
-            return;
-        };
-        match self.spans.take() {
-            Ok(df) => w.write(df),
-            Err(e) => self.failed = Some(StoreError::Write(format!("cannot write spans: {e}"))),
+        if let Err(e) = write_days(&mut self.spans, self.span_writer.as_mut(), all) {
+            self.failed = Some(StoreError::Write(format!("cannot write spans: {e}")));
         }
     }
 
-    fn flush_logs(&mut self) {
-        let Some(w) = self.log_writer.as_mut() else {
-            return;
-        };
-        let r = self.logs.take().and_then(|df| w.write(&df));
-        if let Err(e) = r {
+    fn flush_logs(&mut self, all: bool) {
+        if let Err(e) = write_days(&mut self.logs, self.log_writer.as_mut(), all) {
             self.failed = Some(StoreError::Write(format!("cannot write log records: {e}")));
         }
     }
@@ -787,12 +983,8 @@ impl Import {
         if let Err(e) = self.load_stored(&log_traces) {
             self.failed = Some(e);
         }
-        if !self.pending.is_empty() {
-            self.flush_spans();
-        }
-        if !self.logs.is_empty() {
-            self.flush_logs();
-        }
+        self.flush_spans(true);
+        self.flush_logs(true);
         if let Some(e) = self.failed.take() {
             return Err(e);
         }
@@ -804,6 +996,7 @@ impl Import {
             }
         }
         let mut stats = std::mem::take(&mut self.stats);
+        stats.migrated = self.migrated.take();
         stats.traces = self.traces.len() as u64;
         stats.trace_ids = self.traces.iter().copied().collect();
         stats.existing_trace_ids = self
@@ -831,48 +1024,58 @@ impl Import {
             return Ok(stats);
         }
         let root = self.store.root.clone();
-        let spans_rel = format!("spans/segment-{:06}.parquet", self.id);
-        let logs_rel = format!("logs/segment-{:06}.parquet", self.id);
-        let traces_rel = format!("traces/segment-{:06}.parquet", self.id);
-        let (spans_rows, logs_rows) = (stats.spans_new, stats.logs_new);
-        let mut wrote_spans = false;
-        if let Some(w) = self.span_writer.take() {
-            let w = w
+        let finish = |w: Option<DayWriters>, what: &str| match w {
+            Some(w) => w
                 .finish()
-                .map_err(|e| StoreError::Write(format!("cannot write spans: {e}")))?;
-            wrote_spans = w.finish(&root.join(&spans_rel))?;
+                .map_err(|e| StoreError::Write(format!("cannot write {what}: {e}"))),
+            None => Ok(BTreeMap::new()),
+        };
+        let mut span_files = finish(self.span_writer.take(), "spans")?;
+        let mut log_files = finish(self.log_writer.take(), "log records")?;
+        let days: BTreeSet<i32> = span_files.keys().chain(log_files.keys()).copied().collect();
+        let imported_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let mut dirs = BTreeSet::new();
+        let mut segments = Vec::with_capacity(days.len());
+        for (n, day) in days.into_iter().enumerate() {
+            let id = self.id + n as u64;
+            let day_text = layout::day_text(day);
+            let rel = |table: &str| layout::file(table, Some(&day_text), id);
+            let (spans_rel, logs_rel, traces_rel) = (rel("spans"), rel("logs"), rel("traces"));
+            let wrote_spans = match span_files.remove(&day) {
+                Some(w) => self.store.place(w, &spans_rel, &mut dirs)?,
+                None => false,
+            };
+            if wrote_spans {
+                let seen = &self.seen_spans;
+                self.store.write_traces_table(
+                    &spans_rel,
+                    &traces_rel,
+                    &|t, p| seen.contains_key(&(t, p)),
+                    &mut dirs,
+                )?;
+            }
+            let wrote_logs = match log_files.remove(&day) {
+                Some(w) => self.store.place(w, &logs_rel, &mut dirs)?,
+                None => false,
+            };
+            segments.push(Segment {
+                id,
+                day: Some(day_text.clone()),
+                import: Some(self.id),
+                spans_file: wrote_spans.then(|| spans_rel.clone()),
+                logs_file: wrote_logs.then_some(logs_rel),
+                calls_file: None,
+                traces_file: wrote_spans.then_some(traces_rel),
+                spans: self.spans_by_day.get(&day).copied().unwrap_or(0),
+                logs: self.logs_by_day.get(&day).copied().unwrap_or(0),
+                imported_at: imported_at.clone(),
+                // Named once, by the import's first segment.
+                sources: if n == 0 { sources.clone() } else { Vec::new() },
+            });
         }
-        let mut wrote_traces = false;
-        if wrote_spans {
-            let seen = &self.seen_spans;
-            let traces =
-                trace_index::summarize(&root.join(&spans_rel), &|t, p| seen.contains_key(&(t, p)))?;
-            let tmp = root
-                .join("tmp")
-                .join(format!("traces-{:06}.parquet", self.id));
-            trace_index::write(&traces, &tmp, &root.join(&traces_rel))
-                .map_err(|e| StoreError::Write(format!("cannot write the traces table: {e}")))?;
-            wrote_traces = true;
-        }
-        let mut wrote_logs = false;
-        if let Some(w) = self.log_writer.take() {
-            wrote_logs = w.finish(&root.join(&logs_rel))?;
-        }
-        for d in ["spans", "logs", "traces"] {
-            sync_dir(&root.join(d)).map_err(|e| self.store.io(e))?;
-        }
+        self.store.sync_dirs(&dirs)?;
         self.manifest.format_version = manifest::FORMAT_VERSION;
-        self.manifest.segments.push(Segment {
-            id: self.id,
-            spans_file: wrote_spans.then_some(spans_rel),
-            logs_file: wrote_logs.then_some(logs_rel),
-            calls_file: None,
-            traces_file: wrote_traces.then_some(traces_rel),
-            spans: spans_rows,
-            logs: logs_rows,
-            imported_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            sources,
-        });
+        self.manifest.segments.extend(segments);
         self.manifest
             .save(&self.store.manifest_path(), &root.join("tmp"))
             .map_err(|e| self.store.io(e))?;
@@ -920,15 +1123,25 @@ mod tests {
         for n in sizes {
             let rows: Vec<i64> = (next..next + n as i64).collect();
             next += n as i64;
+            // 2024-10-04, a day the import stored no span of.
             table
-                .write(DataFrame::new(n, vec![Column::new("row".into(), rows)]).unwrap())
+                .write(
+                    DataFrame::new(n, vec![Column::new("row".into(), rows)]).unwrap(),
+                    &vec![20_000; n],
+                )
                 .unwrap();
         }
         table.attach().unwrap();
 
-        let files = store.calls_files().unwrap().unwrap();
-        assert_eq!(files.len(), 1);
-        let mut reader = ParquetReader::new(fs::File::open(&files[0]).unwrap());
+        let m = store.manifest().unwrap();
+        let own = m.segments.last().unwrap();
+        assert_eq!(own.day.as_deref(), Some("2024-10-04"));
+        assert_eq!((own.import, own.spans_file.as_ref()), (Some(segment), None));
+        let file = own.calls_file.as_ref().unwrap();
+        assert!(file.starts_with("calls/day=2024-10-04/"), "{file}");
+        // The day the import stored spans on has no calls table: reports derive them.
+        assert!(store.calls_files().unwrap().is_none());
+        let mut reader = ParquetReader::new(fs::File::open(store.root().join(file)).unwrap());
         let groups: Vec<usize> = reader
             .get_metadata()
             .unwrap()

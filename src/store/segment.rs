@@ -3,6 +3,8 @@
 
 use polars::io::parquet::write::BatchedWriter;
 use polars::prelude::*;
+use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{SyncSender, sync_channel};
@@ -76,59 +78,79 @@ impl Drop for SegmentWriter {
     }
 }
 
-/// A segment written on its own thread: compressing and writing one row group overlaps
-/// with decoding and preparing the next.
-pub struct BackgroundWriter {
-    tx: Option<SyncSender<DataFrame>>,
-    thread: Option<JoinHandle<(SegmentWriter, PolarsResult<()>)>>,
+/// A table's files of one import, one per UTC day, written on a thread of their own:
+/// compressing and writing one row group overlaps with decoding and preparing the next.
+pub struct DayWriters {
+    tx: Option<SyncSender<(i32, DataFrame)>>,
+    thread: Option<JoinHandle<Written>>,
 }
 
-impl BackgroundWriter {
-    pub fn spawn(mut writer: SegmentWriter) -> Self {
+/// Each day's file, and the first error met.
+type Written = (BTreeMap<i32, SegmentWriter>, PolarsResult<()>);
+
+impl DayWriters {
+    /// Day `d`'s rows go to `tmp/{table}-{id}-{d}.parquet` until they are finished.
+    pub fn spawn(tmp: PathBuf, table: &'static str, id: u64) -> Self {
         // One row group queued while one is written: memory stays at two of them.
-        let (tx, rx) = sync_channel::<DataFrame>(1);
+        let (tx, rx) = sync_channel::<(i32, DataFrame)>(1);
         let thread = std::thread::spawn(move || {
+            let mut writers: BTreeMap<i32, SegmentWriter> = BTreeMap::new();
             let mut result = Ok(());
-            for df in rx {
-                if result.is_ok() {
-                    result = writer.write(&df);
+            for (day, df) in rx {
+                if result.is_err() {
+                    continue;
                 }
+                let w = match writers.entry(day) {
+                    Entry::Occupied(e) => e.into_mut(),
+                    Entry::Vacant(e) => {
+                        match SegmentWriter::create(
+                            tmp.join(format!("{table}-{id:06}-{day}.parquet")),
+                        ) {
+                            Ok(w) => e.insert(w),
+                            Err(err) => {
+                                result = Err(err.into());
+                                continue;
+                            }
+                        }
+                    }
+                };
+                result = w.write(&df);
             }
-            (writer, result)
+            (writers, result)
         });
-        BackgroundWriter {
+        DayWriters {
             tx: Some(tx),
             thread: Some(thread),
         }
     }
 
-    /// Queues rows; a write error is reported by `finish`.
-    pub fn write(&mut self, df: DataFrame) {
+    /// Queues day `day`'s rows; a write error is reported by `finish`.
+    pub fn write(&mut self, day: i32, df: DataFrame) {
         if let Some(tx) = &self.tx {
             // Fails only when the thread has ended, which `finish` reports.
-            let _ = tx.send(df);
+            let _ = tx.send((day, df));
         }
     }
 
-    /// Waits for every queued row group to be written; the file is then finished by
-    /// the returned writer.
-    pub fn finish(mut self) -> Result<SegmentWriter, String> {
+    /// Waits for every queued row group to be written; each day's file is then
+    /// finished by its returned writer.
+    pub fn finish(mut self) -> Result<BTreeMap<i32, SegmentWriter>, String> {
         self.tx = None;
-        let (writer, result) = self
+        let (writers, result) = self
             .thread
             .take()
             .ok_or_else(|| "the writer thread is gone".to_string())?
             .join()
             .map_err(|_| "the writer thread stopped".to_string())?;
         result.map_err(|e| e.to_string())?;
-        Ok(writer)
+        Ok(writers)
     }
 }
 
-impl Drop for BackgroundWriter {
+impl Drop for DayWriters {
     fn drop(&mut self) {
-        // An import dropped without commit: the thread ends and removes its partial
-        // file before the process can go on.
+        // An import dropped without commit: the thread ends and its writers remove
+        // their partial files before the process can go on.
         self.tx = None;
         if let Some(t) = self.thread.take() {
             let _ = t.join();

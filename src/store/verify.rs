@@ -7,7 +7,7 @@ use std::fs;
 use std::path::Path;
 
 use super::manifest::{FORMAT_VERSION, Manifest, ManifestError, Segment};
-use super::{Store, StoreError};
+use super::{Store, StoreError, layout};
 
 /// One thing wrong with the store.
 #[derive(Debug, Clone, PartialEq)]
@@ -102,11 +102,8 @@ pub fn verify(store: &Store) -> Result<Verification, StoreError> {
         }
     }
     for d in ["spans", "logs", "calls", "traces"] {
-        let Ok(rd) = fs::read_dir(store.root.join(d)) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let rel = format!("{d}/{}", e.file_name().to_string_lossy());
+        for rel in table_files(store, d) {
+            let rel = format!("{d}/{rel}");
             if !named.contains(&rel) {
                 v.uncommitted.push(rel);
             }
@@ -177,34 +174,50 @@ pub fn repair(store: &Store, problems: &[Problem]) -> Result<Manifest, StoreErro
     Ok(manifest)
 }
 
+/// The files of a table's folder, relative to it: those beside each other (format 1)
+/// and those in its days' folders.
+fn table_files(store: &Store, table: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let Ok(rd) = fs::read_dir(store.root.join(table)) else {
+        return out;
+    };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if e.path().is_dir() {
+            for f in fs::read_dir(e.path()).into_iter().flatten().flatten() {
+                out.push(format!("{name}/{}", f.file_name().to_string_lossy()));
+            }
+        } else {
+            out.push(name);
+        }
+    }
+    out
+}
+
 /// A manifest of the segment files that read whole, in id order: their sources and
-/// import times are lost with the old manifest.
+/// import times are lost with the old manifest, and each segment is an import of its
+/// own (the calls tables, which need to know, are left out).
 fn rebuild(store: &Store) -> Manifest {
-    let mut ids: Vec<u64> = fs::read_dir(store.root.join("spans"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            name.strip_prefix("segment-")?
-                .strip_suffix(".parquet")?
-                .parse()
-                .ok()
-        })
+    let mut found: Vec<(u64, Option<String>)> = table_files(store, "spans")
+        .iter()
+        .filter_map(|rel| layout::parse_file(rel))
+        .map(|(day, id)| (id, day))
         .collect();
-    ids.sort_unstable();
+    found.sort_unstable();
     let rows = |rel: &str, id_column: &str| check_file(&store.root.join(rel), None, id_column).ok();
-    let segments = ids
+    let segments = found
         .into_iter()
-        .filter_map(|id| {
-            let spans_file = format!("spans/segment-{id:06}.parquet");
+        .filter_map(|(id, day)| {
+            let spans_file = layout::file("spans", day.as_deref(), id);
             let spans = rows(&spans_file, "span_id")?;
-            let logs_file = format!("logs/segment-{id:06}.parquet");
+            let logs_file = layout::file("logs", day.as_deref(), id);
             let logs = rows(&logs_file, "log_id");
             // Derived tables are left out: the next import writes the traces table, and
             // reports derive calls from the spans.
             Some(Segment {
                 id,
+                day,
+                import: None,
                 spans_file: Some(spans_file),
                 logs: logs.unwrap_or(0),
                 logs_file: logs.map(|_| logs_file),

@@ -63,3 +63,42 @@ pub fn catalyst_halves(dir: &std::path::Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
+
+/// The Parquet files under `dir`, in its days' folders too, sorted.
+pub fn parquet_files(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(parquet_files(&p));
+        } else if p.extension().is_some_and(|x| x == "parquet") {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The manifest's segments, grouped by import, oldest first.
+pub fn imports(store: &std::path::Path) -> Vec<Vec<serde_json::Value>> {
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(store.join("manifest.json")).unwrap()).unwrap();
+    let mut out: Vec<Vec<serde_json::Value>> = Vec::new();
+    let key = |s: &serde_json::Value| s.get("import").unwrap_or(&s["id"]).as_u64().unwrap();
+    for s in m["segments"].as_array().unwrap() {
+        match out.last_mut() {
+            Some(g) if key(&g[0]) == key(s) => g.push(s.clone()),
+            _ => out.push(vec![s.clone()]),
+        }
+    }
+    out
+}
+
+/// The files (`spans_file`, `calls_file`...) of import `n` (0 the oldest), relative to
+/// the store.
+pub fn import_files(store: &std::path::Path, n: usize, key: &str) -> Vec<String> {
+    imports(store)[n]
+        .iter()
+        .filter_map(|s| s[key].as_str().map(String::from))
+        .collect()
+}

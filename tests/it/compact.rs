@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
-use crate::common::{testdata, text, traces_in};
+use crate::common::{import_files, imports, testdata, text, traces_in};
 
 /// Trace `t` of a synthetic dump: a root and two `gpt-4o` calls of `100 + t` input and
 /// `t % 13 + 1` output tokens each; with `split`, the root and the calls are returned
@@ -122,12 +122,6 @@ fn reports(store: &Path) -> Vec<String> {
         .collect()
 }
 
-fn segments(store: &Path) -> Vec<Value> {
-    let m: Value =
-        serde_json::from_slice(&std::fs::read(store.join("manifest.json")).unwrap()).unwrap();
-    m["segments"].as_array().unwrap().clone()
-}
-
 fn run(store: &Path, args: &[&str]) -> String {
     let out = traces_in(store, args);
     assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
@@ -148,7 +142,7 @@ fn a_compacted_store_reads_as_before_and_as_one_import() {
     run(&one, &args);
     let before = reports(&many);
     assert_eq!(
-        segments(&many).len(),
+        imports(&many).len(),
         inputs.len() - 1,
         "the repeat adds no segment"
     );
@@ -172,14 +166,14 @@ fn a_compacted_store_reads_as_before_and_as_one_import() {
     // In pieces of at most 80 spans first, then whole.
     let said = run(&many, &["store", "compact", "--target-spans", "80"]);
     assert!(said.contains("reports read the same"), "{said}");
-    let pieces = segments(&many).len();
-    assert!(pieces > 1 && pieces < inputs.len() - 1, "{pieces} segments");
+    let pieces = imports(&many).len();
+    assert!(pieces > 1 && pieces < inputs.len() - 1, "{pieces} imports");
     assert!(
         reports(&many) == before,
         "compacted in pieces, the reports changed"
     );
     run(&many, &["store", "compact"]);
-    assert_eq!(segments(&many).len(), 1);
+    assert_eq!(imports(&many).len(), 1);
     let after = reports(&many);
     assert!(after == before, "compacted, the reports changed");
     assert!(
@@ -188,9 +182,9 @@ fn a_compacted_store_reads_as_before_and_as_one_import() {
     );
 
     // Each merged trace's spans lie together: its rows span no more than its spans.
-    {
+    for table in import_files(&many, 0, "traces_file") {
         use polars::prelude::*;
-        let table = many.join(segments(&many)[0]["traces_file"].as_str().unwrap());
+        let table = many.join(table);
         let df =
             LazyFrame::scan_parquet(PlRefPath::new(table.to_str().unwrap()), Default::default())
                 .unwrap()
@@ -232,18 +226,24 @@ fn a_segment_without_a_calls_table_leaves_the_merged_one_without_and_costs_the_s
     for i in &inputs[5..9] {
         run(&store, &["import", i.to_str().unwrap()]);
     }
-    // As an import stopped between committing its spans and writing its calls table.
+    // As an import stopped between committing its spans and writing its calls tables.
     let path = store.join("manifest.json");
     let mut m: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    m["segments"][1]
-        .as_object_mut()
-        .unwrap()
-        .remove("calls_file");
+    let second = imports(&store)[1][0]["import"].clone();
+    assert!(second.is_u64());
+    for s in m["segments"].as_array_mut().unwrap() {
+        if s["import"] == second {
+            s.as_object_mut().unwrap().remove("calls_file");
+        }
+    }
     std::fs::write(&path, m.to_string()).unwrap();
     let before = reports(&store);
     run(&store, &["store", "compact"]);
-    let segs = segments(&store);
-    assert_eq!(segs.len(), 1);
-    assert!(segs[0].get("calls_file").is_none(), "{segs:?}");
+    let merged = imports(&store);
+    assert_eq!(merged.len(), 1);
+    assert!(
+        merged[0].iter().all(|s| s.get("calls_file").is_none()),
+        "{merged:?}"
+    );
     assert!(reports(&store) == before);
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Output;
 use std::str::FromStr;
 
-use crate::common::{root, text, traces_command};
+use crate::common::{import_files, imports, parquet_files, root, text, traces_command};
 
 fn traces(args: &[&str]) -> Output {
     traces_command().args(args).output().unwrap()
@@ -210,14 +210,10 @@ fn calls_tables_with_text_ids_are_not_misread() {
         ])
     };
     let before = report(&store);
-    let dir = Path::new(&store).join("calls");
-    let file = std::fs::read_dir(&dir)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let mut df = ParquetReader::new(std::fs::File::open(&file).unwrap())
+    let files = parquet_files(&Path::new(&store).join("calls"));
+    assert_eq!(files.len(), 1, "{files:?}");
+    let file = &files[0];
+    let mut df = ParquetReader::new(std::fs::File::open(file).unwrap())
         .finish()
         .unwrap();
     let hex: Vec<Option<String>> = df
@@ -229,7 +225,7 @@ fn calls_tables_with_text_ids_are_not_misread() {
         .map(|b| b.map(|b| b.iter().map(|x| format!("{x:02x}")).collect()))
         .collect();
     df.with_column(Column::new("trace_id".into(), hex)).unwrap();
-    ParquetWriter::new(std::fs::File::create(&file).unwrap())
+    ParquetWriter::new(std::fs::File::create(file).unwrap())
         .finish(&mut df)
         .unwrap();
     let after = report(&store);
@@ -278,8 +274,12 @@ fn a_dump_spilled_to_partitions_reports_the_same() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let tables = std::fs::read_dir(dir.path().join("store/calls")).unwrap();
-    assert_eq!(tables.count(), 1);
+    // One table per day of the import, as the manifest names them.
+    let tables = parquet_files(&dir.path().join("store/calls"));
+    let named = import_files(&dir.path().join("store"), 0, "calls_file");
+    assert_eq!(imports(&dir.path().join("store")).len(), 1);
+    assert_eq!(tables.len(), named.len());
+    assert!(named.len() > 1, "{named:?}");
     let mut from_store = args;
     from_store[1] = &store;
     assert_eq!(in_memory, cost_json(&from_store[..from_store.len() - 1]));
@@ -820,8 +820,7 @@ fn segments_without_the_newer_count_columns_still_report() {
         "image_input_tokens",
     ];
     for sub in ["spans", "calls"] {
-        for e in std::fs::read_dir(Path::new(&store).join(sub)).unwrap() {
-            let p = e.unwrap().path();
+        for p in parquet_files(&Path::new(&store).join(sub)) {
             let mut df = ParquetReader::new(std::fs::File::open(&p).unwrap())
                 .finish()
                 .unwrap();

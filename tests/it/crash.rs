@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::common::{text, traces_command, traces_in};
+use crate::common::{import_files, text, traces_command, traces_in};
 
 /// Trace `t` of the synthetic dumps: a root and three `gpt-4o` calls, with the input
 /// tokens `1000 + t` and output tokens `t % 97 + 1` on each call, so any subset of
@@ -453,12 +453,12 @@ fn a_damaged_store_is_reported_never_panics_and_is_repaired() {
     type Harm<'a> = &'a dyn Fn(&Path);
     let damage: [(&str, Harm); 3] = [
         ("truncated", &|s: &Path| {
-            let f = s.join("spans/segment-000002.parquet");
+            let f = s.join(&import_files(s, 1, "spans_file")[0]);
             let bytes = std::fs::read(&f).unwrap();
             std::fs::write(&f, &bytes[..bytes.len() / 2]).unwrap();
         }),
         ("missing", &|s: &Path| {
-            std::fs::remove_file(s.join("spans/segment-000002.parquet")).unwrap()
+            std::fs::remove_file(s.join(&import_files(s, 1, "spans_file")[0])).unwrap()
         }),
         ("hand-edited manifest", &|s: &Path| {
             let m = std::fs::read_to_string(s.join("manifest.json")).unwrap();
@@ -469,6 +469,7 @@ fn a_damaged_store_is_reported_never_panics_and_is_repaired() {
         let store = dir.path().join(case.replace(' ', "-"));
         import(&store, &first);
         import(&store, &second);
+        let second_spans = import_files(&store, 1, "spans_file")[0].clone();
         harm(&store);
         for cmd in [
             &["list"][..],
@@ -492,7 +493,7 @@ fn a_damaged_store_is_reported_never_panics_and_is_repaired() {
         let named = if case.contains("manifest") {
             "manifest.json"
         } else {
-            "spans/segment-000002.parquet"
+            second_spans.as_str()
         };
         assert!(
             said.contains(named) && said.contains("repair:"),

@@ -4,7 +4,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 
-use crate::common::{testdata, text, traces_command, traces_in};
+use crate::common::{import_files, testdata, text, traces_command, traces_in};
 
 fn traces(store: &Path, args: &[&str]) -> Output {
     traces_in(store, args)
@@ -410,9 +410,19 @@ fn concurrent_imports_keep_both() {
 #[test]
 fn leftovers_of_a_crashed_import_are_ignored_and_removed() {
     let (_dir, store) = store_with(&["otel/spans.otlp.pb"]);
-    // A segment renamed into place whose manifest update never happened.
-    let stray = store.join("spans/segment-000099.parquet");
-    std::fs::copy(store.join("spans/segment-000001.parquet"), &stray).unwrap();
+    // Segments renamed into place whose manifest update never happened: in a day's
+    // folder of the store, in a day's folder of its own, and beside the days (format 1).
+    let committed = store.join(&import_files(&store, 0, "spans_file")[0]);
+    let own_day = store.join("spans/day=2031-01-01");
+    std::fs::create_dir(&own_day).unwrap();
+    let strays = [
+        committed.with_file_name("segment-000099.parquet"),
+        own_day.join("segment-000098.parquet"),
+        store.join("spans/segment-000097.parquet"),
+    ];
+    for stray in &strays {
+        std::fs::copy(&committed, stray).unwrap();
+    }
     std::fs::write(store.join("tmp/spans-000100.parquet"), b"partial").unwrap();
     let total: u64 = list_json(&store, &[])
         .iter()
@@ -427,7 +437,11 @@ fn leftovers_of_a_crashed_import_are_ignored_and_removed() {
         .status
         .success()
     );
-    assert!(!stray.exists());
+    for stray in &strays {
+        assert!(!stray.exists(), "{}", stray.display());
+    }
+    assert!(!own_day.exists(), "a day's folder left empty is removed");
+    assert!(committed.exists());
     assert!(!store.join("tmp/spans-000100.parquet").exists());
 }
 
