@@ -13,8 +13,10 @@ by default).
 Spark needs pyspark and a Java runtime; DuckDB needs duckdb.
 """
 import argparse
+import datetime
 import json
 import pathlib
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -40,6 +42,26 @@ def duckdb_views(store, prices):
     ]
 
 
+def duckdb_days_views(store, prices, first, last):
+    """The README's DuckDB views of the calls of some days only: read by day (hive
+    partitioning), so that DuckDB opens only those days' files."""
+    return [
+        f"CREATE VIEW calls AS SELECT * FROM read_parquet('{store}/calls/**/*.parquet', hive_partitioning = true)"
+        f" WHERE day BETWEEN DATE '{first}' AND DATE '{last}'",
+        f"CREATE VIEW prices AS SELECT * FROM read_parquet('{prices}')",
+    ]
+
+
+def spark_days_views(store, prices, first, last):
+    """The README's Spark views of the calls of some days only, by partition discovery."""
+    return [
+        f"CREATE OR REPLACE TEMPORARY VIEW calls_by_day USING parquet OPTIONS (path '{store}/calls')",
+        f"CREATE OR REPLACE TEMPORARY VIEW calls AS SELECT * FROM calls_by_day"
+        f" WHERE day BETWEEN DATE '{first}' AND DATE '{last}'",
+        f"CREATE OR REPLACE TEMPORARY VIEW prices USING parquet OPTIONS (path '{prices}')",
+    ]
+
+
 def spark_views(store, prices):
     """The README's two CREATE VIEW lines for Spark SQL."""
     return [
@@ -62,9 +84,9 @@ def number(v):
     return Decimal(str(v)).normalize()
 
 
-def report(binary, store, dim, pricing):
+def report(binary, store, dim, pricing, *filters):
     doc = json.loads(traces(binary, "--store", str(store), "--pricing", str(pricing),
-                            "cost", "--by", dim, "--format", "json"), parse_float=Decimal)
+                            "cost", "--by", dim, "--format", "json", *filters), parse_float=Decimal)
     key = DIMS[dim]
     rows = {r[key]: {f: number(r[f]) for f in FIELDS} for r in doc["rows"]}
     return rows, {f: number(doc["total"][f]) for f in FIELDS}
@@ -122,7 +144,7 @@ def check_calls_schema(store):
     import pyarrow.parquet as pq
     files = sorted((store / "calls").rglob("*.parquet"))
     for f in files:
-        d = duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet('{f}')").fetchall()
+        d = duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet('{f}', hive_partitioning = false)").fetchall()
         got = [(r[0], r[1]) for r in d]
         if got != [(n, t) for n, t, _, _ in CALLS_SCHEMA]:
             sys.exit(f"{f}: DuckDB reads {got}\nREADME documents {CALLS_SCHEMA}")
@@ -185,7 +207,7 @@ def check_table_schemas(store):
             if not rel:
                 continue
             f = store / rel
-            got = [(r[0], r[1]) for r in duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet('{f}')").fetchall()]
+            got = [(r[0], r[1]) for r in duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet('{f}', hive_partitioning = false)").fetchall()]
             if got != [(c, t) for c, t, _ in schema]:
                 sys.exit(f"{f}: DuckDB reads {got}\nREADME documents {schema}")
             s = pq.ParquetFile(f).schema
@@ -197,7 +219,7 @@ def check_table_schemas(store):
                 sys.exit(f"{f}: pyarrow reads {got}\nREADME documents {want}")
             never = [c for c, _, nullable in schema if not nullable]
             counts = duckdb.sql("SELECT " + ", ".join(f'COUNT(*) - COUNT("{c}")' for c in never)
-                                + f" FROM read_parquet('{f}')").fetchall()[0]
+                                + f" FROM read_parquet('{f}', hive_partitioning = false)").fetchall()[0]
             nulls = [c for c, k in zip(never, counts) if k]
             if nulls:
                 sys.exit(f"{f}: nulls in {nulls}, which README says are never null")
@@ -236,6 +258,16 @@ def check_queries_agree():
     print(f"sql/: the {len(GROUP_KEYS) + 1} queries differ only in their group key")
 
 
+def day_windows(days):
+    """Each day the calls are on, then runs of days: two and three days across the trace
+    of testdata/layout that crosses midnight, and every day from the first to the last."""
+    ds = sorted(datetime.date.fromisoformat(d) for d in days)
+    night = datetime.date(2025, 3, 9)
+    return ([(d, d) for d in ds] + [(night, night + datetime.timedelta(days=1)),
+                                    (night + datetime.timedelta(days=1), night + datetime.timedelta(days=3)),
+                                    (ds[0], ds[-1])])
+
+
 def check_fixture(binary, store):
     """The fixture's sessions against the costs worked out by hand."""
     want = json.loads((root / "testdata/sql/expected.json").read_text())
@@ -256,17 +288,28 @@ def build_stores(binary, tmp, n_traces):
     # Part of one trace first: the full import then supersedes its calls.
     traces(binary, "--store", str(s), "--pricing", str(PRICING), "import", str(root / "testdata/sql/partial.json"))
     traces(binary, "--store", str(s), "--pricing", str(PRICING), "import", str(root / "testdata/sql/calls.json"),
-           *[str(root / "testdata" / d) for d in TESTDATA])
+           *[str(root / "testdata" / d) for d in TESTDATA], str(root / "testdata/layout/first.json"))
+    # A later call, on another day, of a trace that crosses midnight.
+    traces(binary, "--store", str(s), "--pricing", str(PRICING), "import", str(root / "testdata/layout/second.json"))
     stores["testdata"] = s
     # The same dumps in many imports, then compacted: the replaced files stay in calls/
     # until the next import, and must not count twice.
     c = tmp / "compacted"
-    for part in ["testdata/sql/partial.json", "testdata/sql/calls.json", *[f"testdata/{d}" for d in TESTDATA]]:
+    for part in ["testdata/sql/partial.json", "testdata/sql/calls.json", *[f"testdata/{d}" for d in TESTDATA],
+                 "testdata/layout/first.json", "testdata/layout/second.json"]:
         traces(binary, "--store", str(c), "--pricing", str(PRICING), "import", str(root / part))
     traces(binary, "--store", str(c), "store", "compact", "--target-spans", "200")
-    if not any((c / "calls").glob("*.parquet")) or len(list((c / "calls").glob("*.parquet"))) < 3:
+    named = {seg["calls_file"] for seg in json.loads((c / "manifest.json").read_text())["segments"]
+             if seg.get("calls_file")}
+    replaced = [f for f in (c / "calls").rglob("*.parquet") if str(f.relative_to(c)) not in named]
+    if len(replaced) < 3:
         sys.exit("the compacted store should hold replaced calls tables beside the merged ones")
     stores["testdata, compacted with replaced files left"] = c
+    # A store of an earlier release (format 1, every day in one file), migrated.
+    m = tmp / "migrated"
+    shutil.copytree(root / "testdata/store-v1", m)
+    traces(binary, "--store", str(m), "store", "migrate")
+    stores["format 1, migrated"] = m
     if n_traces:
         dump = tmp / "bench.jsonl"
         subprocess.run([sys.executable, str(root / "benches/generate.py"), str(dump), "--traces", str(n_traces)],
@@ -313,6 +356,24 @@ def main():
                 print(f"duckdb {name}: cost by {d}: {n} rows and the total equal traces'")
         print(f"duckdb: {time.monotonic() - started:.1f} s")
 
+        # Read by day: the calls of some days only, against traces cost --since/--until.
+        started = time.monotonic()
+        windows = day_windows(want[("testdata", "day")][0])
+        for first, last in windows:
+            since, until = first.isoformat(), (last + datetime.timedelta(days=1)).isoformat()
+            con = duckdb.connect()
+            for v in duckdb_days_views(stores["testdata"], prices, first, last):
+                con.execute(v)
+            total_traces = con.execute(TOTAL_TRACES).fetchone()[0]
+            for d in ("session",) if first == last else DIMS:
+                cur = con.execute(sql[d])
+                cols = [c[0] for c in cur.description]
+                rows = [dict(zip(cols, r)) for r in cur.fetchall()]
+                wanted = report(a.binary, stores["testdata"], d, PRICING, "--since", since, "--until", until)
+                compare("duckdb", f"testdata, days {first}..{last}", d, rows, *wanted, total_traces)
+        print(f"duckdb by day: {len(windows)} windows of days equal traces cost --since/--until: "
+              f"{time.monotonic() - started:.1f} s")
+
         if a.no_spark:
             return
         started = time.monotonic()
@@ -332,6 +393,18 @@ def main():
                     rows = [r.asDict() for r in spark.sql(sql[d]).collect()]
                     n = compare("spark", name, d, rows, *want[(name, d)], total_traces)
                     print(f"spark {name}: cost by {d}: {n} rows and the total equal traces'")
+            # The two days across the midnight of testdata/layout's trace.
+            first, last = windows[-3]
+            for v in spark_days_views(stores["testdata"], prices, first, last):
+                spark.sql(v)
+            total_traces = spark.sql(TOTAL_TRACES).collect()[0][0]
+            until = (last + datetime.timedelta(days=1)).isoformat()
+            for d in ("session", "day"):
+                rows = [r.asDict() for r in spark.sql(sql[d]).collect()]
+                wanted = report(a.binary, stores["testdata"], d, PRICING, "--since", first.isoformat(),
+                                "--until", until)
+                n = compare("spark", f"testdata, days {first}..{last}", d, rows, *wanted, total_traces)
+                print(f"spark testdata, days {first}..{last} by partition: cost by {d}: {n} rows equal traces'")
         finally:
             spark.stop()
         print(f"spark: {time.monotonic() - started:.1f} s")

@@ -181,17 +181,21 @@ pub fn say_migrated(out: &mut dyn Write, store: &Store, c: &Compaction) -> Resul
     if c.migrated > 0 {
         writeln!(
             out,
-            "{}: {} import(s) of an earlier release laid out by UTC day: {} segment(s) now, {} span(s); reports read the same",
+            "{}: {} import(s) of an earlier release laid out by UTC day: {} segment(s) now, {} span(s), {} file(s) of the old layout removed; reports read the same",
             store.root().display(),
             c.migrated,
             c.segments_after,
-            c.spans
+            c.spans,
+            c.removed_files
         )?;
     }
     Ok(())
 }
 
 fn say_replaced(out: &mut dyn Write, c: &Compaction) -> Result<()> {
+    if c.replaced_files == 0 {
+        return Ok(());
+    }
     writeln!(
         out,
         "{} replaced file(s) stay until the next import or compaction removes them (a report running now may still read them)",

@@ -43,6 +43,10 @@ pub struct Compaction {
     /// Files the manifest named before and no longer does: left in place for a report
     /// that may still be reading them, and removed by the next import or compaction.
     pub replaced_files: usize,
+    /// Files of format 1 the manifest named before, removed at once: beside the days'
+    /// folders they keep an engine from reading the store by day (a report that had
+    /// loaded the old manifest fails to open them, and is run again).
+    pub removed_files: usize,
 }
 
 /// Merges each run of consecutive imports whose spans add up to at most
@@ -99,6 +103,7 @@ fn rewrite(
     let mut next_id = manifest.next_id();
     let mut segments = Vec::with_capacity(manifest.segments.len());
     let mut dirs = BTreeSet::new();
+    let mut flat_files = Vec::new();
     for run in runs {
         if !rewritten(&run) {
             segments.extend(run.iter().flat_map(|&i| imports[i].iter().cloned()));
@@ -109,11 +114,12 @@ fn rewrite(
         }
         out.migrated += run.iter().filter(|&&i| flat(i)).count();
         let members: Vec<&[Segment]> = run.iter().map(|&i| imports[i].as_slice()).collect();
-        out.replaced_files += members
-            .iter()
-            .flat_map(|m| m.iter())
-            .map(|s| s.files().count())
-            .sum::<usize>();
+        for s in members.iter().flat_map(|m| m.iter()) {
+            match s.day {
+                Some(_) => out.replaced_files += s.files().count(),
+                None => flat_files.extend(s.files().map(|f| store.root.join(f))),
+            }
+        }
         segments.extend(merge(store, &members, &mut next_id, &mut dirs)?);
     }
     store.sync_dirs(&dirs)?;
@@ -122,6 +128,13 @@ fn rewrite(
     manifest
         .save(&store.manifest_path(), &store.root.join("tmp"))
         .map_err(|e| store.io(e))?;
+    for f in flat_files {
+        match std::fs::remove_file(&f) {
+            Ok(()) => out.removed_files += 1,
+            // Left for the next import, which removes what the manifest does not name.
+            Err(_) => out.replaced_files += 1,
+        }
+    }
     out.imports_after = manifest.imports().len();
     out.segments_after = manifest.segments.len();
     Ok(out)

@@ -661,7 +661,7 @@ impl CallsTableWriter<'_> {
             return Ok(());
         }
         store.sync_dirs(&dirs)?;
-        // Kept in day order among the import's segments, after its last one.
+        // After the import's last segment: the segments of one import stay together.
         manifest.segments.splice(last + 1..last + 1, added);
         manifest
             .save(&store.manifest_path(), &store.root.join("tmp"))

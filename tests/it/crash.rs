@@ -146,11 +146,6 @@ fn segments(store: &Path) -> usize {
     m["segments"].as_array().unwrap().len()
 }
 
-fn compact(store: &Path) {
-    let out = traces_in(store, &["store", "compact"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-}
-
 /// `traces store compact` killed with SIGKILL at a random moment (`TRACES_KILL_ROUNDS`,
 /// default 8): every report reads as before (a compaction changes no figure, so before
 /// and after read alike), `store verify` finds the store whole, and a compaction then
@@ -165,27 +160,45 @@ fn a_compaction_killed_at_any_moment_leaves_the_store_reading_the_same() {
         dump(&f, (part * 40)..(part * 40 + 60));
         import(&pristine, &f);
     }
-    let before = state(&pristine);
-    assert_eq!(before.1.as_array().unwrap().len(), 23 * 40 + 60);
-    let reference = dir.path().join("reference");
-    copy_dir(&pristine, &reference);
-    let t0 = Instant::now();
-    compact(&reference);
-    let full = t0.elapsed();
-    assert_eq!(segments(&reference), 1);
-    assert!(
-        state(&reference) == before,
-        "the compaction changed a report"
-    );
+    assert_eq!(state(&pristine).1.as_array().unwrap().len(), 23 * 40 + 60);
+    kill_rounds(dir.path(), &pristine, &["store", "compact"], 8, &|s| {
+        segments(s) == 1
+    });
+}
 
-    let (rounds, seed, mut rng) = kill_plan(8);
-    eprintln!("compaction kill test: seed {seed}, {rounds} rounds, a full one takes {full:?}");
-    let mut merged = 0;
+/// Runs `traces ARGS` on copies of `pristine`, killed with SIGKILL at a random moment
+/// (`TRACES_KILL_ROUNDS` rounds, else `default`): after each kill the store reads as
+/// `pristine`, `store verify` finds it whole, and the command run again completes,
+/// leaving a store that `done` accepts and that still reads the same.
+fn kill_rounds(
+    dir: &Path,
+    pristine: &Path,
+    args: &[&str],
+    default: u64,
+    done: &dyn Fn(&Path) -> bool,
+) {
+    let name = args.join(" ");
+    let before = state(pristine);
+    let finish = |store: &Path| {
+        let out = traces_in(store, args);
+        assert!(out.status.success(), "{name}: {}", text(&out.stderr));
+    };
+    let reference = dir.join("reference");
+    copy_dir(pristine, &reference);
+    let t0 = Instant::now();
+    finish(&reference);
+    let full = t0.elapsed();
+    assert!(done(&reference), "{name} did not complete");
+    assert!(state(&reference) == before, "{name} changed a report");
+
+    let (rounds, seed, mut rng) = kill_plan(default);
+    eprintln!("{name} kill test: seed {seed}, {rounds} rounds, a full one takes {full:?}");
+    let mut committed = 0;
     for round in 0..rounds {
-        let store = dir.path().join(format!("round-{round}"));
-        copy_dir(&pristine, &store);
-        let at = kill_during(&store, &["store", "compact"], full, &mut rng);
-        merged += usize::from(segments(&store) == 1);
+        let store = dir.join(format!("round-{round}"));
+        copy_dir(pristine, &store);
+        let at = kill_during(&store, args, full, &mut rng);
+        committed += usize::from(done(&store));
         assert!(
             state(&store) == before,
             "round {round} (seed {seed}, killed at {at:?}): a report changed"
@@ -196,15 +209,52 @@ fn a_compaction_killed_at_any_moment_leaves_the_store_reading_the_same() {
             "round {round}: {}",
             text(&verify.stdout)
         );
-        compact(&store);
-        assert_eq!(segments(&store), 1);
+        finish(&store);
+        assert!(done(&store), "round {round}: {name} after the kill");
         assert!(
             state(&store) == before,
-            "round {round}: the compaction after the kill"
+            "round {round}: {name} after the kill"
         );
         std::fs::remove_dir_all(&store).unwrap();
     }
-    eprintln!("compaction kill test: {merged} of {rounds} kills came after the commit");
+    eprintln!("{name} kill test: {committed} of {rounds} kills came after the commit");
+}
+
+/// Layout of a store of format 1 (`testdata/store-v1`): segments by UTC day, no file
+/// of the old layout left.
+fn laid_out_by_day(store: &Path) -> bool {
+    let m: Value =
+        serde_json::from_slice(&std::fs::read(store.join("manifest.json")).unwrap()).unwrap();
+    let by_day = m["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["day"].is_string());
+    let flat = ["spans", "logs", "calls", "traces"].iter().any(|t| {
+        std::fs::read_dir(store.join(t))
+            .unwrap()
+            .flatten()
+            .any(|e| e.path().is_file())
+    });
+    by_day && !flat && m["format_version"] == 2
+}
+
+/// `traces store migrate` of a store of an earlier release killed with SIGKILL at a
+/// random moment (`TRACES_KILL_ROUNDS`, default 6): the store reads as before, in its
+/// old layout or its new one, `store verify` finds it whole, and a migration then
+/// completes.
+#[test]
+fn a_migration_killed_at_any_moment_leaves_the_store_reading_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let pristine = dir.path().join("pristine");
+    copy_dir(&crate::common::testdata("store-v1"), &pristine);
+    kill_rounds(
+        dir.path(),
+        &pristine,
+        &["store", "migrate"],
+        6,
+        &laid_out_by_day,
+    );
 }
 
 /// `TRACES_KILL_ROUNDS` (default 12; the closing note's run used 100) imports killed

@@ -13,6 +13,7 @@ mod formats;
 mod hostile_numbers;
 mod import;
 mod ingest_formats;
+mod layout;
 mod ledgers;
 mod multistore;
 mod output;
