@@ -5,6 +5,7 @@
 //! again. Reports that need raw attributes (`attr:KEY`, `--where`) still read the spans.
 
 use super::calls::{Calls, LlmCall, calls_from_rows};
+use super::cost_columns::SplitTraces;
 use super::cost_report::{PriceCache, recorded_decimal};
 use super::partition::{SpillError, TracePartitions};
 use crate::ingest::ids::TraceId;
@@ -328,6 +329,8 @@ pub struct CallsTable {
     pub calls: Vec<CallsPart>,
     /// Traces with model calls that recorded no usage, and how many.
     pub without_usage_by_trace: Vec<(TraceId, u64)>,
+    /// Traces whose calls lie apart, in the tables of several days of one import.
+    pub split_traces: SplitTraces,
 }
 
 /// Reads the calls tables, newest import first, keeping each trace's rows from the
@@ -363,11 +366,16 @@ pub fn read(
     };
     let is_call = || col("calls_without_usage").is_null();
     let mut without_usage_by_trace = Vec::new();
-    // What each import touched, newest first: its days' markers together.
+    // What each import touched, newest first: its days' markers together; and each
+    // table's own.
     let mut touched_by_import: Vec<foldhash::HashSet<TraceId>> = Vec::with_capacity(imports.len());
+    let mut touched_by_file: Vec<Vec<foldhash::HashSet<TraceId>>> = Vec::new();
+    let mut split_traces = SplitTraces::default();
     for files in &imports {
         let mut touched = foldhash::HashSet::default();
+        let mut own = Vec::with_capacity(files.len());
         for file in files {
+            let mut mine = foldhash::HashSet::default();
             let mut markers = scan(file)?.filter(is_call().not());
             // Tables of the first release held ids as hex text: their calls are derived
             // from the spans again.
@@ -385,7 +393,10 @@ pub fn read(
                 let Some(t) = t.and_then(TraceId::from_bytes) else {
                     continue;
                 };
-                touched.insert(t);
+                mine.insert(t);
+                if !touched.insert(t) {
+                    split_traces.insert(t);
+                }
                 let w = w.unwrap_or(0).max(0) as u64;
                 if w > 0
                     && !except.contains(&t)
@@ -394,60 +405,57 @@ pub fn read(
                     without_usage_by_trace.push((t, w));
                 }
             }
+            own.push(mine);
         }
         touched_by_import.push(touched);
+        touched_by_file.push(own);
     }
-    let files: Vec<&std::path::PathBuf> = imports.iter().flatten().collect();
-    let calls = if files.len() == 1 && except.is_empty() {
-        let rows = scan(files[0])?.select([len()]).collect()?;
-        let rows = rows
-            .column("len")?
-            .cast(&DataType::UInt64)?
-            .u64()?
-            .get(0)
-            .unwrap_or(0);
-        // An import writes a table's calls first and its markers last.
-        let call_rows = rows.saturating_sub(touched_by_import[0].len() as u64);
-        let wanted = wanted_in(files[0])?;
-        (0..rows)
-            .step_by(ROWS_PER_PART as usize)
-            .map(|offset| {
-                Ok(CallsPart {
-                    frame: scan(files[0])?
-                        .slice(offset as i64, ROWS_PER_PART)
-                        .filter(is_call())
-                        .select(wanted.clone()),
-                    calls: call_rows.saturating_sub(offset).min(ROWS_PER_PART as u64),
-                })
-            })
-            .collect::<PolarsResult<_>>()?
-    } else {
-        // Traces a newer import recomputed: an older table's rows for them are stale.
-        let mut newer = except.clone();
-        let mut frames = Vec::with_capacity(files.len());
-        for (files, touched) in imports.iter().zip(touched_by_import) {
-            for file in files {
-                let df = scan(file)?
-                    .filter(is_call())
-                    .select(wanted_in(file)?)
-                    .collect()?;
-                let fresh: BooleanChunked = df
-                    .column("trace_id")?
-                    .binary()?
-                    .iter()
-                    .map(|t| {
-                        t.and_then(TraceId::from_bytes)
-                            .is_some_and(|t| !newer.contains(&t))
-                    })
-                    .collect();
-                frames.push(df.filter(&fresh)?);
+    // Traces a newer import recomputed (or the caller counts): an older table's rows
+    // for them are stale. A table with none is read a part at a time; one with some
+    // is read whole and filtered.
+    let mut newer = except.clone();
+    let mut calls = Vec::new();
+    for ((files, touched), own) in imports.iter().zip(touched_by_import).zip(touched_by_file) {
+        for (file, mine) in files.iter().zip(own) {
+            let wanted = wanted_in(file)?;
+            if !mine.iter().any(|t| newer.contains(t)) {
+                let rows = scan(file)?.select([len()]).collect()?;
+                let rows = rows
+                    .column("len")?
+                    .cast(&DataType::UInt64)?
+                    .u64()?
+                    .get(0)
+                    .unwrap_or(0);
+                // An import writes a table's calls first and its markers last.
+                let call_rows = rows.saturating_sub(mine.len() as u64);
+                for offset in (0..rows).step_by(ROWS_PER_PART as usize) {
+                    calls.push(CallsPart {
+                        frame: scan(file)?
+                            .slice(offset as i64, ROWS_PER_PART)
+                            .filter(is_call())
+                            .select(wanted.clone()),
+                        calls: call_rows.saturating_sub(offset).min(ROWS_PER_PART as u64),
+                    });
+                }
+                continue;
             }
-            newer.extend(touched);
+            let df = scan(file)?.filter(is_call()).select(wanted).collect()?;
+            let fresh: BooleanChunked = df
+                .column("trace_id")?
+                .binary()?
+                .iter()
+                .map(|t| {
+                    t.and_then(TraceId::from_bytes)
+                        .is_some_and(|t| !newer.contains(&t))
+                })
+                .collect();
+            calls.extend(split(df.filter(&fresh)?));
         }
-        frames.into_iter().flat_map(split).collect()
-    };
+        newer.extend(touched);
+    }
     Ok(Some(CallsTable {
         calls,
         without_usage_by_trace,
+        split_traces,
     }))
 }

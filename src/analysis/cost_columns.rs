@@ -269,15 +269,23 @@ struct Summed {
     last: Option<(TraceId, Vec<u32>)>,
     /// The start of the newest call summed.
     newest: Option<i64>,
+    /// The (group, trace) pairs of the traces whose calls are in several tables.
+    split_pairs: foldhash::HashSet<(u32, TraceId)>,
 }
 
+/// Traces whose calls may lie apart: in the tables of several days of one import (a
+/// trace that crosses midnight). They are counted by (group, trace) pairs.
+pub type SplitTraces = foldhash::HashSet<TraceId>;
+
 /// Sums calls a batch of rows at a time. Unless told to keep `every_pair`, it relies
-/// on each trace's calls being adjacent, and says so as soon as a trace comes back.
+/// on each trace's calls being adjacent, but for the `split` ones, and says so as soon
+/// as another trace comes back.
 struct Summer<'f> {
     group_by: &'f [Dim],
     filter: &'f CallFilter,
     thresholds: &'f [i64],
     every_pair: bool,
+    split: &'f SplitTraces,
     group_ids: KeyIds,
     keys: Vec<Vec<Option<String>>>,
     traces_per_group: Vec<u64>,
@@ -338,12 +346,14 @@ impl<'f> Summer<'f> {
         filter: &'f CallFilter,
         thresholds: &'f [i64],
         every_pair: bool,
+        split: &'f SplitTraces,
     ) -> Self {
         Summer {
             group_by,
             filter,
             thresholds,
             every_pair,
+            split,
             group_ids: KeyIds::default(),
             keys: Vec::new(),
             traces_per_group: Vec::new(),
@@ -464,13 +474,14 @@ impl<'f> Summer<'f> {
             }
             self.trace = Some(t);
             self.trace_groups.clear();
-            if !self.all_traces.insert(t) && !self.every_pair {
+            if !self.all_traces.insert(t) && !self.every_pair && !self.split.contains(&t) {
                 return Err(TraceCameBack);
             }
         }
         if !self.trace_groups.contains(&group) {
             self.trace_groups.push(group);
-            if !self.every_pair || self.pairs.insert((group, t)) {
+            let by_pairs = self.every_pair || self.split.contains(&t);
+            if !by_pairs || self.pairs.insert((group, t)) {
                 self.traces_per_group[group as usize] += 1;
             }
         }
@@ -516,6 +527,11 @@ impl<'f> Summer<'f> {
             first: self.first.or_else(|| last.clone()),
             last,
             newest: self.newest,
+            split_pairs: if self.every_pair {
+                Default::default()
+            } else {
+                self.pairs
+            },
         }
     }
 }
@@ -528,8 +544,9 @@ fn sum_parts(
     filter: &CallFilter,
     thresholds: &[i64],
     every_pair: bool,
+    split: &SplitTraces,
 ) -> PolarsResult<Option<Summed>> {
-    let mut summer = Summer::new(group_by, filter, thresholds, every_pair);
+    let mut summer = Summer::new(group_by, filter, thresholds, every_pair, split);
     for part in parts {
         let df = part.frame.clone().filter(keeps(filter)).collect()?;
         if summer.add(Rows::new(&df, group_by)?).is_err() {
@@ -547,6 +564,7 @@ fn sum_halves(
     filter: &CallFilter,
     thresholds: &[i64],
     pricing: &Pricing,
+    split: &SplitTraces,
 ) -> PolarsResult<Option<Priced>> {
     let all: u64 = parts.iter().map(|p| p.calls).sum();
     let mut before = 0;
@@ -560,15 +578,15 @@ fn sum_halves(
         .clamp(1, parts.len() - 1);
     let (a, b) = parts.split_at(middle);
     let (a, b) = std::thread::scope(|scope| {
-        let first = scope.spawn(|| sum_parts(a, group_by, filter, thresholds, false));
-        let second = sum_parts(b, group_by, filter, thresholds, false);
+        let first = scope.spawn(|| sum_parts(a, group_by, filter, thresholds, false, split));
+        let second = sum_parts(b, group_by, filter, thresholds, false, split);
         (first.join(), second)
     });
     let a = a.map_err(|_| polars_err!(ComputeError: "a summing thread stopped"))?;
     let (Some(a), Some(b)) = (a?, b?) else {
         return Ok(None);
     };
-    Ok(price(a, pricing).merge(price(b, pricing)))
+    Ok(price(a, pricing).merge(price(b, pricing), split))
 }
 
 /// A table's groups with their priced sums.
@@ -583,6 +601,7 @@ struct Priced {
     last: Option<(TraceId, Vec<u32>)>,
     newest: Option<i64>,
     recorded: RecordedVsComputed,
+    split_pairs: foldhash::HashSet<(u32, TraceId)>,
 }
 
 /// Prices each cell at its class's rates; a class without them is unpriced.
@@ -656,23 +675,26 @@ fn price(summed: Summed, pricing: &Pricing) -> Priced {
         last: summed.last,
         newest: summed.newest,
         recorded,
+        split_pairs: summed.split_pairs,
     }
 }
 
 impl Priced {
-    /// Adds the groups of the table's next half. Only the trace at the seam may be in
-    /// both: it counts once in each group it has on both sides. `None` if any other
-    /// trace is in both.
-    fn merge(mut self, other: Priced) -> Option<Priced> {
+    /// Adds the groups of the table's next half. Only the trace at the seam and the
+    /// `split` ones may be in both: each counts once in each group it has on both
+    /// sides. `None` if any other trace is in both.
+    fn merge(mut self, other: Priced, split: &SplitTraces) -> Option<Priced> {
         let seam = match (&self.last, &other.first) {
-            (Some((a, ga)), Some((b, gb))) if a == b => Some((*a, ga.clone(), gb.clone())),
+            (Some((a, ga)), Some((b, gb))) if a == b && !split.contains(a) => {
+                Some((*a, ga.clone(), gb.clone()))
+            }
             _ => None,
         };
         let seam_trace = seam.as_ref().map(|(t, _, _)| *t);
         if other
             .traces
             .iter()
-            .any(|t| Some(*t) != seam_trace && self.traces.contains(t))
+            .any(|t| Some(*t) != seam_trace && !split.contains(t) && self.traces.contains(t))
         {
             return None;
         }
@@ -706,6 +728,12 @@ impl Priced {
                 }
             }
         }
+        for (g, t) in other.split_pairs {
+            let i = moved[g as usize];
+            if !self.split_pairs.insert((i as u32, t)) {
+                self.metrics[i].traces -= 1;
+            }
+        }
         self.unpriced.absorb(other.unpriced);
         self.fallbacks.absorb(other.fallbacks);
         self.recorded.absorb(other.recorded);
@@ -725,6 +753,7 @@ impl Priced {
 /// attribute equalities are not known here: reports with those read the spans.
 pub fn report(
     calls: &[CallsPart],
+    split: &SplitTraces,
     pricing: &Pricing,
     group_by: Vec<Dim>,
     filter: &CallFilter,
@@ -734,17 +763,16 @@ pub fn report(
     }
     let thresholds = thresholds(pricing);
     let fast = match calls.len() {
-        0 | 1 => {
-            sum_parts(calls, &group_by, filter, &thresholds, false)?.map(|s| price(s, pricing))
-        }
-        _ => sum_halves(calls, &group_by, filter, &thresholds, pricing)?,
+        0 | 1 => sum_parts(calls, &group_by, filter, &thresholds, false, split)?
+            .map(|s| price(s, pricing)),
+        _ => sum_halves(calls, &group_by, filter, &thresholds, pricing, split)?,
     };
     let priced = match fast {
         Some(p) => p,
         // A trace comes back only in a table not written by an import; the pass starts
         // over and keeps every (group, trace) pair.
         None => price(
-            sum_parts(calls, &group_by, filter, &thresholds, true)?
+            sum_parts(calls, &group_by, filter, &thresholds, true, split)?
                 .expect("a pass that keeps every pair does not stop"),
             pricing,
         ),
@@ -893,7 +921,13 @@ mod tests {
 
     /// The report from the calls table equals the one made call by call, whatever the
     /// order of the calls and however the table is cut into parts.
-    fn same_report(calls: Vec<LlmCall>, group_by: Vec<Dim>, filter: CallFilter, part: usize) {
+    fn same_report(
+        calls: Vec<LlmCall>,
+        group_by: Vec<Dim>,
+        filter: CallFilter,
+        part: usize,
+        split: &SplitTraces,
+    ) {
         let pricing = Pricing::shipped();
         let mut builder = ReportBuilder::new(&pricing, group_by.clone(), &filter, &[]);
         calls.iter().for_each(|c| builder.add(c));
@@ -914,7 +948,7 @@ mod tests {
                 }
             })
             .collect();
-        let mut got = report(&parts, &pricing, group_by, &filter).unwrap();
+        let mut got = report(&parts, split, &pricing, group_by, &filter).unwrap();
         let mut expected = expected;
         got.rows.sort_by(|a, b| a.0.cmp(&b.0));
         expected.rows.sort_by(|a, b| a.0.cmp(&b.0));
@@ -947,14 +981,28 @@ mod tests {
             filter in filter(),
             part in 1usize..40,
             by_trace in any::<bool>(),
+            apart in prop::option::of(0u8..12),
         ) {
             let mut calls = calls;
             // Tables written by an import hold each trace's calls together: the fast
-            // path; any other order takes the one that keeps every pair.
+            // path; any other order takes the one that keeps every pair. A trace whose
+            // calls are in several days' tables is known to lie apart.
+            let mut split = SplitTraces::default();
             if by_trace {
                 calls.sort_by_key(|c| c.trace_id);
+                if let Some(t) = apart {
+                    let t = TraceId([t; 16]);
+                    split.insert(t);
+                    let (theirs, mut rest): (Vec<_>, Vec<_>) =
+                        calls.into_iter().partition(|c| c.trace_id == t);
+                    for (i, c) in theirs.into_iter().enumerate() {
+                        let at = if i % 2 == 0 { 0 } else { rest.len() };
+                        rest.insert(at, c);
+                    }
+                    calls = rest;
+                }
             }
-            same_report(calls, group_by, filter, part);
+            same_report(calls, group_by, filter, part, &split);
         }
     }
 
@@ -972,14 +1020,84 @@ mod tests {
         for order in [[1, 2, 1, 3], [1, 1, 2, 2], [1, 2, 2, 1], [3, 1, 1, 1]] {
             let calls: Vec<LlmCall> = order.iter().map(|t| one(*t, 0)).collect();
             for part in 1..=3 {
+                let none = SplitTraces::default();
                 same_report(
                     calls.clone(),
                     vec![Dim::Session],
                     CallFilter::default(),
                     part,
+                    &none,
                 );
-                same_report(calls.clone(), vec![], CallFilter::default(), part);
+                same_report(calls.clone(), vec![], CallFilter::default(), part, &none);
             }
+        }
+    }
+
+    /// A trace known to lie apart (in two days' tables) is summed in both halves and
+    /// counts once per group, without the pass that keeps every pair.
+    #[test]
+    fn split_traces_count_once_in_each_group_on_the_fast_path() {
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let mut one = |trace: u8, session: u8| {
+            let mut c = call().new_tree(&mut runner).unwrap().current();
+            c.trace_id = TraceId([trace; 16]);
+            c.session_id = Some(format!("session {session}"));
+            c
+        };
+        // Trace 1 in both halves and, within the first, apart.
+        let calls: Vec<LlmCall> = [(1, 0), (2, 0), (1, 1), (3, 0), (1, 0), (4, 1)]
+            .iter()
+            .map(|(t, s)| one(*t, *s))
+            .collect();
+        let split: SplitTraces = [TraceId([1; 16])].into_iter().collect();
+        let table = to_frame(
+            &[],
+            &Calls {
+                calls: calls.clone(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let parts: Vec<CallsPart> = (0..table.height())
+            .map(|o| CallsPart {
+                calls: 1,
+                frame: table.slice(o as i64, 1).lazy(),
+            })
+            .collect();
+        let pricing = Pricing::shipped();
+        let filter = CallFilter::default();
+        let group_by = [Dim::Session];
+        let t = thresholds(&pricing);
+        let fast = sum_halves(&parts, &group_by, &filter, &t, &pricing, &split)
+            .unwrap()
+            .expect("the fast path, not the pass that keeps every pair");
+        let traces: std::collections::BTreeMap<String, u64> = fast
+            .keys
+            .iter()
+            .zip(&fast.metrics)
+            .map(|(k, m)| (k[0].clone().unwrap(), m.traces))
+            .collect();
+        // By hand: session 0 holds traces 1, 2, 3; session 1 traces 1 and 4.
+        assert_eq!(
+            traces,
+            [("session 0".to_string(), 3), ("session 1".to_string(), 2)].into()
+        );
+        assert_eq!(fast.traces.len(), 4);
+        // Not told, the same order is no fast path.
+        let none = SplitTraces::default();
+        assert!(
+            sum_halves(&parts, &group_by, &filter, &t, &pricing, &none)
+                .unwrap()
+                .is_none()
+        );
+        for part in 1..=3 {
+            same_report(
+                calls.clone(),
+                vec![Dim::Session],
+                CallFilter::default(),
+                part,
+                &split,
+            );
         }
     }
 
@@ -1033,7 +1151,7 @@ mod tests {
             calls: table.height() as u64,
             frame: table.lazy(),
         };
-        let got = report(&[part], &pricing, vec![], &filter).unwrap();
+        let got = report(&[part], &SplitTraces::default(), &pricing, vec![], &filter).unwrap();
         let (_, entry) = pricing.resolve("gemini-2.5-pro", Some("gemini")).unwrap();
         let one_by_one: Decimal = calls
             .iter()

@@ -114,7 +114,7 @@ pub fn cost_reports(
         Some((t, repeats)) => {
             let reports = groupings
                 .into_iter()
-                .map(|g| cost_columns::report(&t.calls, pricing, g, filter))
+                .map(|g| cost_columns::report(&t.calls, &t.split_traces, pricing, g, filter))
                 .collect::<Result<Vec<_>, _>>()?;
             let counts = Calls {
                 without_usage_by_trace: t.without_usage_by_trace,
@@ -148,6 +148,7 @@ fn calls_tables(
     let mut out = calls_view::CallsTable {
         calls: Vec::new(),
         without_usage_by_trace: Vec::new(),
+        split_traces: Default::default(),
     };
     for store in stores.stores() {
         let Some(t) = calls_view::read(store, columns, &shared)? else {
@@ -155,6 +156,7 @@ fn calls_tables(
         };
         out.calls.extend(t.calls);
         out.without_usage_by_trace.extend(t.without_usage_by_trace);
+        out.split_traces.extend(t.split_traces);
     }
     let mut repeats = 0;
     if !shared.is_empty() {

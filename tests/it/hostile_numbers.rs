@@ -207,7 +207,7 @@ proptest! {
 
         let frame = to_frame(&[], &Calls { calls: calls.calls.clone(), ..Default::default() }).unwrap();
         let part = CallsPart { calls: frame.height() as u64, frame: frame.lazy() };
-        let columnar = cost_columns::report(&[part], &pricing, group_by, &filter);
+        let columnar = cost_columns::report(&[part], &Default::default(), &pricing, group_by, &filter);
 
         // The sums overflow exactly when the exact sums of the counts pass i64.
         let wide = |f: fn(&traces::semconv::model::Usage) -> Option<i64>| -> i128 {
