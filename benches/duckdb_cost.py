@@ -32,14 +32,14 @@ if sys.argv[1] == "dump":
 elif sys.argv[1] == "list":
     # `traces list --limit 5`: the latest traces by start, from the spans.
     rows = con.execute(
-        f"SELECT trace_id, min(start_time_unix_nano) AS s FROM '{sys.argv[2]}/spans/*.parquet' "
+        f"SELECT trace_id, min(start_time_unix_nano) AS s FROM '{sys.argv[2]}/spans/**/*.parquet' "
         "GROUP BY trace_id ORDER BY s DESC, trace_id LIMIT 5"
     ).fetchall()
     print(json.dumps([t for t, _ in rows]))
     sys.exit(0)
 elif sys.argv[1] == "trace":
     rows = con.execute(
-        f"SELECT * FROM '{sys.argv[2]}/spans/*.parquet' WHERE trace_id = ?", [sys.argv[3]]
+        f"SELECT * FROM '{sys.argv[2]}/spans/**/*.parquet' WHERE trace_id = ?", [sys.argv[3]]
     ).fetchall()
     print(json.dumps({sys.argv[3]: len(rows)}))
     sys.exit(0)
@@ -51,7 +51,7 @@ else:
         "day": "CAST(CAST(to_timestamp(start_time_unix_nano // 1000000000) AS DATE) AS VARCHAR)",
     }[sys.argv[3]]
     rows = con.execute(
-        f"SELECT {key}, sum(input_tokens), sum(output_tokens) FROM '{sys.argv[2]}/spans/*.parquet' "
+        f"SELECT {key}, sum(input_tokens), sum(output_tokens) FROM '{sys.argv[2]}/spans/**/*.parquet' "
         "WHERE input_tokens IS NOT NULL AND span_type = 'llm' GROUP BY 1"
     ).fetchall()
 print(json.dumps({k: [int(i), int(o)] for k, i, o in rows}))

@@ -24,12 +24,12 @@ with tempfile.TemporaryDirectory() as tmp:
     rows = con.execute(
         f"""SELECT trace_id, span_id, name, start_time_unix_nano,
                    json_extract_string(resource_attributes, '$."service.name"')
-            FROM '{store}/spans/*.parquet' ORDER BY trace_id, span_id"""
+            FROM '{store}/spans/**/*.parquet' ORDER BY trace_id, span_id"""
     ).fetchall()
     want = [(s["trace_id"], s["span_id"], s["name"], s["start_time_unix_nano"], s["service_name"]) for s in truth["spans"]]
     if rows != want:
         sys.exit(f"DuckDB read {rows!r}\nexpected {want!r}")
-    logs = con.execute(f"SELECT count(*) FROM '{store}/logs/*.parquet'").fetchone()[0]
+    logs = con.execute(f"SELECT count(*) FROM '{store}/logs/**/*.parquet'").fetchone()[0]
     if logs != len(truth["logs"]):
         sys.exit(f"DuckDB read {logs} log records, expected {len(truth['logs'])}")
     print(f"duckdb: {len(rows)} spans and {logs} log records read from the store as written")
