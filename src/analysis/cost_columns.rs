@@ -919,6 +919,25 @@ mod tests {
         }
     }
 
+    /// `calls` as a calls table read in parts of `rows`.
+    fn table_parts(calls: &[LlmCall], rows: usize) -> Vec<CallsPart> {
+        let calls = Calls {
+            calls: calls.to_vec(),
+            ..Default::default()
+        };
+        let df = to_frame(&[], &calls).unwrap();
+        (0..df.height())
+            .step_by(rows)
+            .map(|o| {
+                let p = df.slice(o as i64, rows);
+                CallsPart {
+                    calls: p.height() as u64,
+                    frame: p.lazy(),
+                }
+            })
+            .collect()
+    }
+
     /// The report from the calls table equals the one made call by call, whatever the
     /// order of the calls and however the table is cut into parts.
     fn same_report(
@@ -933,21 +952,11 @@ mod tests {
         calls.iter().for_each(|c| builder.add(c));
         let expected = builder.finish().unwrap();
 
+        let parts = table_parts(&calls, part);
         let calls = Calls {
             calls,
             ..Default::default()
         };
-        let df = to_frame(&[], &calls).unwrap();
-        let parts: Vec<CallsPart> = (0..df.height())
-            .step_by(part)
-            .map(|o| {
-                let p = df.slice(o as i64, part);
-                CallsPart {
-                    calls: p.height() as u64,
-                    frame: p.lazy(),
-                }
-            })
-            .collect();
         let mut got = report(&parts, split, &pricing, group_by, &filter).unwrap();
         let mut expected = expected;
         got.rows.sort_by(|a, b| a.0.cmp(&b.0));
@@ -1050,20 +1059,7 @@ mod tests {
             .map(|(t, s)| one(*t, *s))
             .collect();
         let split: SplitTraces = [TraceId([1; 16])].into_iter().collect();
-        let table = to_frame(
-            &[],
-            &Calls {
-                calls: calls.clone(),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        let parts: Vec<CallsPart> = (0..table.height())
-            .map(|o| CallsPart {
-                calls: 1,
-                frame: table.slice(o as i64, 1).lazy(),
-            })
-            .collect();
+        let parts = table_parts(&calls, 1);
         let pricing = Pricing::shipped();
         let filter = CallFilter::default();
         let group_by = [Dim::Session];
