@@ -52,6 +52,13 @@ def main():
         w, r, out = run([traces_bin, "cost", "--by", "session", "--format", "json", dump])
         assert traces_by_session(out) == truth, "traces disagrees with the generator's totals"
         res["traces cost (dump)"] = (w, r)
+        # The same spans as the Collector's framed protobuf (benches/to_binpb.py), if made.
+        binpb = os.path.splitext(dump)[0] + ".binpb"
+        if os.path.exists(binpb):
+            w, r, out = run([traces_bin, "cost", "--by", "session", "--format", "json", binpb])
+            assert traces_by_session(out) == truth, "traces disagrees on the protobuf of the same spans"
+            mb = os.path.getsize(binpb) / 1e6
+            res["traces cost (dump as protobuf)"] = (w, r, f"{mb:.0f} MB", mb)
         # The floor: the same lines parsed by sonic-rs on every core, nothing built.
         floor = os.path.join(os.path.dirname(traces_bin), "examples", "parse_floor")
         if os.path.exists(floor):
@@ -145,10 +152,14 @@ def main():
         for name, v in res.items():
             w, r = v[0], v[1]
             note = v[2] if len(v) > 2 else ""
-            mbs = size_mb / w if w == w and w > 0 and ("dump" in name or "import" in name or "floor" in name) else float("nan")
+            mb = v[3] if len(v) > 3 else size_mb
+            mbs = mb / w if w == w and w > 0 and ("dump" in name or "import" in name or "floor" in name) else float("nan")
             print(f"{os.path.basename(dump):<28}{name:<34}{w:>9.2f}{mbs:>9.1f}{r:>13.0f}  {note}")
         t, d = res["traces cost (dump)"], res["duckdb (dump)"]
         print(f"  ratio traces/duckdb from the dump: {d[0] / t[0]:.2f}x faster, RSS {t[1] / d[1]:.2f} of DuckDB's")
+        if "traces cost (dump as protobuf)" in res:
+            p = res["traces cost (dump as protobuf)"]
+            print(f"  traces cost of the same spans as framed protobuf: {t[0] / p[0]:.2f}x faster than the JSON lines")
         if "parse-only floor (sonic-rs)" in res:
             f = res["parse-only floor (sonic-rs)"]
             print(f"  traces cost (dump) / the parse-only floor: {t[0] / f[0]:.2f}x the floor's time")
