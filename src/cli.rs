@@ -210,7 +210,8 @@ Examples:
     /// The pricing table: list it, or see which entry a model name resolves to.
     #[command(subcommand)]
     Pricing(PricingCommand),
-    /// The store itself: check that every file it names reads whole, and repair it.
+    /// The store itself: check that every file it names reads whole and repair it, merge
+    /// small imports, lay a store of an earlier release out by day.
     #[command(subcommand)]
     Store(StoreCommand),
     /// A completion script for your shell, to source or install.
