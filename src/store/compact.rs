@@ -1,14 +1,15 @@
-//! `traces store compact`: many small segments (a CI job importing a dump per run) merged
+//! `traces store compact`: many small imports (a CI job importing a dump per run) merged
 //! into few. A store of a thousand imports opens a thousand files per report; merged,
-//! it opens a handful, and each trace's spans lie together, which `show` and the
-//! import's duplicate check read a row range of.
+//! it opens a handful per day, and each trace's spans lie together, which `show` and the
+//! import's duplicate check read a row range of. `traces store migrate` is the same
+//! rewrite, one import at a time, of the imports of a store of format 1.
 //!
-//! Reports are unchanged by it: spans and logs are moved, not rewritten (segments never
+//! Reports are unchanged by it: spans and logs are moved, not rewritten (imports never
 //! share a span, since an import stores only ids not stored yet), and a merged calls
-//! table keeps, for each trace, the rows of the newest table that attributed it, as a
-//! reader of the separate tables would. It commits as an import does: files written
-//! under `tmp/` and renamed into place, then the manifest replaced at once; a crash
-//! before that leaves the store as it was.
+//! table keeps, for each trace and day, the rows of the newest import that attributed
+//! it, as a reader of the separate tables would. It commits as an import does: files
+//! written under `tmp/` and renamed into place, then the manifest replaced at once; a
+//! crash before that leaves the store as it was.
 
 use super::layout;
 use super::manifest::{FORMAT_VERSION, Manifest, Segment};

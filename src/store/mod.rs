@@ -1,6 +1,7 @@
 //! The local store: immutable Parquet segments plus a manifest that names them. An
-//! import writes one segment (spans, and log records beside them) and then commits it
-//! by replacing the manifest; a crash at any point leaves the previous state readable.
+//! import writes one segment per UTC day of its rows (spans, log records, and later its
+//! calls, each in its day's folder: see `layout`) and then commits them at once by
+//! replacing the manifest; a crash at any point leaves the previous state readable.
 //! Imports take an exclusive lock, so two at once run one after the other.
 
 pub mod columns;
@@ -419,9 +420,10 @@ impl Store {
     }
 
     /// Writes the traces table of every segment without one (written by an earlier
-    /// release, or whose table a repair dropped), and names them in the manifest: a one-time read of those segments' ids, after
-    /// which no command reads them whole again. A parent is known when its segment holds
-    /// it; one from another segment is found by the readers, which check such roots.
+    /// release, or whose table a repair dropped), and names them in the manifest: a
+    /// one-time read of those segments' ids, after which no command reads them whole
+    /// again. A parent is known when its segment holds it; one from another segment is
+    /// found by the readers, which check such roots.
     fn index_old_segments(&self, manifest: &mut Manifest) -> Result<(), StoreError> {
         let mut dirs = BTreeSet::new();
         for seg in &mut manifest.segments {
