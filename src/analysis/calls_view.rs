@@ -252,13 +252,8 @@ pub fn attribute_and_save(
         let mut days = Vec::new();
         for (trace, without) in markers(touched, &out.without_usage_by_trace) {
             // A touched trace has spans read; day 0 would be for one that had none.
-            let own = trace_days
-                .get(&trace)
-                .map(|d| d.iter().copied().collect::<Vec<_>>());
-            let own = own.filter(|d| !d.is_empty()).unwrap_or_else(|| vec![0]);
-            // The count on the first day's marker only: it is the trace's, not a day's.
-            for (k, day) in own.into_iter().enumerate() {
-                rows.push((trace, if k == 0 { without } else { 0 }));
+            for (day, w) in layout::marker_days(trace_days.get(&trace), 0, without) {
+                rows.push((trace, w));
                 days.push(day);
             }
         }

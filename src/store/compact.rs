@@ -162,27 +162,18 @@ fn plan(manifest: &Manifest, target_spans: u64) -> Vec<Vec<usize>> {
     runs
 }
 
-/// `df` with each row's day (`DAY`), from its time in ns as `time` picks it from the
-/// row's columns, sorted by day and then `by`.
-fn by_day(
-    mut df: DataFrame,
-    times: &[&str],
-    time: fn(&[Option<i64>]) -> i64,
-    by: &[&str],
-) -> PolarsResult<DataFrame> {
-    let columns = times
+/// The day of each row's time in ns in column `c`.
+fn days_of(df: &DataFrame, c: &str) -> PolarsResult<Vec<i32>> {
+    Ok(df
+        .column(c)?
+        .i64()?
         .iter()
-        .map(|c| df.column(c).and_then(|c| c.i64().cloned()))
-        .collect::<PolarsResult<Vec<_>>>()?;
-    let mut row = vec![None; columns.len()];
-    let days: Vec<i32> = (0..df.height())
-        .map(|i| {
-            for (v, c) in row.iter_mut().zip(&columns) {
-                *v = c.get(i);
-            }
-            layout::day_of(time(&row))
-        })
-        .collect();
+        .map(|t| layout::day_of(t.unwrap_or(0)))
+        .collect())
+}
+
+/// `df` with each row's day (`DAY`), sorted by day and then `by`.
+fn sorted_by_day(mut df: DataFrame, days: Vec<i32>, by: &[&str]) -> PolarsResult<DataFrame> {
     df.with_column(Column::new(DAY.into(), days))?;
     let mut keys = vec![DAY];
     keys.extend_from_slice(by);
@@ -215,21 +206,31 @@ fn merge(
 
     // Spans by day, each day's sorted by trace so that each trace's rows lie together.
     let spans = match store.scan(files(|s| &s.spans_file))? {
-        Some(lf) => Some(by_day(
-            lf.collect()?,
-            &["start_time_unix_nano"],
-            |t| t[0].unwrap_or(0),
-            &["trace_id", "start_time_unix_nano", "span_id"],
-        )?),
+        Some(lf) => {
+            let df = lf.collect()?;
+            let days = days_of(&df, "start_time_unix_nano")?;
+            Some(sorted_by_day(
+                df,
+                days,
+                &["trace_id", "start_time_unix_nano", "span_id"],
+            )?)
+        }
         None => None,
     };
     let logs = match store.scan(files(|s| &s.logs_file))? {
-        Some(lf) => Some(by_day(
-            lf.collect()?,
-            &["time_unix_nano", "observed_time_unix_nano"],
-            |t| layout::log_time(t[0].unwrap_or(0), t[1].unwrap_or(0)),
-            &[],
-        )?),
+        Some(lf) => {
+            let df = lf.collect()?;
+            let (time, observed) = (
+                df.column("time_unix_nano")?.i64()?,
+                df.column("observed_time_unix_nano")?.i64()?,
+            );
+            let days = time
+                .iter()
+                .zip(observed.iter())
+                .map(|(t, o)| layout::log_day(t.unwrap_or(0), o.unwrap_or(0)))
+                .collect();
+            Some(sorted_by_day(df, days, &[])?)
+        }
         None => None,
     };
     // An import without a calls table (stopped before writing it) leaves the merged
@@ -405,12 +406,7 @@ fn flat_calls_by_day(df: DataFrame, trace_days: &TraceDays) -> PolarsResult<Data
     let marker = df.column("calls_without_usage")?.is_not_null();
     let calls = df.filter(&!&marker)?;
     let markers = df.filter(&marker)?;
-    let call_days: Vec<i32> = calls
-        .column("start_time_unix_nano")?
-        .i64()?
-        .iter()
-        .map(|t| layout::day_of(t.unwrap_or(0)))
-        .collect();
+    let call_days = days_of(&calls, "start_time_unix_nano")?;
     let mut days = trace_days.clone();
     let call_traces = calls.column("trace_id")?.binary()?;
     for (t, d) in call_traces.iter().zip(&call_days) {
@@ -424,16 +420,11 @@ fn flat_calls_by_day(df: DataFrame, trace_days: &TraceDays) -> PolarsResult<Data
     let marker_traces = markers.column("trace_id")?.binary()?;
     for (i, (t, w)) in marker_traces.iter().zip(without.iter()).enumerate() {
         let known = t.and_then(TraceId::from_bytes).and_then(|t| days.get(&t));
-        let mut own: Vec<i32> = known
-            .map(|d| d.iter().copied().collect())
-            .unwrap_or_default();
-        if own.is_empty() {
-            own.push(fallback);
-        }
-        for (k, d) in own.into_iter().enumerate() {
+        // Marker rows hold a count: never null.
+        for (d, w) in layout::marker_days(known, fallback, w.unwrap_or(0)) {
             rows.push(i as IdxSize);
             marker_days.push(d);
-            counts.push(if k == 0 { w } else { Some(0) });
+            counts.push(w);
         }
     }
     let mut markers = markers.take(&IdxCa::from_vec("".into(), rows))?;

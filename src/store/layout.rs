@@ -13,11 +13,7 @@ pub fn day_of(ns: i64) -> i32 {
 
 /// A log record's day: its time's, or when it has none, the time it was observed.
 pub fn log_day(time: i64, observed: i64) -> i32 {
-    day_of(log_time(time, observed))
-}
-
-pub fn log_time(time: i64, observed: i64) -> i64 {
-    if time != 0 { time } else { observed }
+    day_of(if time != 0 { time } else { observed })
 }
 
 /// `YYYY-MM-DD` of a day since 1970-01-01.
@@ -32,6 +28,26 @@ pub fn day_text(day: i32) -> String {
 pub fn parse_day(text: &str) -> Option<i32> {
     let d = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
     Some(chrono::Datelike::num_days_from_ce(&d) - EPOCH_CE)
+}
+
+/// The days of a touched trace's marker rows, each with its count of calls without
+/// usage: one per day the trace has spans in (`fallback` when none is known), the count
+/// on the first only, since it is the trace's and not a day's.
+pub fn marker_days<W: Copy + Default>(
+    days: Option<&std::collections::BTreeSet<i32>>,
+    fallback: i32,
+    without: W,
+) -> Vec<(i32, W)> {
+    let mut out: Vec<(i32, W)> = days
+        .into_iter()
+        .flatten()
+        .map(|&d| (d, W::default()))
+        .collect();
+    if out.is_empty() {
+        out.push((fallback, W::default()));
+    }
+    out[0].1 = without;
+    out
 }
 
 /// 1970-01-01 in days from 0001-01-01 (chrono's day 1).

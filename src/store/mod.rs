@@ -237,9 +237,7 @@ impl Store {
     fn sync_dirs(&self, dirs: &BTreeSet<PathBuf>) -> Result<(), StoreError> {
         // Deepest first: a day's folder is synced before the entry naming it.
         for d in dirs.iter().rev() {
-            if d.starts_with(&self.root) {
-                sync_dir(d).map_err(|e| self.io(e))?;
-            }
+            sync_dir(d).map_err(|e| self.io(e))?;
         }
         Ok(())
     }
@@ -641,7 +639,7 @@ impl CallsTableWriter<'_> {
             match entry {
                 Some(i) => manifest.segments[i].calls_file = Some(rel),
                 None => {
-                    let first = &manifest.segments[last];
+                    let sibling = &manifest.segments[last];
                     added.push(Segment {
                         id,
                         day: Some(day),
@@ -652,7 +650,7 @@ impl CallsTableWriter<'_> {
                         traces_file: None,
                         spans: 0,
                         logs: 0,
-                        imported_at: first.imported_at.clone(),
+                        imported_at: sibling.imported_at.clone(),
                         sources: Vec::new(),
                     });
                     next_id += 1;
@@ -727,9 +725,10 @@ impl Buffered for LogColumns {
 
 /// Writes each day's rows that fill a row group; with `all`, or when the days hold two
 /// row groups together (rows spread over many days), every day's, so that an import
-/// holds a bounded number of rows whatever its days.
+/// holds a bounded number of rows whatever its days. `written` counts each day's rows.
 fn write_days<B: Buffered>(
     days: &mut BTreeMap<i32, B>,
+    written: &mut BTreeMap<i32, u64>,
     writer: Option<&mut DayWriters>,
     all: bool,
 ) -> PolarsResult<()> {
@@ -740,6 +739,7 @@ fn write_days<B: Buffered>(
     let all = all || held >= 2 * ROW_GROUP;
     for (day, rows) in days.iter_mut() {
         if rows.rows() > 0 && (all || rows.rows() >= ROW_GROUP) {
+            *written.entry(*day).or_default() += rows.rows() as u64;
             w.write(*day, rows.take()?);
         }
     }
@@ -869,7 +869,6 @@ impl Import {
                 let day = layout::log_day(l.time_unix_nano, l.observed_time_unix_nano);
                 let logs = self.logs.entry(day).or_default();
                 logs.push(&l, id, &body, &attributes, &self.source);
-                *self.logs_by_day.entry(day).or_default() += 1;
                 if logs.len() >= ROW_GROUP {
                     self.flush_logs(false);
                 }
@@ -953,7 +952,6 @@ impl Import {
             .collect();
         for ((s, source), p) in pending.iter().zip(prepared) {
             let day = layout::day_of(s.start_time_unix_nano);
-            *self.spans_by_day.entry(day).or_default() += 1;
             let (normalized, hash) = self.spans.entry(day).or_default().push(s, p, source);
             self.seen_spans.insert((s.trace_id, s.span_id), hash);
             if let Some(hook) = &mut self.on_span {
@@ -963,13 +961,15 @@ impl Import {
         // The spans' memory was allocated by the decoding threads, which free it faster
         // than this thread can (mimalloc frees across threads through atomic lists).
         rayon::spawn(move || drop(pending));
-        if let Err(e) = write_days(&mut self.spans, self.span_writer.as_mut(), all) {
+        let (spans, counts) = (&mut self.spans, &mut self.spans_by_day);
+        if let Err(e) = write_days(spans, counts, self.span_writer.as_mut(), all) {
             self.failed = Some(StoreError::Write(format!("cannot write spans: {e}")));
         }
     }
 
     fn flush_logs(&mut self, all: bool) {
-        if let Err(e) = write_days(&mut self.logs, self.log_writer.as_mut(), all) {
+        let (logs, counts) = (&mut self.logs, &mut self.logs_by_day);
+        if let Err(e) = write_days(logs, counts, self.log_writer.as_mut(), all) {
             self.failed = Some(StoreError::Write(format!("cannot write log records: {e}")));
         }
     }
