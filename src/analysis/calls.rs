@@ -306,7 +306,7 @@ pub fn load_rows_with<S: std::hash::BuildHasher + Sync>(
     attr_keys: &[String],
 ) -> Result<Vec<SpanRow>, StoreError> {
     let lf = match traces {
-        Some(set) => store.scan_spans_near(&|t| set.contains(t))?,
+        Some(set) => store.scan_spans_near(&set.iter().copied().collect::<Vec<_>>())?,
         None => store.scan_spans()?,
     };
     let Some(mut lf) = lf else {

@@ -176,18 +176,14 @@ fn trace_ids(spans: LazyFrame, keep: Expr) -> Result<BTreeSet<String>, ShowError
 fn candidates(
     store: &Store,
     prefix: &str,
-) -> Result<(BTreeSet<String>, Option<Vec<crate::store::IndexedSegment>>), ShowError> {
+) -> Result<(BTreeSet<String>, Option<Vec<crate::store::SpanRanges>>), ShowError> {
     // With traces tables, the id is looked up there and only the rows of the spans
     // files that hold the trace are read.
-    let lookup = crate::store::trace_index::Lookup {
-        prefix: Some(prefix),
-        ranges_only: true,
-    };
-    let index = store.trace_tables(lookup)?;
+    let index = store.span_ranges(Some(prefix))?;
     let ids = match &index {
         Some(index) => index
             .iter()
-            .flat_map(|s| &s.traces)
+            .flat_map(|s| s.traces.iter())
             .map(|t| t.trace_id.to_string())
             .collect(),
         // A full id needs no search for the traces it could be.
@@ -230,17 +226,9 @@ fn from_stores_many(stores: &StoreSet, ids: &[TraceId]) -> Result<Vec<TraceRecor
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let lookup = crate::store::trace_index::Lookup {
-        prefix: None,
-        ranges_only: true,
-    };
     let mut per_store = Vec::with_capacity(stores.stores().len());
     for store in stores.stores() {
-        per_store.push(records_of(
-            store,
-            store.trace_tables(lookup)?.as_deref(),
-            ids,
-        )?);
+        per_store.push(records_of(store, store.locate(ids)?.as_deref(), ids)?);
     }
     Ok(union(per_store, ids))
 }
@@ -283,7 +271,7 @@ fn log_key(l: &RawLog) -> u128 {
 /// by a scan of every segment in a store without them.
 fn records_of(
     store: &Store,
-    index: Option<&[crate::store::IndexedSegment]>,
+    index: Option<&[crate::store::SpanRanges]>,
     ids: &[TraceId],
 ) -> Result<Vec<TraceRecords>, ShowError> {
     let mut by_id: HashMap<TraceId, TraceRecords> = HashMap::new();

@@ -7,7 +7,6 @@
 //! their spans.
 
 use crate::ingest::ids::TraceId;
-use crate::store::trace_index::Lookup;
 use crate::store::{Store, StoreError};
 use polars::prelude::*;
 use std::path::PathBuf;
@@ -153,11 +152,7 @@ impl StoreSet {
 /// Every trace a store holds spans of: from its traces tables, or from the spans of a
 /// store written before they existed.
 fn trace_ids(store: &Store) -> Result<foldhash::HashSet<TraceId>, StoreError> {
-    let lookup = Lookup {
-        prefix: None,
-        ranges_only: true,
-    };
-    if let Some(index) = store.trace_tables(lookup)? {
+    if let Some(index) = store.span_ranges(None)? {
         return Ok(index
             .iter()
             .flat_map(|s| s.traces.iter().map(|t| t.trace_id))

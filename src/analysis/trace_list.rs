@@ -114,7 +114,7 @@ pub fn list_traces(stores: &StoreSet, filter: &TraceFilter) -> Result<Vec<TraceR
 
 /// Every trace of one store.
 fn store_rows(store: &Store) -> Result<Vec<TraceRow>, StoreError> {
-    Ok(match store.trace_tables(Default::default())? {
+    Ok(match store.trace_tables(None)? {
         Some(index) => from_index(&index)?,
         None => match store.scan_spans()? {
             Some(lf) => from_spans(lf)?,
@@ -132,7 +132,7 @@ fn shared_rows(
 ) -> Result<Vec<TraceRow>, StoreError> {
     let mut frames = Vec::new();
     for store in stores.stores() {
-        if let Some(lf) = store.scan_spans_near(&|t| shared.contains(t))? {
+        if let Some(lf) = store.scan_spans_near(&shared.iter().copied().collect::<Vec<_>>())? {
             frames.push(times_frame(lf)?);
         }
     }
@@ -163,7 +163,7 @@ fn from_index(index: &[IndexedSegment]) -> Result<Vec<TraceRow>, StoreError> {
     let rows: usize = index.iter().map(|s| s.traces.len()).sum();
     let mut by: foldhash::HashMap<TraceId, Merged> =
         foldhash::HashMap::with_capacity_and_hasher(rows, Default::default());
-    for t in index.iter().flat_map(|s| &s.traces) {
+    for t in index.iter().flat_map(|s| s.traces.iter()) {
         let m = by.entry(t.trace_id).or_insert(Merged {
             start: t.start,
             end: t.end,

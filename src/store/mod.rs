@@ -10,6 +10,7 @@ pub mod encode;
 pub mod layout;
 pub mod manifest;
 mod segment;
+pub mod trace_filter;
 pub mod trace_index;
 pub mod verify;
 
@@ -25,7 +26,8 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use trace_index::SegmentTrace;
+use trace_filter::TraceFilter;
+use trace_index::{Located, SegmentTrace, TraceRows};
 
 /// Sets of ids, looked up once or more per span: foldhash costs a fraction of SipHash.
 type FastSet<T> = foldhash::HashSet<T>;
@@ -39,18 +41,86 @@ type SeenSpans = FastMap<(TraceId, SpanId), u64>;
 /// the same row group or the next.
 const SLICE_GAP: u64 = ROW_GROUP as u64;
 
-/// Where traces' spans are, and nothing more.
-const RANGES: trace_index::Lookup = trace_index::Lookup {
-    prefix: None,
-    ranges_only: true,
-};
-
-/// A segment's spans file and the traces in it.
+/// A segment's spans file and the rows of its traces table, sorted by trace id.
 #[derive(Debug, Clone)]
-pub struct IndexedSegment {
+pub struct Indexed<T> {
     pub id: u64,
     pub spans_file: PathBuf,
-    pub traces: Vec<SegmentTrace>,
+    pub traces: Arc<[T]>,
+}
+
+/// A segment's traces, whole: what `list` shows.
+pub type IndexedSegment = Indexed<SegmentTrace>;
+
+/// A segment's traces and where their spans are, nothing more.
+pub type SpanRanges = Indexed<TraceRows>;
+
+impl<T: Located> Indexed<T> {
+    /// The row of `trace`, if this segment holds spans of it.
+    pub fn find(&self, trace: &TraceId) -> Option<&T> {
+        self.traces
+            .binary_search_by_key(trace, |t| t.located().trace_id)
+            .ok()
+            .map(|i| &self.traces[i])
+    }
+}
+
+/// What this process has read of each traces table, by file: a traces table never
+/// changes once committed, so a process that imports again (`record`), or asks again
+/// after an import, reads only what it has not seen. The file's length and time guard
+/// against a table written anew under the same name.
+#[derive(Debug, Default)]
+struct TableCache {
+    tables: std::sync::Mutex<FastMap<PathBuf, Known>>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Known {
+    stamp: FileStamp,
+    /// The footer's trace filter, once read (`Some(None)`: the table has none).
+    filter: Option<Option<Arc<TraceFilter>>>,
+    ranges: Option<Arc<[TraceRows]>>,
+}
+
+type FileStamp = (u64, Option<std::time::SystemTime>);
+
+/// What a caller reads of one traces table.
+type ReadTable<'a, T> = dyn FnMut(&Path) -> Result<Arc<[T]>, StoreError> + 'a;
+
+/// What a segment's traces table tells at least cost of whether it holds a trace.
+#[derive(Debug, Clone)]
+enum Holds {
+    /// Its footer's filter: no false "no", about 1% false "maybe".
+    Maybe(Arc<TraceFilter>),
+    /// Every trace it holds (a table written before tables had filters).
+    Exactly(Arc<[TraceRows]>),
+}
+
+impl Holds {
+    fn may_hold(&self, trace: &TraceId) -> bool {
+        match self {
+            Holds::Maybe(f) => f.may_contain(trace),
+            Holds::Exactly(rows) => rows.binary_search_by_key(trace, |t| t.trace_id).is_ok(),
+        }
+    }
+}
+
+/// Looked up by more traces than this, a traces table is read whole.
+const FEW_TRACES: usize = 4096;
+
+/// Read by a filter on their ids, at most this many traces: more are cheaper read whole.
+const FEW_CANDIDATES: usize = 64;
+
+/// The rows of `all` (sorted by trace) of the traces in `wanted` (sorted, unique).
+fn rows_of(all: &[TraceRows], wanted: &[TraceId]) -> Arc<[TraceRows]> {
+    wanted
+        .iter()
+        .filter_map(|t| {
+            all.binary_search_by_key(t, |r| r.trace_id)
+                .ok()
+                .map(|i| all[i])
+        })
+        .collect()
 }
 
 /// The store's folders: one per table, and `tmp/` for files not yet committed.
@@ -90,11 +160,15 @@ pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
 #[derive(Debug, Clone)]
 pub struct Store {
     root: PathBuf,
+    tables: Arc<TableCache>,
 }
 
 impl Store {
     pub fn at(root: impl Into<PathBuf>) -> Store {
-        Store { root: root.into() }
+        Store {
+            root: root.into(),
+            tables: Arc::default(),
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -293,44 +367,182 @@ impl Store {
     }
 
     /// The traces table of every segment with spans, in import order; `None` when one
-    /// has none (a segment written by an earlier release).
+    /// has none (a segment written by an earlier release). With `prefix`, only the
+    /// traces whose id starts with it (lowercase hex).
     pub fn trace_tables(
         &self,
-        lookup: trace_index::Lookup,
+        prefix: Option<&str>,
     ) -> Result<Option<Vec<IndexedSegment>>, StoreError> {
-        self.trace_tables_of(&self.manifest()?, lookup)
+        self.indexed(&self.manifest()?, &mut |file| {
+            Ok(trace_index::read(file, prefix)?.into())
+        })
     }
 
-    fn trace_tables_of(
+    /// Like `trace_tables`, only where each trace's spans are.
+    pub fn span_ranges(&self, prefix: Option<&str>) -> Result<Option<Vec<SpanRanges>>, StoreError> {
+        let m = self.manifest()?;
+        // A whole id is asked of the footers' filters first.
+        if let Some(p) = prefix
+            && p.len() == 32
+            && let Ok(id) = TraceId::parse(p)
+        {
+            return self.locate_in(&m, &[id]);
+        }
+        match prefix {
+            Some(_) => self.indexed(&m, &mut |file| {
+                Ok(trace_index::read_ranges(file, prefix)?.into())
+            }),
+            None => self.span_ranges_of(&m),
+        }
+    }
+
+    /// Every trace's span ranges in the segments of `m`.
+    fn span_ranges_of(&self, m: &Manifest) -> Result<Option<Vec<SpanRanges>>, StoreError> {
+        self.indexed(m, &mut |file| self.ranges_known(file))
+    }
+
+    /// Where the spans of the traces in `wanted` are, segment by segment: each segment
+    /// gives its rows of them only, read from the least of its traces table that says
+    /// (its footer's filter, then only the row groups that can hold them). `None` when
+    /// a segment has no traces table.
+    pub fn locate(&self, wanted: &[TraceId]) -> Result<Option<Vec<SpanRanges>>, StoreError> {
+        self.locate_in(&self.manifest()?, wanted)
+    }
+
+    fn locate_in(
         &self,
         m: &Manifest,
-        lookup: trace_index::Lookup,
-    ) -> Result<Option<Vec<IndexedSegment>>, StoreError> {
+        wanted: &[TraceId],
+    ) -> Result<Option<Vec<SpanRanges>>, StoreError> {
+        let mut wanted = wanted.to_vec();
+        wanted.sort_unstable();
+        wanted.dedup();
+        self.indexed(m, &mut |file| {
+            if wanted.len() > FEW_TRACES {
+                return Ok(rows_of(&self.ranges_known(file)?, &wanted));
+            }
+            match self.holds(file)? {
+                Holds::Exactly(all) => Ok(rows_of(&all, &wanted)),
+                Holds::Maybe(filter) => {
+                    let maybe: Vec<TraceId> = wanted
+                        .iter()
+                        .filter(|t| filter.may_contain(t))
+                        .copied()
+                        .collect();
+                    Ok(match maybe.len() {
+                        0 => Arc::from([]),
+                        n if n > FEW_CANDIDATES => rows_of(&self.ranges_known(file)?, &maybe),
+                        _ => trace_index::read_ranges_of(file, &maybe)?.into(),
+                    })
+                }
+            }
+        })
+    }
+
+    /// The segments' traces tables, each as it can be asked whether it holds a trace;
+    /// `None` when a segment has none.
+    fn holds_of(&self, m: &Manifest) -> Result<Option<Vec<Holds>>, StoreError> {
         let mut out = Vec::new();
         for s in &m.segments {
             match (&s.spans_file, &s.traces_file) {
                 (None, _) => {}
                 (Some(_), None) => return Ok(None),
-                (Some(spans), Some(traces)) => out.push(IndexedSegment {
-                    id: s.id,
-                    spans_file: self.root.join(spans),
-                    traces: trace_index::read(&self.root.join(traces), lookup)?,
-                }),
+                (Some(_), Some(traces)) => out.push(self.holds(&self.root.join(traces))?),
             }
         }
         Ok(Some(out))
     }
 
-    /// The store's spans in the rows that hold the traces `wanted` keeps, and perhaps
-    /// some others near them: every span of those traces is in it, so a caller filters
-    /// by trace. `None` when no span of them is stored.
-    pub fn scan_spans_near(
+    fn holds(&self, file: &Path) -> Result<Holds, StoreError> {
+        let filter = self.known(file, &mut |k| {
+            if k.filter.is_none() {
+                k.filter = Some(trace_index::read_filter(file)?.map(Arc::new));
+            }
+            Ok(k.filter.clone().flatten())
+        })?;
+        Ok(match filter {
+            Some(f) => Holds::Maybe(f),
+            None => Holds::Exactly(self.ranges_known(file)?),
+        })
+    }
+
+    fn ranges_known(&self, file: &Path) -> Result<Arc<[TraceRows]>, StoreError> {
+        self.known(file, &mut |k| {
+            if k.ranges.is_none() {
+                k.ranges = Some(trace_index::read_ranges(file, None)?.into());
+            }
+            Ok(k.ranges.clone().unwrap_or_default())
+        })
+    }
+
+    /// Runs `f` on what this process knows of the traces table `file`, forgotten first
+    /// when the file is not the one it was.
+    fn known<R>(
         &self,
-        wanted: &dyn Fn(&TraceId) -> bool,
-    ) -> Result<Option<LazyFrame>, StoreError> {
+        file: &Path,
+        f: &mut dyn FnMut(&mut Known) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        let now = fs::metadata(file)
+            .map(|meta| (meta.len(), meta.modified().ok()))
+            .map_err(|error| StoreError::Io {
+                path: file.display().to_string(),
+                error,
+            })?;
+        let mut tables = self
+            .tables
+            .tables
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let known = tables.entry(file.to_path_buf()).or_default();
+        if known.stamp != now {
+            *known = Known {
+                stamp: now,
+                ..Known::default()
+            };
+        }
+        f(known)
+    }
+
+    /// Each segment with spans and what `read` gives of its traces table; `None` when one
+    /// has no traces table.
+    fn indexed<T>(
+        &self,
+        m: &Manifest,
+        read: &mut ReadTable<T>,
+    ) -> Result<Option<Vec<Indexed<T>>>, StoreError> {
+        let mut out = Vec::new();
+        for s in &m.segments {
+            match (&s.spans_file, &s.traces_file) {
+                (None, _) => {}
+                (Some(_), None) => return Ok(None),
+                (Some(spans), Some(traces)) => out.push(Indexed {
+                    id: s.id,
+                    spans_file: self.root.join(spans),
+                    traces: read(&self.root.join(traces))?,
+                }),
+            }
+        }
+        // Tables a compaction replaced are not asked for again.
+        let live: FastSet<PathBuf> = m
+            .segments
+            .iter()
+            .filter_map(|s| s.traces_file.as_ref().map(|t| self.root.join(t)))
+            .collect();
+        self.tables
+            .tables
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .retain(|file, _| live.contains(file));
+        Ok(Some(out))
+    }
+
+    /// The store's spans in the rows that hold the traces of `wanted`, and perhaps some
+    /// others near them: every span of those traces is in it, so a caller filters by
+    /// trace. `None` when no span of them is stored.
+    pub fn scan_spans_near(&self, wanted: &[TraceId]) -> Result<Option<LazyFrame>, StoreError> {
         let m = self.manifest()?;
-        match self.trace_tables_of(&m, RANGES)? {
-            Some(index) => spans_near(&index, wanted),
+        match self.locate_in(&m, wanted)? {
+            Some(index) => spans_near(&index, &|_| true),
             None => self.scan(self.files(&m, false)),
         }
     }
@@ -358,19 +570,14 @@ impl Store {
         let mut seen_spans = SeenSpans::default();
         // With traces tables, only the traces this import touches have their stored
         // span ids read (as it meets them); without, every stored id is read up front.
-        let index = self.trace_tables_of(&manifest, RANGES)?;
-        let existing_traces: FastSet<TraceId> = match &index {
-            Some(index) => index
-                .iter()
-                .flat_map(|s| s.traces.iter().map(|t| t.trace_id))
-                .collect(),
-            None => FastSet::default(),
-        };
-        if index.is_none()
-            && let Some(lf) = self.scan(self.files(&manifest, false))?
-        {
+        let indexed = manifest
+            .segments
+            .iter()
+            .all(|s| s.spans_file.is_none() || s.traces_file.is_some());
+        if !indexed && let Some(lf) = self.scan(self.files(&manifest, false))? {
             insert_span_ids(lf, &|_| true, &mut seen_spans)?;
         }
+        let stored = StoredTraces::new(self, &manifest, &seen_spans)?;
         let mut seen_logs = FastSet::default();
         if let Some(lf) = self.scan(self.files(&manifest, true))? {
             let df = lf.select([col("log_id")]).collect()?;
@@ -380,10 +587,6 @@ impl Store {
                 }
             }
         }
-        let existing_traces = match index {
-            Some(_) => existing_traces,
-            None => seen_spans.keys().map(|(t, _)| *t).collect(),
-        };
         let id = manifest.next_id();
         let tmp = self.root.join("tmp");
         Ok(Import {
@@ -401,8 +604,9 @@ impl Store {
             logs_by_day: BTreeMap::new(),
             span_writer: Some(DayWriters::spawn(tmp.clone(), "spans", id)),
             log_writer: Some(DayWriters::spawn(tmp, "logs", id)),
-            existing_traces,
-            index,
+            stored,
+            maybe_stored: FastSet::default(),
+            existing_traces: FastSet::default(),
             loaded: FastSet::default(),
             deferred: Vec::new(),
             source: Arc::from(""),
@@ -513,8 +717,8 @@ fn insert_span_ids(
 
 /// Slices of the spans files that hold the traces `wanted` keeps, as one frame (see
 /// `Store::scan_spans_near`).
-pub fn spans_near(
-    index: &[IndexedSegment],
+pub fn spans_near<T: Located>(
+    index: &[Indexed<T>],
     wanted: &dyn Fn(&TraceId) -> bool,
 ) -> Result<Option<LazyFrame>, StoreError> {
     let Some(newest) = index.last() else {
@@ -535,6 +739,7 @@ pub fn spans_near(
         let mut ranges: Vec<(u64, u64)> = seg
             .traces
             .iter()
+            .map(Located::located)
             .filter(|t| wanted(&t.trace_id))
             .map(|t| (t.first_row, t.last_row))
             .collect();
@@ -782,6 +987,64 @@ pub struct ImportStats {
 /// spans in the store: what follows an import needs them without reading them back.
 pub type SpanHook = Box<dyn FnMut(&RawSpan, crate::semconv::model::Normalized, bool) + Send>;
 
+/// The traces a store held when an import began, asked about once per trace it meets.
+struct StoredTraces {
+    /// How each segment's traces table answers, when every segment has one.
+    tables: Option<Vec<Holds>>,
+    /// Every stored trace, in one set: for a store without traces tables, or of so
+    /// many segments that asking each would cost more than the set.
+    all: Option<FastSet<TraceId>>,
+}
+
+/// Segments an import asks one by one about each trace it meets.
+const ASKED_SEGMENTS: usize = 64;
+
+impl StoredTraces {
+    fn new(store: &Store, m: &Manifest, seen_spans: &SeenSpans) -> Result<Self, StoreError> {
+        let segments = m.segments.iter().filter(|s| s.spans_file.is_some()).count();
+        if segments > ASKED_SEGMENTS
+            && let Some(index) = store.span_ranges_of(m)?
+        {
+            let all = index
+                .iter()
+                .flat_map(|s| s.traces.iter().map(|t| t.trace_id))
+                .collect();
+            let tables = index
+                .into_iter()
+                .map(|s| Holds::Exactly(s.traces))
+                .collect();
+            return Ok(StoredTraces {
+                tables: Some(tables),
+                all: Some(all),
+            });
+        }
+        Ok(match store.holds_of(m)? {
+            Some(tables) => StoredTraces {
+                tables: Some(tables),
+                all: None,
+            },
+            None => StoredTraces {
+                tables: None,
+                all: Some(seen_spans.keys().map(|(t, _)| *t).collect()),
+            },
+        })
+    }
+
+    /// False only for a trace the store holds no span of.
+    fn may_contain(&self, trace: &TraceId) -> bool {
+        match (&self.all, &self.tables) {
+            (Some(all), _) => all.contains(trace),
+            (None, Some(tables)) => tables.iter().any(|h| h.may_hold(trace)),
+            (None, None) => false,
+        }
+    }
+
+    /// Whether `may_contain` is exact.
+    fn exact(&self) -> bool {
+        self.all.is_some()
+    }
+}
+
 /// One import in progress. Dropped without `commit`, it leaves the store as it was.
 pub struct Import {
     store: Store,
@@ -802,9 +1065,12 @@ pub struct Import {
     logs_by_day: BTreeMap<i32, u64>,
     span_writer: Option<DayWriters>,
     log_writer: Option<DayWriters>,
+    stored: StoredTraces,
+    /// The traces met so far that the store may hold spans of: their spans wait until
+    /// the store is asked (a batch at a time).
+    maybe_stored: FastSet<TraceId>,
+    /// The traces the store is known to hold spans of.
     existing_traces: FastSet<TraceId>,
-    /// The store's traces tables, when every segment has one.
-    index: Option<Vec<IndexedSegment>>,
     /// Stored traces whose span ids are in `seen_spans`.
     loaded: FastSet<TraceId>,
     /// Spans of stored traces not loaded yet, checked a batch at a time.
@@ -839,10 +1105,15 @@ impl Import {
         match r {
             Record::Span(s) => {
                 self.stats.spans_read += 1;
-                self.traces.insert(s.trace_id);
-                if self.index.is_some()
+                if self.traces.insert(s.trace_id) && self.stored.may_contain(&s.trace_id) {
+                    self.maybe_stored.insert(s.trace_id);
+                    if self.stored.exact() {
+                        self.existing_traces.insert(s.trace_id);
+                    }
+                }
+                if self.stored.tables.is_some()
                     && !self.loaded.contains(&s.trace_id)
-                    && self.existing_traces.contains(&s.trace_id)
+                    && self.maybe_stored.contains(&s.trace_id)
                 {
                     self.deferred.push((s, self.source.clone()));
                     if self.deferred.len() >= ROW_GROUP {
@@ -921,22 +1192,28 @@ impl Import {
         }
     }
 
-    /// Puts the stored span ids of `traces` into `seen_spans`.
+    /// Puts the stored span ids of `traces` into `seen_spans`, and those the store holds
+    /// into `existing_traces`.
     fn load_stored(&mut self, traces: &FastSet<TraceId>) -> Result<(), StoreError> {
-        let wanted: FastSet<TraceId> = traces
+        let wanted: Vec<TraceId> = traces
             .iter()
-            .filter(|t| !self.loaded.contains(t) && self.existing_traces.contains(t))
+            .filter(|t| !self.loaded.contains(t) && self.stored.may_contain(t))
             .copied()
             .collect();
-        let Some(index) = &self.index else {
+        if self.stored.tables.is_none() || wanted.is_empty() {
+            return Ok(());
+        }
+        let Some(index) = self.store.locate_in(&self.manifest, &wanted)? else {
             return Ok(());
         };
-        if wanted.is_empty() {
-            return Ok(());
+        let held: FastSet<TraceId> = index
+            .iter()
+            .flat_map(|s| s.traces.iter().map(|t| t.trace_id))
+            .collect();
+        if let Some(lf) = spans_near(&index, &|t| held.contains(t))? {
+            insert_span_ids(lf, &|t| held.contains(t), &mut self.seen_spans)?;
         }
-        if let Some(lf) = spans_near(index, &|t| wanted.contains(t))? {
-            insert_span_ids(lf, &|t| wanted.contains(t), &mut self.seen_spans)?;
-        }
+        self.existing_traces.extend(held);
         self.loaded.extend(wanted);
         Ok(())
     }
@@ -1002,9 +1279,9 @@ impl Import {
         stats.traces = self.traces.len() as u64;
         stats.trace_ids = self.traces.iter().copied().collect();
         stats.existing_trace_ids = self
-            .traces
+            .existing_traces
             .iter()
-            .filter(|t| self.existing_traces.contains(t))
+            .filter(|t| self.traces.contains(t))
             .copied()
             .collect();
         stats.new_traces = self

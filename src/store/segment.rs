@@ -1,7 +1,7 @@
 //! One Parquet file being written in row groups, invisible until it is finished: it is
 //! written under `tmp/`, synced, and only then renamed into place.
 
-use polars::io::parquet::write::BatchedWriter;
+use polars::io::parquet::write::{BatchedWriter, KeyValueMetadata};
 use polars::prelude::*;
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
@@ -16,6 +16,7 @@ pub struct SegmentWriter {
     sync_handle: File,
     file: Option<File>,
     writer: Option<BatchedWriter<File>>,
+    footer: Option<KeyValueMetadata>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -31,7 +32,17 @@ impl SegmentWriter {
             sync_handle,
             file: Some(file),
             writer: None,
+            footer: None,
         })
+    }
+
+    /// Puts `key`'s `value` in the file's footer.
+    pub fn with_footer(mut self, key: &str, value: String) -> Self {
+        self.footer = Some(KeyValueMetadata::from_static(vec![(
+            key.to_string(),
+            value,
+        )]));
+        self
     }
 
     pub fn write(&mut self, df: &DataFrame) -> PolarsResult<()> {
@@ -46,6 +57,7 @@ impl SegmentWriter {
                     polars::polars_utils::compression::ZstdLevel::try_new(1).ok(),
                 ))
                 .with_statistics(StatisticsOptions::full())
+                .with_key_value_metadata(self.footer.take())
                 .batched(df.schema())?;
             self.writer = Some(w);
         }

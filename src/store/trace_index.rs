@@ -11,12 +11,43 @@
 //! brings the parent, and then the reader works it out from the spans.
 
 use super::segment::SegmentWriter;
+use super::trace_filter::{self, TraceFilter};
 use crate::ingest::ids::{SpanId, TraceId};
 use polars::prelude::*;
 use std::path::Path;
 
 /// Spans read back at a time while a traces table is built.
 const CHUNK: usize = 256 * 1024;
+
+/// Where one trace's spans are in one segment's spans file: every one of them lies in
+/// `first_row..=last_row`, among other traces' spans unless the file is sorted by trace.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TraceRows {
+    pub trace_id: TraceId,
+    pub first_row: u64,
+    pub last_row: u64,
+}
+
+/// A row of a traces table, whole or only where its trace's spans are.
+pub trait Located {
+    fn located(&self) -> TraceRows;
+}
+
+impl Located for TraceRows {
+    fn located(&self) -> TraceRows {
+        *self
+    }
+}
+
+impl Located for SegmentTrace {
+    fn located(&self) -> TraceRows {
+        TraceRows {
+            trace_id: self.trace_id,
+            first_row: self.first_row,
+            last_row: self.last_row,
+        }
+    }
+}
 
 /// One trace in one segment.
 #[derive(Debug, Clone, PartialEq)]
@@ -249,8 +280,10 @@ fn frame(traces: &[SegmentTrace]) -> PolarsResult<DataFrame> {
 
 /// Writes a traces table under `tmp` and moves it to `dest`.
 pub fn write(traces: &[SegmentTrace], tmp: &Path, dest: &Path) -> Result<(), String> {
+    let filter = TraceFilter::of(traces.iter().map(|t| &t.trace_id));
     let mut w = SegmentWriter::create(tmp.to_path_buf())
-        .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+        .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?
+        .with_footer(trace_filter::KEY, filter.encode());
     for part in traces.chunks(ROWS_PER_GROUP) {
         let df = frame(part).map_err(|e| e.to_string())?;
         w.write(&df).map_err(|e| e.to_string())?;
@@ -259,55 +292,107 @@ pub fn write(traces: &[SegmentTrace], tmp: &Path, dest: &Path) -> Result<(), Str
     Ok(())
 }
 
-/// Which rows of a traces table to read, and how much of each.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Lookup<'a> {
-    /// Only traces whose id starts with these lowercase hex digits.
-    pub prefix: Option<&'a str>,
-    /// Only the ids and where their spans are: times, counts and roots are left default.
-    pub ranges_only: bool,
-}
-
 /// Rows per row group of a traces table: a lookup by id reads one group, found by the
 /// groups' min and max ids (the table is sorted by id).
 const ROWS_PER_GROUP: usize = 16 * 1024;
 
-/// The rows of a traces table that `lookup` asks for, in its order.
-pub fn read(file: &Path, lookup: Lookup) -> PolarsResult<Vec<SegmentTrace>> {
+/// The columns of a traces table, read whole or only the rows whose trace id starts with
+/// `prefix` (lowercase hex).
+fn scan(file: &Path, prefix: Option<&str>, columns: &[&str]) -> PolarsResult<DataFrame> {
+    // Every id that starts with p sorts in [p, p + "g"), hex digits being below "g": a
+    // range the row groups' statistics can rule out, unlike a prefix test.
+    let among = prefix.map(|p| {
+        col("trace_id")
+            .gt_eq(lit(p))
+            .and(col("trace_id").lt(lit(format!("{p}g"))))
+    });
+    scan_where(file, among, columns)
+}
+
+fn scan_where(file: &Path, among: Option<Expr>, columns: &[&str]) -> PolarsResult<DataFrame> {
     let mut lf = LazyFrame::scan_parquet(
         PlRefPath::new(file.to_string_lossy().as_ref()),
         Default::default(),
     )?;
-    if let Some(p) = lookup.prefix {
-        // Every id that starts with p sorts in [p, p + "g"), hex digits being below
-        // "g": a range the row groups' statistics can rule out, unlike a prefix test.
-        lf = lf.filter(
-            col("trace_id")
-                .gt_eq(lit(p))
-                .and(col("trace_id").lt(lit(format!("{p}g")))),
-        );
+    if let Some(e) = among {
+        lf = lf.filter(e);
     }
-    let wanted: &[&str] = if lookup.ranges_only {
-        &["trace_id", "first_row", "last_row"]
-    } else {
-        &COLUMNS
+    lf.select(columns.iter().map(|c| col(*c)).collect::<Vec<_>>())
+        .collect()
+}
+
+/// The trace filter in a traces table's footer; `None` for a table written before
+/// tables had one.
+pub fn read_filter(file: &Path) -> PolarsResult<Option<TraceFilter>> {
+    let mut reader = ParquetReader::new(std::fs::File::open(file)?);
+    let metadata = reader.get_metadata()?;
+    Ok(metadata
+        .key_value_metadata()
+        .iter()
+        .flatten()
+        .find(|kv| kv.key == trace_filter::KEY)
+        .and_then(|kv| kv.value.as_deref())
+        .and_then(TraceFilter::decode))
+}
+
+/// Where the traces of a traces table are (its rows whose id starts with `prefix`, if
+/// given), sorted by trace id: 32 bytes a trace, which an import holds for every trace
+/// of the store.
+pub fn read_ranges(file: &Path, prefix: Option<&str>) -> PolarsResult<Vec<TraceRows>> {
+    ranges_from(&scan(file, prefix, &RANGE_COLUMNS)?)
+}
+
+/// The rows of `ids` in a traces table, sorted by trace id; an id it does not hold has
+/// none. Only the row groups whose id range holds one of them are read.
+pub fn read_ranges_of(file: &Path, ids: &[TraceId]) -> PolarsResult<Vec<TraceRows>> {
+    let among = ids
+        .iter()
+        .map(|t| col("trace_id").eq(lit(t.to_string())))
+        .reduce(|a, b| a.or(b));
+    let Some(among) = among else {
+        return Ok(Vec::new());
     };
-    let df = lf
-        .select(wanted.iter().map(|c| col(*c)).collect::<Vec<_>>())
-        .collect()?;
-    let n = df.height();
-    // Columns not read (`ranges_only`) give their defaults.
-    let text = |c: &str| -> PolarsResult<Vec<Option<&str>>> {
-        Ok(match df.column(c) {
-            Ok(c) => c.str()?.iter().collect(),
-            Err(_) => vec![None; n],
+    ranges_from(&scan_where(file, Some(among), &RANGE_COLUMNS)?)
+}
+
+const RANGE_COLUMNS: [&str; 3] = ["trace_id", "first_row", "last_row"];
+
+fn ranges_from(df: &DataFrame) -> PolarsResult<Vec<TraceRows>> {
+    let row = |v: Option<i64>| v.unwrap_or(0).max(0) as u64;
+    let mut out: Vec<TraceRows> = df
+        .column("trace_id")?
+        .str()?
+        .iter()
+        .zip(df.column("first_row")?.i64()?.iter())
+        .zip(df.column("last_row")?.i64()?.iter())
+        .filter_map(|((id, first), last)| {
+            Some(TraceRows {
+                trace_id: TraceId::parse(id?).ok()?,
+                first_row: row(first),
+                last_row: row(last),
+            })
         })
-    };
+        .collect();
+    // Written sorted; a lookup by binary search must not trust that blindly.
+    if !out.is_sorted_by_key(|t| t.trace_id) {
+        out.sort_unstable_by_key(|t| t.trace_id);
+    }
+    Ok(out)
+}
+
+/// The rows of a traces table (those whose id starts with `prefix`, if given), in its
+/// order.
+pub fn read(file: &Path, prefix: Option<&str>) -> PolarsResult<Vec<SegmentTrace>> {
+    let df = scan(file, prefix, &COLUMNS)?;
+    let text =
+        |c: &str| -> PolarsResult<Vec<Option<&str>>> { Ok(df.column(c)?.str()?.iter().collect()) };
     let int = |c: &str| -> PolarsResult<Vec<i64>> {
-        Ok(match df.column(c) {
-            Ok(c) => c.i64()?.iter().map(|v| v.unwrap_or(0)).collect(),
-            Err(_) => vec![0; n],
-        })
+        Ok(df
+            .column(c)?
+            .i64()?
+            .iter()
+            .map(|v| v.unwrap_or(0))
+            .collect())
     };
     let count = |v: i64| v.max(0) as u64;
     let ids = df.column("trace_id")?.str()?;
@@ -319,11 +404,13 @@ pub fn read(file: &Path, lookup: Lookup) -> PolarsResult<Vec<SegmentTrace>> {
         int("end_time_unix_nano")?,
     );
     let (spans, errors, root_start) = (int("spans")?, int("errors")?, int("root_start")?);
-    let certain: Vec<bool> = match df.column("root_certain") {
-        Ok(c) => c.bool()?.iter().map(|v| v.unwrap_or(false)).collect(),
-        Err(_) => vec![false; n],
-    };
-    let mut out = Vec::with_capacity(n);
+    let certain: Vec<bool> = df
+        .column("root_certain")?
+        .bool()?
+        .iter()
+        .map(|v| v.unwrap_or(false))
+        .collect();
+    let mut out = Vec::with_capacity(df.height());
     for (i, id) in ids.iter().enumerate() {
         let Some(Ok(trace_id)) = id.map(TraceId::parse) else {
             continue;

@@ -156,6 +156,17 @@ fn first(dir: &Path) -> PathBuf {
     )
 }
 
+/// T's child that failed, in the second import.
+const T_TOOL: Span = (
+    T,
+    "00000000000000c3",
+    Some("00000000000000a0"),
+    "tool",
+    25,
+    45,
+    true,
+);
+
 /// The second import: T's root, one more child of it that failed, and V.
 fn second(dir: &Path) -> PathBuf {
     dump(
@@ -163,15 +174,7 @@ fn second(dir: &Path) -> PathBuf {
         "second.json",
         &[
             (T, "00000000000000a0", None, "POST /chat", 5, 40, false),
-            (
-                T,
-                "00000000000000c3",
-                Some("00000000000000a0"),
-                "tool",
-                25,
-                45,
-                true,
-            ),
+            T_TOOL,
             (V, "00000000000000d0", None, "GET /v", 100, 101, false),
         ],
     )
@@ -373,4 +376,111 @@ fn an_import_into_a_stored_trace_stores_only_its_new_spans() {
         ],
     ));
     assert_eq!(listed(&one), want);
+}
+
+/// A store of `first` and `second`, imported one after the other.
+fn imports_apart(dir: &Path) -> PathBuf {
+    let store = dir.join("store");
+    for d in [first(dir), second(dir)] {
+        ok(traces(&store, &["import", d.to_str().unwrap()]));
+    }
+    store
+}
+
+/// The traces tables' paths in `store`.
+fn table_paths(store: &Path) -> Vec<PathBuf> {
+    tables(store).iter().map(|t| store.join(t)).collect()
+}
+
+/// Imports into a store of `first` and `second` a dump of a trace `z` it does not hold
+/// (root and child), a repeat of one of T's spans and a new span of U, and checks the
+/// counts against the spans as written.
+fn import_z_and_repeats(dir: &Path, store: &Path, z: &str) {
+    let dump_path = dump(
+        dir,
+        "z.json",
+        &[
+            (z, "00000000000000e0", None, "GET /z", 200, 210, false),
+            (
+                z,
+                "00000000000000e1",
+                Some("00000000000000e0"),
+                "llm",
+                201,
+                209,
+                false,
+            ),
+            T_TOOL,
+            (
+                U,
+                "00000000000000b2",
+                Some("00000000000000b0"),
+                "cache",
+                2,
+                3,
+                false,
+            ),
+        ],
+    );
+    let out = ok(traces(store, &["import", dump_path.to_str().unwrap()]));
+    assert!(out.contains("4 read, 3 new, 1 already stored"), "{out}");
+    assert!(out.contains("traces:  3 (1 new)"), "{out}");
+    let mut want = both_by_hand();
+    want[1] = (U.into(), "GET /u".into(), 3, 1, 0, 5.0);
+    want.push((z.into(), "GET /z".into(), 2, 0, 200, 10.0));
+    want.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(listed(store), want);
+    assert_eq!(shown_spans(store, z), ["GET /z", "llm"]);
+    assert_eq!(shown_spans(store, U), ["GET /u", "cache", "db"]);
+}
+
+#[test]
+fn a_trace_a_segments_filter_wrongly_passes_is_stored_as_new() {
+    use traces::ingest::ids::TraceId;
+    use traces::store::trace_index::read_filter;
+    let dir = tempfile::tempdir().unwrap();
+    let store = imports_apart(dir.path());
+    let filters: Vec<_> = table_paths(&store)
+        .iter()
+        .map(|p| {
+            read_filter(p)
+                .unwrap()
+                .expect("a traces table written now has a filter")
+        })
+        .collect();
+    assert_eq!(filters.len(), 2);
+    for (ids, f) in [(&[T, U][..], &filters[0]), (&[T, V][..], &filters[1])] {
+        assert!(
+            ids.iter()
+                .all(|t| f.may_contain(&TraceId::parse(t).unwrap()))
+        );
+    }
+    // An id the filter of the first import's table passes though that table does not
+    // hold it: the import must ask the table itself and find no row of it.
+    let z = (1u64..)
+        .map(|n| format!("{n:032x}"))
+        .find(|z| filters[0].may_contain(&TraceId::parse(z).unwrap()))
+        .unwrap();
+    assert!(![T, U, V].contains(&z.as_str()));
+    import_z_and_repeats(dir.path(), &store, &z);
+}
+
+#[test]
+fn traces_tables_without_a_filter_are_read_whole() {
+    use traces::store::trace_index::read_filter;
+    let dir = tempfile::tempdir().unwrap();
+    let store = imports_apart(dir.path());
+    // As a release before filters wrote them: the same rows, no footer key.
+    for path in table_paths(&store) {
+        use polars::prelude::{ParquetReader, ParquetWriter, SerReader};
+        let mut df = ParquetReader::new(std::fs::File::open(&path).unwrap())
+            .finish()
+            .unwrap();
+        ParquetWriter::new(std::fs::File::create(&path).unwrap())
+            .finish(&mut df)
+            .unwrap();
+        assert_eq!(read_filter(&path).unwrap(), None);
+    }
+    assert_eq!(listed(&store), both_by_hand());
+    import_z_and_repeats(dir.path(), &store, "7f000000000000000000000000000001");
 }
