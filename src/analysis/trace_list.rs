@@ -63,6 +63,70 @@ impl std::str::FromStr for SortKey {
     }
 }
 
+/// The rows a `list` shows: the first `limit` in the order of `key`.
+#[derive(Debug, Clone, Copy)]
+pub struct Top {
+    pub key: SortKey,
+    pub descending: bool,
+    pub limit: usize,
+}
+
+/// What a sort compares of a row, the trace id last (`T`: the id as text or bytes,
+/// which sort alike since ids are written as lowercase hex).
+struct SortView<'a, T: Ord> {
+    start: i64,
+    duration: i64,
+    spans: u64,
+    errors: u64,
+    name: &'a str,
+    service: Option<&'a str>,
+    trace_id: T,
+}
+
+fn compare<T: Ord>(
+    key: SortKey,
+    descending: bool,
+    a: &SortView<T>,
+    b: &SortView<T>,
+) -> std::cmp::Ordering {
+    let o = match key {
+        SortKey::Start => a.start.cmp(&b.start),
+        SortKey::Duration => a.duration.cmp(&b.duration),
+        SortKey::Spans => a.spans.cmp(&b.spans),
+        SortKey::Errors => a.errors.cmp(&b.errors),
+        SortKey::Name => a.name.cmp(b.name),
+        SortKey::Service => a.service.cmp(&b.service),
+        SortKey::TraceId => std::cmp::Ordering::Equal,
+    };
+    let o = if descending { o.reverse() } else { o };
+    o.then_with(|| a.trace_id.cmp(&b.trace_id))
+}
+
+impl TraceRow {
+    fn view(&self) -> SortView<'_, &str> {
+        SortView {
+            start: self.start_unix_nano,
+            duration: self.duration_ns,
+            spans: self.spans,
+            errors: self.errors,
+            name: &self.root_name,
+            service: self.service.as_deref(),
+            trace_id: &self.trace_id,
+        }
+    }
+}
+
+impl TraceFilter {
+    fn keeps(&self, start: i64, service: Option<&str>) -> bool {
+        self.since.is_none_or(|s| start >= s)
+            && self.until.is_none_or(|u| start < u)
+            && self
+                .service
+                .as_ref()
+                .is_none_or(|s| service == Some(s.as_str()))
+    }
+}
+
 /// One span, as much of it as a trace's row needs.
 #[derive(Debug, Clone, Copy)]
 pub struct SpanTimes<'a> {
@@ -82,10 +146,23 @@ pub struct SpanTimes<'a> {
 /// the earliest span. Of several stores, a trace only one holds is that store's row; a
 /// trace several hold is worked out from the union of its spans, each span once.
 pub fn list_traces(stores: &StoreSet, filter: &TraceFilter) -> Result<Vec<TraceRow>, StoreError> {
+    list_top(stores, filter, None)
+}
+
+/// Like `list_traces`; with `top`, perhaps only the rows that can be among its first (a
+/// caller still sorts and truncates): a store's rows are made only for those.
+pub fn list_top(
+    stores: &StoreSet,
+    filter: &TraceFilter,
+    top: Option<Top>,
+) -> Result<Vec<TraceRow>, StoreError> {
     let shared = stores.shared_traces()?;
+    // A store's first rows may be traces another store shares, which are left out of
+    // its rows below: then each store gives all of them.
+    let top = top.filter(|_| shared.is_empty());
     let mut rows = Vec::new();
     for store in stores.stores() {
-        let of_store = store_rows(store)?;
+        let of_store = store_rows(store, filter, top)?;
         if shared.is_empty() {
             rows.extend(of_store);
         } else {
@@ -101,21 +178,19 @@ pub fn list_traces(stores: &StoreSet, filter: &TraceFilter) -> Result<Vec<TraceR
     }
     Ok(rows
         .into_iter()
-        .filter(|r| filter.since.is_none_or(|s| r.start_unix_nano >= s))
-        .filter(|r| filter.until.is_none_or(|u| r.start_unix_nano < u))
-        .filter(|r| {
-            filter
-                .service
-                .as_ref()
-                .is_none_or(|s| r.service.as_deref() == Some(s.as_str()))
-        })
+        .filter(|r| filter.keeps(r.start_unix_nano, r.service.as_deref()))
         .collect())
 }
 
-/// Every trace of one store.
-fn store_rows(store: &Store) -> Result<Vec<TraceRow>, StoreError> {
+/// Every trace of one store; from its traces tables, with `top`, only those that `filter`
+/// keeps and can be among the first.
+fn store_rows(
+    store: &Store,
+    filter: &TraceFilter,
+    top: Option<Top>,
+) -> Result<Vec<TraceRow>, StoreError> {
     Ok(match store.trace_tables(None)? {
-        Some(index) => from_index(&index)?,
+        Some(index) => from_index(&index, filter, top)?,
         None => match store.scan_spans()? {
             Some(lf) => from_spans(lf)?,
             None => Vec::new(),
@@ -151,7 +226,11 @@ fn shared_rows(
 /// The rows from the segments' traces tables. A trace in several segments takes the
 /// earliest root any of them saw; when that root was only a span whose parent was
 /// missing then, the trace is worked out from its spans (the parent may have come since).
-fn from_index(index: &[IndexedSegment]) -> Result<Vec<TraceRow>, StoreError> {
+fn from_index(
+    index: &[IndexedSegment],
+    filter: &TraceFilter,
+    top: Option<Top>,
+) -> Result<Vec<TraceRow>, StoreError> {
     struct Merged<'a> {
         start: i64,
         end: i64,
@@ -188,17 +267,46 @@ fn from_index(index: &[IndexedSegment]) -> Result<Vec<TraceRow>, StoreError> {
         .filter(|(_, m)| m.segments > 1 && !m.root.certain)
         .map(|(t, _)| *t)
         .collect();
-    let mut rows: Vec<TraceRow> = by
+    let mut sure: Vec<SortView<TraceId>> = by
         .into_iter()
-        .filter(|(t, _)| !unsure.contains(t))
-        .map(|(t, m)| TraceRow {
-            trace_id: t.to_string(),
-            root_name: m.root.name.clone(),
-            service: m.root.service.clone(),
-            start_unix_nano: m.start,
-            duration_ns: m.end.saturating_sub(m.start).max(0),
+        .filter(|(t, m)| {
+            !unsure.contains(t)
+                && (top.is_none() || filter.keeps(m.start, m.root.service.as_deref()))
+        })
+        .map(|(t, m)| SortView {
+            start: m.start,
+            duration: m.end.saturating_sub(m.start).max(0),
             spans: m.spans,
             errors: m.errors,
+            name: &m.root.name,
+            service: m.root.service.as_deref(),
+            trace_id: t,
+        })
+        .collect();
+    // Only the first rows are made: a row's texts cost more than the row.
+    if let Some(top) = top
+        && top.limit < sure.len()
+    {
+        let order =
+            |a: &SortView<TraceId>, b: &SortView<TraceId>| compare(top.key, top.descending, a, b);
+        match top.limit {
+            0 => sure.clear(),
+            n => {
+                sure.select_nth_unstable_by(n - 1, order);
+                sure.truncate(n);
+            }
+        }
+    }
+    let mut rows: Vec<TraceRow> = sure
+        .into_iter()
+        .map(|v| TraceRow {
+            trace_id: v.trace_id.to_string(),
+            root_name: v.name.to_string(),
+            service: v.service.map(str::to_string),
+            start_unix_nano: v.start,
+            duration_ns: v.duration,
+            spans: v.spans,
+            errors: v.errors,
         })
         .collect();
     if !unsure.is_empty()
@@ -307,19 +415,7 @@ pub fn trace_rows(spans: &[SpanTimes]) -> Vec<TraceRow> {
 /// Sorts in place and keeps the first `limit` rows; ties are broken by trace id so the
 /// order is always the same. Only the rows kept are sorted in full.
 pub fn sort_traces(rows: &mut Vec<TraceRow>, key: SortKey, descending: bool, limit: Option<usize>) {
-    let order = |a: &TraceRow, b: &TraceRow| {
-        let o = match key {
-            SortKey::Start => a.start_unix_nano.cmp(&b.start_unix_nano),
-            SortKey::Duration => a.duration_ns.cmp(&b.duration_ns),
-            SortKey::Spans => a.spans.cmp(&b.spans),
-            SortKey::Errors => a.errors.cmp(&b.errors),
-            SortKey::Name => a.root_name.cmp(&b.root_name),
-            SortKey::Service => a.service.cmp(&b.service),
-            SortKey::TraceId => std::cmp::Ordering::Equal,
-        };
-        let o = if descending { o.reverse() } else { o };
-        o.then_with(|| a.trace_id.cmp(&b.trace_id))
-    };
+    let order = |a: &TraceRow, b: &TraceRow| compare(key, descending, &a.view(), &b.view());
     if let Some(n) = limit
         && n < rows.len()
     {
@@ -341,7 +437,7 @@ mod tests {
     use proptest::prelude::*;
     use std::sync::Arc;
 
-    /// (trace 0..3, span 1..8, parent: 0 none, 1..8 a span of the trace, 9 never
+    /// (trace 0..6, span 1..8, parent: 0 none, 1..8 a span of the trace, 9 never
     /// exported; start 0..5 (ties on purpose), length, error, import 0..3)
     type Gen = (u8, u8, u8, i64, i64, bool, u8);
 
@@ -385,9 +481,10 @@ mod tests {
         #[test]
         fn traces_tables_merge_to_the_rows_of_all_spans(
             spans in proptest::collection::vec(
-                (0u8..3, 1u8..8, 0u8..10, 0i64..5, 0i64..4, any::<bool>(), 0u8..3),
+                (0u8..6, 1u8..8, 0u8..10, 0i64..5, 0i64..4, any::<bool>(), 0u8..3),
                 1..30,
-            )
+            ),
+            asked in (0usize..7, any::<bool>(), 0usize..4, any::<bool>()),
         ) {
             let dir = tempfile::tempdir().unwrap();
             let store = Store::at(dir.path().join("store"));
@@ -398,9 +495,34 @@ mod tests {
                 }
                 import.commit(vec![]).unwrap();
             }
-            let index = store.trace_tables(Default::default()).unwrap().unwrap();
+            let index = store.trace_tables(None).unwrap().unwrap();
             let all = from_spans(store.scan_spans().unwrap().unwrap()).unwrap();
-            prop_assert_eq!(sorted(from_index(&index).unwrap()), sorted(all));
+            let none = TraceFilter::default();
+            prop_assert_eq!(
+                sorted(from_index(&index, &none, None).unwrap()),
+                sorted(all.clone())
+            );
+            // The first rows made alone are the first of all rows, in the order asked,
+            // with a filter or none.
+            let key = [
+                SortKey::Start, SortKey::Duration, SortKey::Spans, SortKey::Errors,
+                SortKey::Name, SortKey::Service, SortKey::TraceId,
+            ][asked.0];
+            let (descending, limit) = (asked.1, asked.2);
+            let filter = TraceFilter { since: asked.3.then_some(2), ..TraceFilter::default() };
+            let first = |rows: Vec<TraceRow>| {
+                let mut rows: Vec<TraceRow> = rows
+                    .into_iter()
+                    .filter(|r| filter.keeps(r.start_unix_nano, r.service.as_deref()))
+                    .collect();
+                sort_traces(&mut rows, key, descending, Some(limit));
+                rows
+            };
+            let top = Top { key, descending, limit };
+            prop_assert_eq!(
+                first(from_index(&index, &filter, Some(top)).unwrap()),
+                first(all)
+            );
         }
     }
 }

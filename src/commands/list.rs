@@ -4,7 +4,7 @@
 use crate::cli::ListArgs;
 use anyhow::Result;
 use traces::analysis::store_set::StoreSet;
-use traces::analysis::trace_list::{SortKey, TraceFilter, list_traces, sort_traces};
+use traces::analysis::trace_list::{SortKey, Top, TraceFilter, list_top, sort_traces};
 use traces::render::{Cell, Column, Kind, OutputFormat, Table, to_stdout};
 
 pub fn run(stores: &StoreSet, args: &ListArgs) -> Result<()> {
@@ -18,7 +18,12 @@ pub fn run(stores: &StoreSet, args: &ListArgs) -> Result<()> {
     let key: SortKey = key.parse().map_err(super::UsageError)?;
     super::require_store(stores, "list")?;
 
-    let mut rows = list_traces(stores, &filter)?;
+    let top = args.limit.map(|limit| Top {
+        key,
+        descending,
+        limit,
+    });
+    let mut rows = list_top(stores, &filter, top)?;
     sort_traces(&mut rows, key, descending, args.limit);
     if rows.is_empty() {
         let mut applied = Vec::new();
