@@ -185,11 +185,13 @@ fn decode_reader_prepared<T: Send>(
         Format::Json => otlp_json::skipping_attributes(opts.skip_attribute, || {
             json_stream::decode(reader, &name, opts.skip_invalid, &mut counting)
         })?,
-        Format::Proto => proto_stream::decode_single(reader, &name, &mut counting)?,
+        Format::Proto => otlp_json::skipping_attributes(opts.skip_attribute, || {
+            proto_stream::decode_single(reader, &name, &mut counting)
+        })?,
         Format::ProtoFramed => proto_stream::decode_framed(
             reader,
             &name,
-            opts.skip_invalid,
+            (opts.skip_invalid, opts.skip_attribute),
             &prepare_decoded,
             &mut counted,
         )?,

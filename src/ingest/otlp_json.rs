@@ -69,6 +69,11 @@ thread_local! {
     static SKIP_ATTRIBUTE: Cell<Option<SkipAttribute>> = const { Cell::new(None) };
 }
 
+/// Whether the decode on this thread leaves the value of attribute `key` unread.
+pub(super) fn skipped(key: &str) -> bool {
+    SKIP_ATTRIBUTE.get().is_some_and(|f| f(key))
+}
+
 /// Runs `f` with attribute values named by `skip` left unread.
 pub fn skipping_attributes<R>(skip: Option<SkipAttribute>, f: impl FnOnce() -> R) -> R {
     let before = SKIP_ATTRIBUTE.replace(skip);

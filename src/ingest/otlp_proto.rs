@@ -8,15 +8,160 @@ use super::raw::{
     AnyValue, Event, KeyValue, Link, RawLog, RawSpan, Record, Resource, Scope, SpanKind, StatusCode,
 };
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1 as pb;
+use opentelemetry_proto::tonic::resource::v1 as pb_resource;
+use opentelemetry_proto::tonic::trace::v1 as pb_trace;
 use prost::Message;
 use std::sync::Arc;
+
+// A trace request as OTLP's `ExportTraceServiceRequest`, field for field (so that the
+// same bytes decode or fail alike), but for the spans' and events' attributes: their
+// values are skipped unread when the decode on this thread skips their keys (see
+// `otlp_json::skipping_attributes`), as the message histories a cost never reads.
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct TraceRequest {
+    #[prost(message, repeated, tag = "1")]
+    resource_spans: Vec<ResourceSpans>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct ResourceSpans {
+    #[prost(message, optional, tag = "1")]
+    resource: Option<pb_resource::Resource>,
+    #[prost(message, repeated, tag = "2")]
+    scope_spans: Vec<ScopeSpans>,
+    #[prost(string, tag = "3")]
+    schema_url: String,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct ScopeSpans {
+    #[prost(message, optional, tag = "1")]
+    scope: Option<pb::InstrumentationScope>,
+    #[prost(message, repeated, tag = "2")]
+    spans: Vec<Span>,
+    #[prost(string, tag = "3")]
+    schema_url: String,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct Span {
+    #[prost(bytes = "vec", tag = "1")]
+    trace_id: Vec<u8>,
+    #[prost(bytes = "vec", tag = "2")]
+    span_id: Vec<u8>,
+    #[prost(string, tag = "3")]
+    trace_state: String,
+    #[prost(bytes = "vec", tag = "4")]
+    parent_span_id: Vec<u8>,
+    #[prost(fixed32, tag = "16")]
+    flags: u32,
+    #[prost(string, tag = "5")]
+    name: String,
+    #[prost(int32, tag = "6")]
+    kind: i32,
+    #[prost(fixed64, tag = "7")]
+    start_time_unix_nano: u64,
+    #[prost(fixed64, tag = "8")]
+    end_time_unix_nano: u64,
+    #[prost(message, repeated, tag = "9")]
+    attributes: Vec<SkimmedKeyValue>,
+    #[prost(uint32, tag = "10")]
+    dropped_attributes_count: u32,
+    #[prost(message, repeated, tag = "11")]
+    events: Vec<SpanEvent>,
+    #[prost(uint32, tag = "12")]
+    dropped_events_count: u32,
+    #[prost(message, repeated, tag = "13")]
+    links: Vec<pb_trace::span::Link>,
+    #[prost(uint32, tag = "14")]
+    dropped_links_count: u32,
+    #[prost(message, optional, tag = "15")]
+    status: Option<pb_trace::Status>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct SpanEvent {
+    #[prost(fixed64, tag = "1")]
+    time_unix_nano: u64,
+    #[prost(string, tag = "2")]
+    name: String,
+    #[prost(message, repeated, tag = "3")]
+    attributes: Vec<SkimmedKeyValue>,
+    #[prost(uint32, tag = "4")]
+    dropped_attributes_count: u32,
+}
+
+/// A `KeyValue` whose value is left unread when its key is skipped (the key comes
+/// first in every encoder; a value before its key is read whole).
+#[derive(Clone, PartialEq, Default, Debug)]
+struct SkimmedKeyValue {
+    key: String,
+    value: Option<pb::AnyValue>,
+    skipped: bool,
+}
+
+impl prost::Message for SkimmedKeyValue {
+    fn encode_raw(&self, buf: &mut impl prost::bytes::BufMut) {
+        prost::encoding::string::encode(1, &self.key, buf);
+        if let Some(v) = &self.value {
+            prost::encoding::message::encode(2, v, buf);
+        }
+    }
+
+    fn merge_field(
+        &mut self,
+        tag: u32,
+        wire_type: prost::encoding::WireType,
+        buf: &mut impl prost::bytes::Buf,
+        ctx: prost::encoding::DecodeContext,
+    ) -> Result<(), prost::DecodeError> {
+        match tag {
+            1 => prost::encoding::string::merge(wire_type, &mut self.key, buf, ctx),
+            2 if super::otlp_json::skipped(&self.key) => {
+                self.skipped = true;
+                prost::encoding::skip_field(wire_type, tag, buf, ctx)
+            }
+            2 => prost::encoding::message::merge(
+                wire_type,
+                self.value.get_or_insert_with(Default::default),
+                buf,
+                ctx,
+            ),
+            // `key_strindex`, which only profiles set: checked as OTLP's type checks it.
+            3 => prost::encoding::int32::merge(wire_type, &mut 0, buf, ctx),
+            _ => prost::encoding::skip_field(wire_type, tag, buf, ctx),
+        }
+    }
+
+    fn encoded_len(&self) -> usize {
+        prost::encoding::string::encoded_len(1, &self.key)
+            + self
+                .value
+                .as_ref()
+                .map_or(0, |v| prost::encoding::message::encoded_len(2, v))
+    }
+
+    fn clear(&mut self) {
+        *self = SkimmedKeyValue::default();
+    }
+}
+
+fn skimmed_attributes(kvs: Vec<SkimmedKeyValue>) -> Vec<KeyValue> {
+    kvs.into_iter()
+        .filter(|kv| !kv.skipped)
+        .map(|kv| KeyValue {
+            key: kv.key,
+            value: kv.value.map(value).unwrap_or_default(),
+        })
+        .collect()
+}
 
 /// Decodes one message, traces or logs: the two share their first field number, so the
 /// bytes are tried as traces first and as logs when they do not fit.
 pub fn decode_message(bytes: &[u8], out: &mut dyn FnMut(Record)) -> Result<(), String> {
-    let trace_err = match ExportTraceServiceRequest::decode(bytes) {
+    let trace_err = match TraceRequest::decode(bytes) {
         Ok(req) => match convert_traces(req) {
             Ok(records) => {
                 records.into_iter().for_each(&mut *out);
@@ -76,14 +221,14 @@ fn resource(r: Option<opentelemetry_proto::tonic::resource::v1::Resource>) -> Ar
     })
 }
 
-fn trace_id(b: &[u8], what: &str) -> Result<TraceId, String> {
+fn trace_id<W: std::fmt::Display>(b: &[u8], what: impl Fn() -> W) -> Result<TraceId, String> {
     TraceId::from_bytes(b)
-        .ok_or_else(|| format!("{what}: trace id has {} bytes, expected 16", b.len()))
+        .ok_or_else(|| format!("{}: trace id has {} bytes, expected 16", what(), b.len()))
 }
 
-fn span_id(b: &[u8], what: &str) -> Result<SpanId, String> {
+fn span_id<W: std::fmt::Display>(b: &[u8], what: impl Fn() -> W) -> Result<SpanId, String> {
     SpanId::from_bytes(b)
-        .ok_or_else(|| format!("{what}: span id has {} bytes, expected 8", b.len()))
+        .ok_or_else(|| format!("{}: span id has {} bytes, expected 8", what(), b.len()))
 }
 
 /// A fixed64 time past what i64 holds (year 2262) is held to the limit; import warns.
@@ -91,32 +236,35 @@ fn nanos(v: u64) -> i64 {
     super::timestamp::saturate(i128::from(v))
 }
 
-fn convert_traces(req: ExportTraceServiceRequest) -> Result<Vec<Record>, String> {
+fn convert_traces(req: TraceRequest) -> Result<Vec<Record>, String> {
     let mut out = Vec::new();
     for rs in req.resource_spans {
         let res = resource(rs.resource);
         for ss in rs.scope_spans {
             let sc = scope(ss.scope);
             for s in ss.spans {
-                let what = format!("span {:?}", s.name);
+                // Only an error names the span: a text per span would cost more than it.
+                let name = s.name.as_str();
+                let what = || format!("span {name:?}");
                 let status = s.status.unwrap_or_default();
                 out.push(Record::Span(RawSpan {
-                    trace_id: trace_id(&s.trace_id, &what)?,
-                    span_id: span_id(&s.span_id, &what)?,
+                    trace_id: trace_id(&s.trace_id, what)?,
+                    span_id: span_id(&s.span_id, what)?,
                     parent_span_id: match s.parent_span_id.len() {
                         0 => None,
-                        _ => Some(span_id(&s.parent_span_id, &what)?).filter(|p| !p.is_zero()),
+                        _ => Some(span_id(&s.parent_span_id, what)?).filter(|p| !p.is_zero()),
                     },
                     trace_state: s.trace_state,
                     kind: SpanKind::from_otlp(s.kind as i64)
-                        .ok_or_else(|| format!("{what}: unknown span kind {}", s.kind))?,
+                        .ok_or_else(|| format!("{}: unknown span kind {}", what(), s.kind))?,
                     start_time_unix_nano: nanos(s.start_time_unix_nano),
                     end_time_unix_nano: nanos(s.end_time_unix_nano),
-                    status_code: StatusCode::from_otlp(status.code as i64)
-                        .ok_or_else(|| format!("{what}: unknown status code {}", status.code))?,
+                    status_code: StatusCode::from_otlp(status.code as i64).ok_or_else(|| {
+                        format!("{}: unknown status code {}", what(), status.code)
+                    })?,
                     status_message: status.message,
                     flags: s.flags,
-                    attributes: attributes(s.attributes),
+                    attributes: skimmed_attributes(s.attributes),
                     events: s
                         .events
                         .into_iter()
@@ -124,7 +272,7 @@ fn convert_traces(req: ExportTraceServiceRequest) -> Result<Vec<Record>, String>
                             Ok(Event {
                                 time_unix_nano: nanos(e.time_unix_nano),
                                 name: e.name,
-                                attributes: attributes(e.attributes),
+                                attributes: skimmed_attributes(e.attributes),
                             })
                         })
                         .collect::<Result<_, String>>()?,
@@ -133,8 +281,8 @@ fn convert_traces(req: ExportTraceServiceRequest) -> Result<Vec<Record>, String>
                         .into_iter()
                         .map(|l| {
                             Ok(Link {
-                                trace_id: trace_id(&l.trace_id, &what)?,
-                                span_id: span_id(&l.span_id, &what)?,
+                                trace_id: trace_id(&l.trace_id, what)?,
+                                span_id: span_id(&l.span_id, what)?,
                                 trace_state: l.trace_state,
                                 attributes: attributes(l.attributes),
                             })
@@ -157,7 +305,7 @@ fn convert_logs(req: ExportLogsServiceRequest) -> Result<Vec<Record>, String> {
         for sl in rl.scope_logs {
             let sc = scope(sl.scope);
             for l in sl.log_records {
-                let what = "log record";
+                let what = || "log record";
                 let trace_id = match l.trace_id.len() {
                     0 => None,
                     _ => Some(trace_id(&l.trace_id, what)?).filter(|t| !t.is_zero()),
@@ -184,4 +332,166 @@ fn convert_logs(req: ExportLogsServiceRequest) -> Result<Vec<Record>, String> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+
+    fn kv(key: &str, v: pb::any_value::Value) -> pb::KeyValue {
+        pb::KeyValue {
+            key: key.into(),
+            value: Some(pb::AnyValue { value: Some(v) }),
+            ..Default::default()
+        }
+    }
+
+    fn text(key: &str, v: &str) -> pb::KeyValue {
+        kv(key, pb::any_value::Value::StringValue(v.into()))
+    }
+
+    /// A request as an SDK sends it: a chat call with its messages, usage and an event
+    /// that carries content too.
+    fn request() -> ExportTraceServiceRequest {
+        use pb::any_value::Value as V;
+        let span = pb_trace::Span {
+            trace_id: vec![7; 16],
+            span_id: vec![1; 8],
+            name: "chat gpt-4o".into(),
+            kind: 3,
+            start_time_unix_nano: 1_700_000_000_000_000_000,
+            end_time_unix_nano: 1_700_000_001_000_000_000,
+            attributes: vec![
+                text("gen_ai.request.model", "gpt-4o"),
+                text(
+                    "gen_ai.input.messages",
+                    &"[{\"role\":\"user\"}]".repeat(1000),
+                ),
+                kv("gen_ai.usage.input_tokens", V::IntValue(1200)),
+                text("llm.input_messages.0.message.content", "hello"),
+                kv("gen_ai.usage.output_tokens", V::IntValue(34)),
+                text("session.id", "s-1"),
+            ],
+            events: vec![pb_trace::span::Event {
+                time_unix_nano: 1_700_000_000_500_000_000,
+                name: "gen_ai.content.prompt".into(),
+                attributes: vec![text("gen_ai.prompt", "hello"), text("kept", "yes")],
+                ..Default::default()
+            }],
+            status: Some(pb_trace::Status {
+                message: String::new(),
+                code: 1,
+            }),
+            ..Default::default()
+        };
+        ExportTraceServiceRequest {
+            resource_spans: vec![pb_trace::ResourceSpans {
+                resource: Some(pb_resource::Resource {
+                    attributes: vec![text("service.name", "agent")],
+                    ..Default::default()
+                }),
+                scope_spans: vec![pb_trace::ScopeSpans {
+                    scope: Some(pb::InstrumentationScope {
+                        name: "openinference".into(),
+                        ..Default::default()
+                    }),
+                    spans: vec![span],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        }
+    }
+
+    fn spans(bytes: &[u8], skip: Option<super::super::otlp_json::SkipAttribute>) -> Vec<RawSpan> {
+        let mut out = Vec::new();
+        super::super::otlp_json::skipping_attributes(skip, || {
+            decode_message(bytes, &mut |r| {
+                if let Record::Span(s) = r {
+                    out.push(s)
+                }
+            })
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn a_skimmed_decode_is_the_whole_one_less_the_skipped_attributes() {
+        let bytes = request().encode_to_vec();
+        let whole = spans(&bytes, None);
+        let skimmed = spans(&bytes, Some(crate::semconv::content_only));
+        assert_eq!(whole.len(), 1);
+        // The whole decode keeps every attribute as sent.
+        assert_eq!(whole[0].attributes.len(), 6);
+        assert_eq!(whole[0].events[0].attributes.len(), 2);
+        let mut want = whole[0].clone();
+        want.attributes
+            .retain(|a| !crate::semconv::content_only(&a.key));
+        for e in &mut want.events {
+            e.attributes
+                .retain(|a| !crate::semconv::content_only(&a.key));
+        }
+        let keys = |s: &RawSpan| {
+            s.attributes
+                .iter()
+                .map(|a| a.key.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            keys(&want),
+            [
+                "gen_ai.request.model",
+                "gen_ai.usage.input_tokens",
+                "gen_ai.usage.output_tokens",
+                "session.id"
+            ]
+        );
+        assert_eq!(skimmed, vec![want]);
+    }
+
+    #[test]
+    fn a_value_before_its_key_is_read_whole() {
+        // field 2 (the value) before field 1 (the key): legal, and nothing to skip by.
+        let value = pb::AnyValue {
+            value: Some(pb::any_value::Value::StringValue("hi".into())),
+        };
+        let mut kv_bytes = Vec::new();
+        prost::encoding::message::encode(2, &value, &mut kv_bytes);
+        prost::encoding::string::encode(1, &"gen_ai.prompt".to_string(), &mut kv_bytes);
+        let mut span = Vec::new();
+        prost::encoding::bytes::encode(1, &vec![7u8; 16], &mut span);
+        prost::encoding::bytes::encode(2, &vec![1u8; 8], &mut span);
+        prost::encoding::bytes::encode(9, &kv_bytes, &mut span);
+        let mut scope = Vec::new();
+        prost::encoding::bytes::encode(2, &span, &mut scope);
+        let mut resource = Vec::new();
+        prost::encoding::bytes::encode(2, &scope, &mut resource);
+        let mut req = Vec::new();
+        prost::encoding::bytes::encode(1, &resource, &mut req);
+        let got = spans(&req, Some(crate::semconv::content_only));
+        assert_eq!(got[0].attributes.len(), 1);
+        assert_eq!(got[0].attributes[0].key, "gen_ai.prompt");
+        assert_eq!(got[0].attributes[0].value, AnyValue::String("hi".into()));
+    }
+
+    #[test]
+    fn bytes_that_are_no_trace_request_fail_as_they_did() {
+        // A field of the right number and the wrong wire type, deep in a span: the
+        // skimming types reject what OTLP's own types reject.
+        let mut bytes = request().encode_to_vec();
+        assert!(ExportTraceServiceRequest::decode(&bytes[..]).is_ok());
+        assert!(TraceRequest::decode(&bytes[..]).is_ok());
+        let mut span = Vec::new();
+        prost::encoding::bytes::encode(10, &vec![1u8, 2], &mut span); // dropped count as bytes
+        let mut scope = Vec::new();
+        prost::encoding::bytes::encode(2, &span, &mut scope);
+        let mut resource = Vec::new();
+        prost::encoding::bytes::encode(2, &scope, &mut resource);
+        bytes.clear();
+        prost::encoding::bytes::encode(1, &resource, &mut bytes);
+        assert!(ExportTraceServiceRequest::decode(&bytes[..]).is_err());
+        assert!(TraceRequest::decode(&bytes[..]).is_err());
+    }
 }

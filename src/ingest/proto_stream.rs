@@ -29,7 +29,7 @@ const BLOCK: usize = 8 << 20;
 pub fn decode_framed<T: Send>(
     mut r: Box<dyn BufRead + '_>,
     file: &str,
-    skip_invalid: bool,
+    (skip_invalid, skip_attribute): (bool, Option<super::otlp_json::SkipAttribute>),
     prepare: &(dyn Fn(Decoded) -> T + Sync),
     sink: &mut dyn FnMut(T),
 ) -> Result<Vec<Invalid>, IngestError> {
@@ -45,7 +45,10 @@ pub fn decode_framed<T: Send>(
                     .par_iter()
                     .map(|(at, msg)| {
                         let mut out = Vec::new();
-                        decode_frame(msg, file, *at, &mut |d| out.push(prepare(d))).map(|()| out)
+                        super::otlp_json::skipping_attributes(skip_attribute, || {
+                            decode_frame(msg, file, *at, &mut |d| out.push(prepare(d)))
+                        })
+                        .map(|()| out)
                     })
                     .collect::<Vec<_>>()
             });
