@@ -123,6 +123,8 @@ def main():
                     subprocess.run(["rm", "-rf", into])
                     if base:
                         subprocess.run(["cp", "-r", base, into], check=True)
+                    # Else the import's first fsync also writes out the copy just made.
+                    os.sync()
                     w, r, _ = run_once([traces_bin, "--store", into, "import", small])
                     walls.append(w)
                     rss.append(r)
