@@ -17,6 +17,13 @@ pub fn decode(
     let mut bytes = Vec::new();
     r.read_to_end(&mut bytes)
         .map_err(|e| IngestError::invalid(file, Location::File, format!("cannot read: {e}")))?;
+    super::parquet_claims::check(&bytes).map_err(|(at, why)| {
+        IngestError::invalid(
+            file,
+            Location::Byte(at),
+            format!("not a readable Parquet file: {why}"),
+        )
+    })?;
     let df = read_parquet(bytes).map_err(|e| {
         IngestError::invalid(
             file,
@@ -57,7 +64,8 @@ pub fn decode(
 
 /// polars' Parquet reader panics on some corrupt files (bad dictionary indices, bad
 /// thrift lengths); a corrupt input must be an error like any other, and must not print
-/// a panic message as if the program had crashed.
+/// a panic message as if the program had crashed. (Claims that would make it allocate
+/// past any memory, which no hook can catch, are refused before: `parquet_claims`.)
 fn read_parquet(bytes: Vec<u8>) -> Result<DataFrame, String> {
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));

@@ -180,6 +180,20 @@ fn import_bad(name: &str, bytes: &[u8]) -> (Output, bool) {
     (out, snapshot(&store) == before)
 }
 
+/// The Phoenix export of `testdata/` (written by pyarrow) with its first data page's
+/// value count, 8, made -3: polars would read it as 2^64 - 3 and size a buffer by it.
+fn negative_page_count() -> Vec<u8> {
+    let mut bytes = std::fs::read(testdata("otel/phoenix-spans.parquet")).unwrap();
+    // The page header at 157: type DATA_PAGE, its sizes, then (0x2c) its data page
+    // header, whose first field (0x15) is the count, zigzag-encoded: 0x10 is 8, 0x05 -3.
+    assert_eq!(
+        bytes[157..167],
+        [0x15, 0x00, 0x15, 0x16, 0x15, 0x1a, 0x2c, 0x15, 0x10, 0x15]
+    );
+    bytes[165] = 0x05;
+    bytes
+}
+
 /// `n` bytes of spaces (blank JSON, so only the ratio can refuse it), gzipped: deflate
 /// inflates them about 1,000 times.
 fn gzip_bomb(n: usize) -> Vec<u8> {
@@ -331,6 +345,12 @@ fn bad_input_is_rejected_whole_with_its_location() {
             "empty.jsonl: whole file: the file is empty",
         ),
         ("bomb.gz", gzip_bomb(64 << 20), "inflates past 250 times"),
+        (
+            "negative-count.parquet",
+            negative_page_count(),
+            "negative-count.parquet: byte 165: not a readable Parquet file: \
+             a page's value count is -3",
+        ),
     ];
     for (name, bytes, needle) in cases {
         let (out, unchanged) = import_bad(name, &bytes);
