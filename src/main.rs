@@ -36,8 +36,9 @@ fn keep_freed_pages() {
 /// keeps freed pages for a second and asks for transparent huge pages, so that touching
 /// one byte of a region commits 2 MB: a report on a 200,000-trace store peaked at 280 MB
 /// where the system allocator needs 145. Purging at once without huge pages brings it to
-/// 150 MB (a cost from a 207 MB dump: 105 MB to 58), in the same time. The arena
-/// mimalloc reserved before `main` already asked for huge pages: the process opts out.
+/// 150 MB (a cost from a 207 MB dump: 105 MB to 58); the fastest reports take some 15%
+/// longer for it (README, Import). The arena mimalloc reserved before `main` already
+/// asked for huge pages: the process opts out.
 fn return_freed_pages() {
     // SAFETY: as above; `prctl` with these arguments only sets a flag of the process.
     unsafe {
