@@ -35,8 +35,13 @@ run() {
     cargo fuzz run -s none -O "$t" "corpus/$t" -- \
         -max_total_time="$secs" -timeout=1 -rss_limit_mb=2048 -max_len=1048576 \
         -artifact_prefix="artifacts/$t/" -print_final_stats=1 >"artifacts/$t.log" 2>&1 || true
+    # A target that did not build or start has no statistics: that fails the run too.
+    if ! grep -q 'stat::number_of_executed_units' "artifacts/$t.log"; then
+        echo "$t: did not run, see fuzz/artifacts/$t.log" >&2
+        touch "artifacts/$t/did-not-run"
+    fi
     echo "$t: $(grep -E 'stat::number_of_executed_units|Done' "artifacts/$t.log" | tail -1)" \
-         "crashes: $(find "artifacts/$t" -type f | wc -l)"
+         "crashes: $(find "artifacts/$t" -type f ! -name did-not-run | wc -l)"
 }
 i=0
 for t in "${targets[@]}"; do
@@ -49,6 +54,6 @@ wait
 found=$(find artifacts -mindepth 2 -type f | wc -l)
 if [ "$found" -gt 0 ]; then
     find artifacts -mindepth 2 -type f
-    echo "fuzz: $found input(s) crashed, hung or ran out of memory" >&2
+    echo "fuzz: $found input(s) crashed, hung or ran out of memory, or target(s) did not run" >&2
     exit 1
 fi
