@@ -42,8 +42,8 @@ pub struct Verification {
     pub uncommitted: Vec<String>,
 }
 
-/// Reads every file the manifest names: its footer, its row count against the
-/// manifest's, and its id columns.
+/// Reads every file the manifest names: its footer and page headers, its row count
+/// against the manifest's, and its id columns.
 pub fn verify(store: &Store) -> Result<Verification, StoreError> {
     let mut v = Verification::default();
     let manifest = match store.manifest() {
@@ -116,11 +116,16 @@ pub fn verify(store: &Store) -> Result<Verification, StoreError> {
 /// The rows of a segment file, or why it cannot be trusted: unreadable, or not the
 /// `rows` the manifest says.
 fn check_file(path: &Path, rows: Option<u64>, id_column: &str) -> Result<u64, String> {
-    match fs::metadata(path) {
+    let bytes = match fs::read(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err("missing".into()),
         Err(e) => return Err(format!("cannot read: {e}")),
-        Ok(_) => {}
-    }
+        Ok(bytes) => bytes,
+    };
+    // Damage polars would trust (a page's value count gone negative) makes it allocate
+    // past any memory and end the process: the one command meant for damage must name it.
+    crate::ingest::parquet_claims::check(&bytes)
+        .map_err(|(at, why)| format!("not a readable Parquet file: byte {at}: {why}"))?;
+    drop(bytes);
     let df = LazyFrame::scan_parquet(
         PlRefPath::new(path.to_string_lossy().as_ref()),
         Default::default(),

@@ -501,7 +501,7 @@ fn a_damaged_store_is_reported_never_panics_and_is_repaired() {
     let both = fresh("both", &[&first, &second]);
 
     type Harm<'a> = &'a dyn Fn(&Path);
-    let damage: [(&str, Harm); 3] = [
+    let damage: [(&str, Harm); 4] = [
         ("truncated", &|s: &Path| {
             let f = s.join(&import_files(s, 1, "spans_file")[0]);
             let bytes = std::fs::read(&f).unwrap();
@@ -509,6 +509,10 @@ fn a_damaged_store_is_reported_never_panics_and_is_repaired() {
         }),
         ("missing", &|s: &Path| {
             std::fs::remove_file(s.join(&import_files(s, 1, "spans_file")[0])).unwrap()
+        }),
+        // `store verify` reads every page header for this one: the reader would trust it.
+        ("a page that claims -3 values", &|s: &Path| {
+            claim_minus_three(&s.join(&import_files(s, 1, "spans_file")[0]))
         }),
         ("hand-edited manifest", &|s: &Path| {
             let m = std::fs::read_to_string(s.join("manifest.json")).unwrap();
@@ -574,4 +578,75 @@ fn a_damaged_store_is_reported_never_panics_and_is_repaired() {
             );
         }
     }
+}
+
+/// The value count of the first data page of a Parquet file polars wrote: where its
+/// varint is and how long. Page headers (Thrift compact structs) are walked from the
+/// first, by their sizes (fields 2 and 3) and their page kind (field 5 or 8: a data
+/// page, whose first field is the count; field 7: a dictionary page).
+fn first_data_page_count(bytes: &[u8]) -> (usize, usize) {
+    let varint = |at: &mut usize| {
+        let (mut v, mut shift) = (0u64, 0);
+        loop {
+            let b = bytes[*at];
+            *at += 1;
+            v |= u64::from(b & 0x7f) << shift;
+            shift += 7;
+            if b & 0x80 == 0 {
+                return v;
+            }
+        }
+    };
+    let mut at = 4;
+    loop {
+        let (mut id, mut size) = (0u8, 0u64);
+        loop {
+            let b = bytes[at];
+            at += 1;
+            if b == 0 {
+                break;
+            }
+            id += b >> 4;
+            match (id, b & 0x0f) {
+                (5 | 8, 12) => {
+                    assert_eq!(bytes[at], 0x15, "a data page header starts with its count");
+                    let start = at + 1;
+                    let mut end = start;
+                    varint(&mut end);
+                    return (start, end - start);
+                }
+                // A dictionary page's header: i32 fields, and a bool held in its type.
+                (7, 12) => loop {
+                    let b = bytes[at];
+                    at += 1;
+                    match b & 0x0f {
+                        _ if b == 0 => break,
+                        5 => drop(varint(&mut at)),
+                        _ => {}
+                    }
+                },
+                (3, 5) => size = varint(&mut at) >> 1,
+                (_, 5) => {
+                    varint(&mut at);
+                }
+                other => panic!("unexpected page header field {other:?}"),
+            }
+        }
+        at += size as usize;
+    }
+}
+
+/// Makes the first data page of a Parquet file claim -3 values, as a flipped bit could:
+/// polars reads that count as 2^64 - 3, and the process ends allocating for it.
+fn claim_minus_three(path: &Path) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let (at, len) = first_data_page_count(&bytes);
+    // -3 zigzag-encoded is 5: padded with continuation bytes (5 | 0x80, then 0x80s, then
+    // a last 0x00) to the length of the count it replaces.
+    let minus_three: Vec<u8> = match len {
+        1 => vec![0x05],
+        _ => [vec![0x85], vec![0x80; len - 2], vec![0x00]].concat(),
+    };
+    bytes[at..at + len].copy_from_slice(&minus_three);
+    std::fs::write(path, &bytes).unwrap();
 }
