@@ -400,8 +400,8 @@ pub fn trace_rows(spans: &[SpanTimes]) -> Vec<TraceRow> {
             let root = a.root();
             TraceRow {
                 trace_id: t.to_string(),
-                root_name: root.name,
-                service: root.service,
+                root_name: root.name.to_string(),
+                service: root.service.as_deref().map(str::to_string),
                 start_unix_nano: start,
                 // End before start is the dump's own contradiction: no negative duration.
                 duration_ns: end.saturating_sub(start).max(0),

@@ -15,6 +15,7 @@ use super::trace_filter::{self, TraceFilter};
 use crate::ingest::ids::{SpanId, TraceId};
 use polars::prelude::*;
 use std::path::Path;
+use std::sync::Arc;
 
 /// Spans read back at a time while a traces table is built.
 const CHUNK: usize = 256 * 1024;
@@ -68,8 +69,9 @@ pub struct SegmentTrace {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct RootGuess {
     pub start: i64,
-    pub name: String,
-    pub service: Option<String>,
+    /// Shared: a store's roots have a few names and services among many traces.
+    pub name: Arc<str>,
+    pub service: Option<Arc<str>>,
     /// The span has no parent id: a root whatever other segments hold.
     pub certain: bool,
 }
@@ -126,8 +128,8 @@ impl TraceAcc {
         self.errors = self.errors.saturating_add(u64::from(s.error));
         let guess = |certain| RootGuess {
             start: s.start,
-            name: s.name.to_string(),
-            service: s.service.map(str::to_string),
+            name: Arc::from(s.name),
+            service: s.service.map(Arc::from),
             certain,
         };
         if !s.parent_known && self.root.as_ref().is_none_or(|r| s.start < r.start) {
@@ -257,10 +259,7 @@ fn frame(traces: &[SegmentTrace]) -> PolarsResult<DataFrame> {
             Column::new("errors".into(), int(&|t| as_i64(t.errors))),
             Column::new(
                 "root_name".into(),
-                traces
-                    .iter()
-                    .map(|t| t.root.name.as_str())
-                    .collect::<Vec<_>>(),
+                traces.iter().map(|t| &*t.root.name).collect::<Vec<_>>(),
             ),
             Column::new(
                 "root_service".into(),
@@ -410,6 +409,7 @@ pub fn read(file: &Path, prefix: Option<&str>) -> PolarsResult<Vec<SegmentTrace>
         .iter()
         .map(|v| v.unwrap_or(false))
         .collect();
+    let mut shared: foldhash::HashMap<&str, Arc<str>> = Default::default();
     let mut out = Vec::with_capacity(df.height());
     for (i, id) in ids.iter().enumerate() {
         let Some(Ok(trace_id)) = id.map(TraceId::parse) else {
@@ -425,11 +425,16 @@ pub fn read(file: &Path, prefix: Option<&str>) -> PolarsResult<Vec<SegmentTrace>
             errors: count(errors[i]),
             root: RootGuess {
                 start: root_start[i],
-                name: names[i].unwrap_or("").to_string(),
-                service: services[i].map(str::to_string),
+                name: share(&mut shared, names[i].unwrap_or("")),
+                service: services[i].map(|s| share(&mut shared, s)),
                 certain: certain[i],
             },
         });
     }
     Ok(out)
+}
+
+/// One `Arc` per distinct text of a table: its roots repeat a few names.
+fn share<'a>(shared: &mut foldhash::HashMap<&'a str, Arc<str>>, s: &'a str) -> Arc<str> {
+    shared.entry(s).or_insert_with(|| Arc::from(s)).clone()
 }
