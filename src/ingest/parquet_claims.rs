@@ -28,7 +28,10 @@ pub type Refusal = (u64, String);
 pub fn check(bytes: &[u8]) -> Result<(), Refusal> {
     let len = bytes.len();
     if len < 12 || &bytes[..4] != MAGIC || &bytes[len - 4..] != MAGIC {
-        return Err((0, "not a Parquet file: no PAR1 at its start and end".into()));
+        return Err((
+            0,
+            "it does not start and end with PAR1, as Parquet files do: cut short?".into(),
+        ));
     }
     let footer_len = u32::from_le_bytes([
         bytes[len - 8],
@@ -53,7 +56,7 @@ pub fn check(bytes: &[u8]) -> Result<(), Refusal> {
         walked = walked.saturating_add(pages(bytes, chunk, &limits)?);
         if walked > len as u64 {
             return Err((
-                chunk.start,
+                chunk.start(),
                 "column chunks overlap: their pages add up to more than the file".into(),
             ));
         }
@@ -86,7 +89,6 @@ struct Chunk {
     /// Where its footer entry is, for a message.
     at: u64,
     num_values: i64,
-    start: u64,
     compressed_size: i64,
     data_page_offset: i64,
     dictionary_page_offset: Option<i64>,
@@ -138,10 +140,16 @@ fn column_meta(t: &mut Thrift, limits: &Limits) -> Result<Chunk, Refusal> {
         }
         Ok(())
     })?;
-    // As polars places a chunk: from its dictionary page when it has one.
-    let start = c.dictionary_page_offset.unwrap_or(c.data_page_offset);
-    c.start = start.max(0) as u64;
     Ok(c)
+}
+
+impl Chunk {
+    /// As polars places a chunk: from its dictionary page when it has one.
+    fn start(&self) -> u64 {
+        self.dictionary_page_offset
+            .unwrap_or(self.data_page_offset)
+            .max(0) as u64
+    }
 }
 
 /// Reads the page headers of a chunk as polars will: until the data pages hold the
@@ -152,20 +160,21 @@ fn pages(file: &[u8], c: &Chunk, limits: &Limits) -> Result<u64, Refusal> {
     if !fits(c.data_page_offset) || c.dictionary_page_offset.is_some_and(|o| !fits(o)) {
         return Err((c.at, "a column chunk starts outside the file".into()));
     }
+    let start = c.start();
     let end = match u64::try_from(c.compressed_size) {
-        Ok(size) if c.start.saturating_add(size) <= len => c.start + size,
+        Ok(size) if start.saturating_add(size) <= len => start + size,
         _ => {
             return Err((
                 c.at,
                 format!(
                     "a column chunk claims {} bytes from byte {}, past the file's end",
-                    c.compressed_size, c.start
+                    c.compressed_size, start
                 ),
             ));
         }
     };
     let chunk = &file[..end as usize];
-    let (mut at, mut seen) = (c.start, 0i64);
+    let (mut at, mut seen) = (start, 0i64);
     while seen < c.num_values && at < end {
         let mut t = Thrift::new(chunk, at as usize);
         let page = page_header(&mut t, limits)?;
@@ -205,7 +214,7 @@ fn pages(file: &[u8], c: &Chunk, limits: &Limits) -> Result<u64, Refusal> {
         seen = seen.saturating_add(page.values);
         at = body + page.compressed_size;
     }
-    Ok(at - c.start)
+    Ok(at - start)
 }
 
 #[derive(Default)]

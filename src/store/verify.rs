@@ -125,13 +125,11 @@ fn check_file(path: &Path, rows: Option<u64>, id_column: &str) -> Result<u64, St
     // past any memory and end the process: the one command meant for damage must name it.
     crate::ingest::parquet_claims::check(&bytes)
         .map_err(|(at, why)| format!("not a readable Parquet file: byte {at}: {why}"))?;
-    drop(bytes);
-    let df = LazyFrame::scan_parquet(
-        PlRefPath::new(path.to_string_lossy().as_ref()),
-        Default::default(),
-    )
-    .and_then(|lf| lf.select([col(id_column)]).collect())
-    .map_err(|e| format!("not a readable Parquet file: {e}"))?;
+    // The id column from the bytes already read, not the file again.
+    let df = ParquetReader::new(std::io::Cursor::new(bytes))
+        .with_columns(Some(vec![id_column.to_string()]))
+        .finish()
+        .map_err(|e| format!("not a readable Parquet file: {e}"))?;
     let height = df.height() as u64;
     match rows {
         Some(rows) if height != rows => {
