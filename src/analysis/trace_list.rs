@@ -226,6 +226,8 @@ fn shared_rows(
 /// The rows from the segments' traces tables. A trace in several segments takes the
 /// earliest root any of them saw; when that root was only a span whose parent was
 /// missing then, the trace is worked out from its spans (the parent may have come since).
+/// A trace in one segment is that segment's row as it stands: only the few in several
+/// are merged, so a store's traces are neither hashed nor copied to be listed.
 fn from_index(
     index: &[IndexedSegment],
     filter: &TraceFilter,
@@ -237,78 +239,62 @@ fn from_index(
         spans: u64,
         errors: u64,
         root: &'a RootGuess,
-        segments: u32,
     }
-    let rows: usize = index.iter().map(|s| s.traces.len()).sum();
-    let mut by: foldhash::HashMap<TraceId, Merged> =
-        foldhash::HashMap::with_capacity_and_hasher(rows, Default::default());
-    for t in index.iter().flat_map(|s| s.traces.iter()) {
-        let m = by.entry(t.trace_id).or_insert(Merged {
+    let several = in_several(index);
+    let mut merged: foldhash::HashMap<TraceId, Merged> = Default::default();
+    let traces = || index.iter().flat_map(|s| s.traces.iter());
+    for t in traces().filter(|t| several.contains(&t.trace_id)) {
+        let m = merged.entry(t.trace_id).or_insert(Merged {
             start: t.start,
             end: t.end,
             spans: 0,
             errors: 0,
             root: &t.root,
-            segments: 0,
         });
         m.start = m.start.min(t.start);
         m.end = m.end.max(t.end);
         m.spans = m.spans.saturating_add(t.spans);
         m.errors = m.errors.saturating_add(t.errors);
-        m.segments += 1;
         // Segments in import order, the first of equal starts kept: as a scan of the
         // spans in the same order would choose.
         if t.root.start < m.root.start {
             m.root = &t.root;
         }
     }
-    let unsure: foldhash::HashSet<TraceId> = by
+    let unsure: foldhash::HashSet<TraceId> = merged
         .iter()
-        .filter(|(_, m)| m.segments > 1 && !m.root.certain)
+        .filter(|(_, m)| !m.root.certain)
         .map(|(t, _)| *t)
         .collect();
-    let mut sure: Vec<SortView<TraceId>> = by
-        .into_iter()
-        .filter(|(t, m)| {
-            !unsure.contains(t)
-                && (top.is_none() || filter.keeps(m.start, m.root.service.as_deref()))
-        })
-        .map(|(t, m)| SortView {
-            start: m.start,
-            duration: m.end.saturating_sub(m.start).max(0),
-            spans: m.spans,
-            errors: m.errors,
-            name: &m.root.name,
-            service: m.root.service.as_deref(),
-            trace_id: t,
-        })
-        .collect();
+    let alone = traces()
+        .filter(|t| several.is_empty() || !several.contains(&t.trace_id))
+        .map(|t| view(t.trace_id, t.start, t.end, t.spans, t.errors, &t.root));
+    let sure = merged
+        .iter()
+        .filter(|(t, _)| !unsure.contains(*t))
+        .map(|(t, m)| view(*t, m.start, m.end, m.spans, m.errors, m.root));
+    let views = alone.chain(sure);
+    let row = |v: SortView<TraceId>| TraceRow {
+        trace_id: v.trace_id.to_string(),
+        root_name: v.name.to_string(),
+        service: v.service.map(str::to_string),
+        start_unix_nano: v.start,
+        duration_ns: v.duration,
+        spans: v.spans,
+        errors: v.errors,
+    };
     // Only the first rows are made: a row's texts cost more than the row.
-    if let Some(top) = top
-        && top.limit < sure.len()
-    {
-        let order =
-            |a: &SortView<TraceId>, b: &SortView<TraceId>| compare(top.key, top.descending, a, b);
-        match top.limit {
-            0 => sure.clear(),
-            n => {
-                sure.select_nth_unstable_by(n - 1, order);
-                sure.truncate(n);
-            }
-        }
-    }
-    let mut rows: Vec<TraceRow> = sure
+    let mut rows: Vec<TraceRow> = match top {
+        Some(top) => first_n(
+            views.filter(|v| filter.keeps(v.start, v.service)),
+            top.limit,
+            |a, b| compare(top.key, top.descending, a, b),
+        )
         .into_iter()
-        .map(|v| TraceRow {
-            trace_id: v.trace_id.to_string(),
-            root_name: v.name.to_string(),
-            service: v.service.map(str::to_string),
-            start_unix_nano: v.start,
-            duration_ns: v.duration,
-            spans: v.spans,
-            errors: v.errors,
-        })
-        .collect();
+        .map(row)
+        .collect(),
+        None => views.map(row).collect(),
+    };
     if !unsure.is_empty()
         && let Some(lf) = spans_near(index, &|t| unsure.contains(t))?
     {
@@ -320,6 +306,76 @@ fn from_index(
         );
     }
     Ok(rows)
+}
+
+fn view(
+    trace_id: TraceId,
+    start: i64,
+    end: i64,
+    spans: u64,
+    errors: u64,
+    root: &RootGuess,
+) -> SortView<'_, TraceId> {
+    SortView {
+        start,
+        duration: end.saturating_sub(start).max(0),
+        spans,
+        errors,
+        name: &root.name,
+        service: root.service.as_deref(),
+        trace_id,
+    }
+}
+
+/// The traces that more than one segment holds (or one twice). Each traces table is
+/// written sorted by id, so a stable sort of their ids one after another only merges
+/// runs; a table that is not sorted costs a real sort, never a wrong answer.
+fn in_several(index: &[IndexedSegment]) -> foldhash::HashSet<TraceId> {
+    if index.len() < 2 {
+        // A table holds a trace once: it is written one row per trace.
+        if let Some(s) = index.first()
+            && s.traces.is_sorted_by(|a, b| a.trace_id < b.trace_id)
+        {
+            return Default::default();
+        }
+    }
+    let mut ids: Vec<TraceId> = index
+        .iter()
+        .flat_map(|s| s.traces.iter().map(|t| t.trace_id))
+        .collect();
+    ids.sort();
+    ids.windows(2)
+        .filter(|w| w[0] == w[1])
+        .map(|w| w[0])
+        .collect()
+}
+
+/// The first `n` of `items` in `order`, in no particular order: at most `2n` are held
+/// at once, however many there are.
+fn first_n<T>(
+    items: impl Iterator<Item = T>,
+    n: usize,
+    order: impl Fn(&T, &T) -> std::cmp::Ordering,
+) -> Vec<T> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let room = n.saturating_mul(2).max(64);
+    let mut kept: Vec<T> = Vec::with_capacity(room.min(1 << 16));
+    let keep_first = |kept: &mut Vec<T>| {
+        if kept.len() > n {
+            kept.select_nth_unstable_by(n - 1, &order);
+            kept.truncate(n);
+        }
+    };
+    for item in items {
+        if kept.len() == room {
+            keep_first(&mut kept);
+        }
+        kept.push(item);
+    }
+    keep_first(&mut kept);
+    kept
 }
 
 /// The rows of the traces of these spans, worked out from every span.
@@ -434,6 +490,7 @@ mod tests {
     use super::*;
     use crate::ingest::ids::SpanId;
     use crate::ingest::raw::{RawSpan, Record, Resource, Scope, SpanKind, StatusCode};
+    use crate::store::trace_index::SegmentTrace;
     use proptest::prelude::*;
     use std::sync::Arc;
 
@@ -524,5 +581,65 @@ mod tests {
                 first(all)
             );
         }
+
+        /// The first `n` kept are the first `n` of a full sort, however many items
+        /// pass through and however often the held ones are cut back.
+        #[test]
+        fn first_n_keeps_the_first_of_a_full_sort(
+            items in proptest::collection::vec(0u16..300, 0..2000),
+            n in 0usize..150,
+        ) {
+            let mut kept = first_n(items.iter().copied(), n, |a, b| b.cmp(a));
+            kept.sort_unstable_by(|a, b| b.cmp(a));
+            let mut all = items.clone();
+            all.sort_unstable_by(|a, b| b.cmp(a));
+            all.truncate(n);
+            prop_assert_eq!(kept, all);
+        }
+    }
+
+    fn segment(id: u64, ids: &[u8]) -> IndexedSegment {
+        let traces: Vec<SegmentTrace> = ids
+            .iter()
+            .map(|b| SegmentTrace {
+                trace_id: TraceId([*b; 16]),
+                first_row: 0,
+                last_row: 0,
+                start: 0,
+                end: 0,
+                spans: 1,
+                errors: 0,
+                root: RootGuess::default(),
+            })
+            .collect();
+        IndexedSegment {
+            id,
+            spans_file: Default::default(),
+            traces: traces.into(),
+        }
+    }
+
+    /// Traces in two tables, or twice in one, are found whether the tables are sorted
+    /// as they are written or not.
+    #[test]
+    fn traces_in_several_tables_are_found_sorted_or_not() {
+        let ids = |v: &[u8]| -> foldhash::HashSet<TraceId> {
+            v.iter().map(|b| TraceId([*b; 16])).collect()
+        };
+        assert_eq!(in_several(&[segment(1, &[1, 2, 3])]), ids(&[]));
+        assert_eq!(in_several(&[segment(1, &[3, 1, 3])]), ids(&[3]));
+        assert_eq!(in_several(&[segment(1, &[3, 1, 2])]), ids(&[]));
+        assert_eq!(
+            in_several(&[
+                segment(1, &[1, 4, 7]),
+                segment(2, &[2, 4, 9]),
+                segment(3, &[9])
+            ]),
+            ids(&[4, 9])
+        );
+        assert_eq!(
+            in_several(&[segment(1, &[7, 4, 1]), segment(2, &[9, 1])]),
+            ids(&[1])
+        );
     }
 }

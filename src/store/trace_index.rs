@@ -383,51 +383,45 @@ fn ranges_from(df: &DataFrame) -> PolarsResult<Vec<TraceRows>> {
 /// order.
 pub fn read(file: &Path, prefix: Option<&str>) -> PolarsResult<Vec<SegmentTrace>> {
     let df = scan(file, prefix, &COLUMNS)?;
-    let text =
-        |c: &str| -> PolarsResult<Vec<Option<&str>>> { Ok(df.column(c)?.str()?.iter().collect()) };
-    let int = |c: &str| -> PolarsResult<Vec<i64>> {
-        Ok(df
-            .column(c)?
-            .i64()?
-            .iter()
-            .map(|v| v.unwrap_or(0))
-            .collect())
-    };
+    let text = |c: &str| Ok::<_, PolarsError>(df.column(c)?.str()?.iter());
+    let int = |c: &str| Ok::<_, PolarsError>(df.column(c)?.i64()?.iter().map(|v| v.unwrap_or(0)));
     let count = |v: i64| v.max(0) as u64;
-    let ids = df.column("trace_id")?.str()?;
-    let (names, services) = (text("root_name")?, text("root_service")?);
-    let (first, last, start, end) = (
+    let (mut names, mut services) = (text("root_name")?, text("root_service")?);
+    let (mut first, mut last, mut start, mut end) = (
         int("first_row")?,
         int("last_row")?,
         int("start_time_unix_nano")?,
         int("end_time_unix_nano")?,
     );
-    let (spans, errors, root_start) = (int("spans")?, int("errors")?, int("root_start")?);
-    let certain: Vec<bool> = df
-        .column("root_certain")?
-        .bool()?
-        .iter()
-        .map(|v| v.unwrap_or(false))
-        .collect();
+    let (mut spans, mut errors, mut root_start) =
+        (int("spans")?, int("errors")?, int("root_start")?);
+    let mut certain = df.column("root_certain")?.bool()?.iter();
     let mut shared: foldhash::HashMap<&str, Arc<str>> = Default::default();
     let mut out = Vec::with_capacity(df.height());
-    for (i, id) in ids.iter().enumerate() {
+    // The columns are walked side by side, one row at a time: collected first, they
+    // cost more than the rows they make.
+    for id in df.column("trace_id")?.str()?.iter() {
+        let (name, service) = (names.next().flatten(), services.next().flatten());
+        let row = (first.next(), last.next(), start.next(), end.next());
+        let (spans, errors, root_start) = (spans.next(), errors.next(), root_start.next());
+        let certain = certain.next().flatten().unwrap_or(false);
         let Some(Ok(trace_id)) = id.map(TraceId::parse) else {
             continue;
         };
+        let or0 = |v: Option<i64>| v.unwrap_or(0);
         out.push(SegmentTrace {
             trace_id,
-            first_row: count(first[i]),
-            last_row: count(last[i]),
-            start: start[i],
-            end: end[i],
-            spans: count(spans[i]),
-            errors: count(errors[i]),
+            first_row: count(or0(row.0)),
+            last_row: count(or0(row.1)),
+            start: or0(row.2),
+            end: or0(row.3),
+            spans: count(or0(spans)),
+            errors: count(or0(errors)),
             root: RootGuess {
-                start: root_start[i],
-                name: share(&mut shared, names[i].unwrap_or("")),
-                service: services[i].map(|s| share(&mut shared, s)),
-                certain: certain[i],
+                start: or0(root_start),
+                name: share(&mut shared, name.unwrap_or("")),
+                service: service.map(|s| share(&mut shared, s)),
+                certain,
             },
         });
     }
