@@ -362,9 +362,8 @@ pub fn read(
     let is_call = || col("calls_without_usage").is_null();
     let mut without_usage_by_trace = Vec::new();
     // What each import touched, newest first: its days' markers together; and each
-    // table's own.
+    // table's own, with its number of markers.
     let mut touched_by_import: Vec<foldhash::HashSet<TraceId>> = Vec::with_capacity(imports.len());
-    // and each table's own with its number of markers.
     let mut touched_by_file: Vec<Vec<(foldhash::HashSet<TraceId>, u64)>> = Vec::new();
     let mut split_traces = SplitTraces::default();
     for (i, files) in imports.iter().enumerate() {

@@ -331,14 +331,6 @@ fn view(
 /// written sorted by id, so a stable sort of their ids one after another only merges
 /// runs; a table that is not sorted costs a real sort, never a wrong answer.
 fn in_several(index: &[IndexedSegment]) -> foldhash::HashSet<TraceId> {
-    if index.len() < 2 {
-        // A table holds a trace once: it is written one row per trace.
-        if let Some(s) = index.first()
-            && s.traces.is_sorted_by(|a, b| a.trace_id < b.trace_id)
-        {
-            return Default::default();
-        }
-    }
     let mut ids: Vec<TraceId> = index
         .iter()
         .flat_map(|s| s.traces.iter().map(|t| t.trace_id))

@@ -384,7 +384,8 @@ fn ranges_from(df: &DataFrame) -> PolarsResult<Vec<TraceRows>> {
 pub fn read(file: &Path, prefix: Option<&str>) -> PolarsResult<Vec<SegmentTrace>> {
     let df = scan(file, prefix, &COLUMNS)?;
     let text = |c: &str| Ok::<_, PolarsError>(df.column(c)?.str()?.iter());
-    let int = |c: &str| Ok::<_, PolarsError>(df.column(c)?.i64()?.iter().map(|v| v.unwrap_or(0)));
+    let int = |c: &str| Ok::<_, PolarsError>(df.column(c)?.i64()?.iter());
+    let next = |column: &mut dyn Iterator<Item = Option<i64>>| column.next().flatten().unwrap_or(0);
     let count = |v: i64| v.max(0) as u64;
     let (mut names, mut services) = (text("root_name")?, text("root_service")?);
     let (mut first, mut last, mut start, mut end) = (
@@ -399,31 +400,27 @@ pub fn read(file: &Path, prefix: Option<&str>) -> PolarsResult<Vec<SegmentTrace>
     let mut shared: foldhash::HashMap<&str, Arc<str>> = Default::default();
     let mut out = Vec::with_capacity(df.height());
     // The columns are walked side by side, one row at a time: collected first, they
-    // cost more than the rows they make.
+    // cost more than the rows they make. Every column advances for a skipped row too.
     for id in df.column("trace_id")?.str()?.iter() {
         let (name, service) = (names.next().flatten(), services.next().flatten());
-        let row = (first.next(), last.next(), start.next(), end.next());
-        let (spans, errors, root_start) = (spans.next(), errors.next(), root_start.next());
-        let certain = certain.next().flatten().unwrap_or(false);
-        let Some(Ok(trace_id)) = id.map(TraceId::parse) else {
-            continue;
-        };
-        let or0 = |v: Option<i64>| v.unwrap_or(0);
-        out.push(SegmentTrace {
-            trace_id,
-            first_row: count(or0(row.0)),
-            last_row: count(or0(row.1)),
-            start: or0(row.2),
-            end: or0(row.3),
-            spans: count(or0(spans)),
-            errors: count(or0(errors)),
+        let trace = SegmentTrace {
+            trace_id: TraceId([0; 16]),
+            first_row: count(next(&mut first)),
+            last_row: count(next(&mut last)),
+            start: next(&mut start),
+            end: next(&mut end),
+            spans: count(next(&mut spans)),
+            errors: count(next(&mut errors)),
             root: RootGuess {
-                start: or0(root_start),
+                start: next(&mut root_start),
                 name: share(&mut shared, name.unwrap_or("")),
                 service: service.map(|s| share(&mut shared, s)),
-                certain,
+                certain: certain.next().flatten().unwrap_or(false),
             },
-        });
+        };
+        if let Some(Ok(trace_id)) = id.map(TraceId::parse) {
+            out.push(SegmentTrace { trace_id, ..trace });
+        }
     }
     Ok(out)
 }
