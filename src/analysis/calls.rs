@@ -4,6 +4,7 @@
 use super::attribution::{SpanFacts, Verdict, attribute};
 use super::partition::{SpillError, TracePartitions};
 use crate::ingest::ids::{SpanId, TraceId};
+use crate::ingest::spare::Spare;
 use crate::semconv::model::{SpanType, Usage};
 use crate::store::{Store, StoreError};
 use polars::prelude::*;
@@ -130,10 +131,17 @@ impl Calls {
 /// and anomalies are returned, not the calls.
 pub fn calls_of(rows: TracePartitions, call: &mut dyn FnMut(LlmCall)) -> Result<Calls, SpillError> {
     let mut out = Calls::default();
-    rows.for_each(calls_from_rows, |mut part| {
-        part.calls.drain(..).for_each(&mut *call);
-        out.absorb_counts(&mut part);
-    })?;
+    // The calls are made on every core and handed on here: their vectors go back to be
+    // filled again (see `Spare`).
+    let spare = Spare::default();
+    rows.for_each(
+        |rows| calls_into(rows, spare.take()),
+        |mut part| {
+            part.calls.drain(..).for_each(&mut *call);
+            out.absorb_counts(&mut part);
+            spare.give(std::mem::take(&mut part.calls));
+        },
+    )?;
     Ok(out)
 }
 
@@ -163,12 +171,23 @@ pub fn facts_of<'a>(spans: &[&'a SpanRow]) -> Vec<SpanFacts<'a>> {
         .collect()
 }
 
-pub fn calls_from_rows(rows: Vec<SpanRow>) -> Calls {
+pub fn calls_from_rows(rows: &[SpanRow]) -> Calls {
+    calls_into(rows, Vec::new())
+}
+
+/// As `calls_from_rows`, the calls pushed onto `calls` (empty, with room to reuse).
+fn calls_into(rows: &[SpanRow], mut calls: Vec<LlmCall>) -> Calls {
     // Grouped by trace by sorting row numbers, not the rows (hundreds of bytes each);
     // stable, so a trace's spans keep their order.
     let mut order: Vec<u32> = (0..rows.len() as u32).collect();
     order.sort_by_key(|&i| rows[i as usize].trace_id);
-    let mut out = Calls::default();
+    // At most a call a row; capacity never written is never faulted in, and grown by
+    // doubling the calls would be copied to fresh pages again and again.
+    calls.reserve(rows.len());
+    let mut out = Calls {
+        calls,
+        ..Default::default()
+    };
     for group in order.chunk_by(|&a, &b| rows[a as usize].trace_id == rows[b as usize].trace_id) {
         let mut spans: Vec<&SpanRow> = group.iter().map(|&i| &rows[i as usize]).collect();
         let trace_id = spans[0].trace_id;
@@ -521,7 +540,7 @@ mod tests {
             cache_write_1h: Some(1000),
             ..base
         };
-        let calls = calls_from_rows(vec![
+        let calls = calls_from_rows(&[
             row(1, "openinference.instrumentation.anthropic", base),
             row(2, "com.anthropic.sdk.python", richer),
         ]);

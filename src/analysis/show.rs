@@ -756,7 +756,7 @@ pub fn show(records: TraceRecords, pricing: &Pricing) -> Result<TraceShow, ShowE
     let refs: Vec<&SpanRow> = rows.iter().collect();
     let facts = facts_of(&refs);
     let attribution = attribute(&facts);
-    let calls = calls_from_rows(rows.clone());
+    let calls = calls_from_rows(&rows);
 
     let mut prices = PriceCache::new(pricing);
     let filter = CallFilter::default();

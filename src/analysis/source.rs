@@ -181,7 +181,7 @@ fn union_calls(
     for store in stores.stores() {
         rows.extend(load_rows_with(store, traces, attr_keys)?);
     }
-    let mut calls = calls_from_rows(rows);
+    let mut calls = calls_from_rows(&rows);
     // A span in two stores is the union's point, not an anomaly: only a repeat that
     // says something else is worth a warning.
     calls.repeated_span_ids = calls.repeated_span_ids_differing;

@@ -4,6 +4,7 @@
 use super::error::{IngestError, Invalid, Location};
 use super::raw::Decoded;
 use super::record::RecordSeed;
+use super::spare::Spare;
 use rayon::prelude::*;
 use serde::de::DeserializeSeed;
 use std::io::{BufRead, Read};
@@ -37,6 +38,7 @@ fn decode_in_blocks<T: Send>(
     let (mut block, mut next_block) = (Vec::new(), Vec::new());
     read_block(&mut r, &mut block, block_size, file, next_line)?;
     let mut decoded: Vec<Result<Vec<T>, Invalid>> = Vec::new();
+    let spare = Spare::default();
     // Three stages overlap: while the cores decode one block, this thread hands on the
     // results of the block before and reads the block after.
     while !block.is_empty() || !decoded.is_empty() {
@@ -50,12 +52,17 @@ fn decode_in_blocks<T: Send>(
                         super::otlp_json::skipping_attributes(skip_attribute, || {
                             decode_line(line, no, file)
                         })
-                        .map(|records| records.into_iter().map(prepare).collect())
+                        .map(|records| {
+                            let mut out = spare.take();
+                            out.extend(records.into_iter().map(prepare));
+                            out
+                        })
                     })
                     .collect::<Vec<_>>()
             });
             let handed = hand_on(
                 std::mem::take(&mut decoded),
+                &spare,
                 skip_invalid,
                 &mut skipped,
                 sink,
@@ -129,16 +136,21 @@ fn split_lines<'a>(buf: &'a [u8], next_line: &mut u64) -> Vec<(u64, &'a [u8])> {
     lines
 }
 
-/// Hands a block's records on in order; an invalid line stops there unless skipped.
+/// Hands a block's records on in order, and their vectors back to `spare`; an invalid
+/// line stops there unless skipped.
 pub(super) fn hand_on<T>(
     decoded: Vec<Result<Vec<T>, Invalid>>,
+    spare: &Spare<T>,
     skip_invalid: bool,
     skipped: &mut Vec<Invalid>,
     sink: &mut dyn FnMut(T),
 ) -> Result<(), IngestError> {
     for d in decoded {
         match d {
-            Ok(records) => records.into_iter().for_each(&mut *sink),
+            Ok(mut records) => {
+                records.drain(..).for_each(&mut *sink);
+                spare.give(records);
+            }
             Err(inv) if skip_invalid => skipped.push(inv),
             Err(inv) => return Err(IngestError::Invalid(inv)),
         }

@@ -17,6 +17,7 @@ pub mod phoenix;
 pub mod phoenix_parquet;
 pub mod raw;
 pub mod record;
+pub mod spare;
 pub mod timestamp;
 
 mod detect;

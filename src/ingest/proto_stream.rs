@@ -51,6 +51,7 @@ fn decode_framed_in_blocks<T: Send>(
     let (mut block, mut next_block) = (Frames::default(), Frames::default());
     read_frames(&mut r, (file, block_size), &mut offset, &mut block)?;
     let mut decoded: Vec<Result<Vec<T>, Invalid>> = Vec::new();
+    let spare = super::spare::Spare::default();
     while !block.frames.is_empty() || !decoded.is_empty() {
         let (this_block, read) = std::thread::scope(|scope| {
             let decoding = scope.spawn(|| {
@@ -58,7 +59,7 @@ fn decode_framed_in_blocks<T: Send>(
                     .frames
                     .par_iter()
                     .map(|(at, range)| {
-                        let mut out = Vec::new();
+                        let mut out = spare.take();
                         super::otlp_json::skipping_attributes(skip_attribute, || {
                             let msg = &block.bytes[range.clone()];
                             decode_frame(msg, file, *at, &mut |d| out.push(prepare(d)))
@@ -69,6 +70,7 @@ fn decode_framed_in_blocks<T: Send>(
             });
             let handed = super::json_lines::hand_on(
                 std::mem::take(&mut decoded),
+                &spare,
                 skip_invalid,
                 &mut skipped,
                 sink,

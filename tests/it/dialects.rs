@@ -32,7 +32,7 @@ pub fn imported(sdk: &str) -> (tempfile::TempDir, Calls, String) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let calls = calls_from_rows(load_rows(&Store::at(&store), None).unwrap());
+    let calls = calls_from_rows(&load_rows(&Store::at(&store), None).unwrap());
     let report = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -400,7 +400,7 @@ fn nested_records_of_one_call_count_once() {
         .unwrap();
     assert!(out.status.success());
     let rows = load_rows(&Store::at(&store), None).unwrap();
-    let calls = calls_from_rows(rows.clone());
+    let calls = calls_from_rows(&rows);
     let name_of: HashMap<_, &str> = rows.iter().map(|r| (r.span_id, r.name.as_str())).collect();
     let mut per_trace: BTreeMap<_, i64> = BTreeMap::new();
     for c in &calls.calls {

@@ -189,11 +189,11 @@ proptest! {
     ) {
         let pricing = Pricing::shipped();
         let dearest = MODELS.iter().map(|m| dearest(&pricing, m)).max().unwrap();
-        let rows = spans
+        let rows: Vec<_> = spans
             .iter()
             .map(|s| row_from_normalized(s, traces::semconv::normalize(s), &[]))
             .collect();
-        let calls = calls_from_rows(rows);
+        let calls = calls_from_rows(&rows);
         for c in &calls.calls {
             for v in [c.usage.input, c.usage.output, c.usage.cache_read, c.usage.cache_write, c.usage.reasoning] {
                 prop_assert!(v.is_none_or(|n| n >= 0), "a normalized count is negative: {:?}", c.usage);
