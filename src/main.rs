@@ -30,19 +30,28 @@ const MI_OPTION_ALLOW_THP: libmimalloc_sys::mi_option_t = 43;
 fn keep_freed_pages() {
     // SAFETY: setting an option is a plain store in mimalloc's option table.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) }
+    no_huge_pages();
 }
 
 /// Every other command: their peak memory is part of their promise. By default mimalloc
-/// keeps freed pages for a second and asks for transparent huge pages, so that touching
-/// one byte of a region commits 2 MB: a report on a 200,000-trace store peaked at 280 MB
-/// where the system allocator needs 145. Purging at once without huge pages brings it to
-/// 150 MB (a cost from a 207 MB dump: 105 MB to 58); the fastest reports take some 15%
-/// longer for it (README, Import). The arena mimalloc reserved before `main` already
-/// asked for huge pages: the process opts out.
+/// keeps freed pages for a second: a report on a 200,000-trace store peaked at 280 MB
+/// where the system allocator needs 145. Purging at once (and without huge pages) brings
+/// it to 150 MB (a cost from a 207 MB dump: 105 MB to 58); the fastest reports take some
+/// 15% longer for it (README, Import).
 fn return_freed_pages() {
+    // SAFETY: as above.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) }
+    no_huge_pages();
+}
+
+/// By default mimalloc asks for transparent huge pages, so that touching one byte of a
+/// region commits 2 MB, and the kernel zeroes (and compacts memory for) each: an import
+/// of a 2 GB dump spent 2.7 s of system time and peaked at 716 MB with them, 1.7 s and
+/// 675 MB without, in the same wall time. The arena mimalloc reserved before `main`
+/// already asked for them: the process opts out.
+fn no_huge_pages() {
     // SAFETY: as above; `prctl` with these arguments only sets a flag of the process.
     unsafe {
-        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0);
         libmimalloc_sys::mi_option_set(MI_OPTION_ALLOW_THP, 0);
         #[cfg(target_os = "linux")]
         libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
@@ -192,6 +201,7 @@ mod tests {
         assert_eq!(get(super::MI_OPTION_ALLOW_THP + 1), 0);
         super::keep_freed_pages();
         assert_eq!(get(super::MI_OPTION_PURGE_DELAY), -1);
+        assert_eq!(get(super::MI_OPTION_ALLOW_THP), 0);
         super::return_freed_pages();
         assert_eq!(get(super::MI_OPTION_PURGE_DELAY), 0);
         assert_eq!(get(super::MI_OPTION_ALLOW_THP), 0);
