@@ -892,20 +892,12 @@ mod tests {
             newest_call: None,
             recorded_mismatches: Vec::new(),
         };
-        r.sort("cost_usd", true).unwrap();
-        let keys: Vec<&str> = r
-            .rows
-            .iter()
-            .map(|(k, _)| k[0].as_deref().unwrap())
-            .collect();
+        let mut sorted = |column: &str, descending: bool| -> Vec<String> {
+            r.sort(column, descending).unwrap();
+            r.rows.iter().map(|(k, _)| k[0].clone().unwrap()).collect()
+        };
         // 0.3 and 0.30 are equal: their keys decide.
-        assert_eq!(keys, ["a", "b", "c", "e", "d"]);
-        r.sort("session_id", false).unwrap();
-        let keys: Vec<&str> = r
-            .rows
-            .iter()
-            .map(|(k, _)| k[0].as_deref().unwrap())
-            .collect();
-        assert_eq!(keys, ["a", "b", "c", "d", "e"]);
+        assert_eq!(sorted("cost_usd", true), ["a", "b", "c", "e", "d"]);
+        assert_eq!(sorted("session_id", false), ["a", "b", "c", "d", "e"]);
     }
 }
