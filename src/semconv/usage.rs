@@ -28,6 +28,9 @@ pub struct Reading {
 /// Where one dialect writes usage as flat attributes, each field's keys in order.
 struct FlatKeys {
     source: &'static str,
+    /// What every key below starts with: a span with none of them has none of the keys,
+    /// and is not looked up key by key (most spans are not model calls).
+    prefixes: &'static [&'static str],
     input: &'static [&'static str],
     output: &'static [&'static str],
     cache_read: &'static [&'static str],
@@ -42,6 +45,7 @@ struct FlatKeys {
 /// SideSeat write, then v1.26's prompt/completion names and Sentry's aliases.
 const GENAI: FlatKeys = FlatKeys {
     source: "gen_ai.usage.*",
+    prefixes: &["gen_ai.usage.", "anthropic.usage."],
     input: &["gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens"],
     output: &[
         "gen_ai.usage.output_tokens",
@@ -78,6 +82,7 @@ const GENAI: FlatKeys = FlatKeys {
 
 const OPENINFERENCE: FlatKeys = FlatKeys {
     source: "llm.token_count.*",
+    prefixes: &["llm.token_count."],
     input: &["llm.token_count.prompt"],
     output: &["llm.token_count.completion"],
     cache_read: &[
@@ -93,6 +98,7 @@ const OPENINFERENCE: FlatKeys = FlatKeys {
 
 const VERCEL: FlatKeys = FlatKeys {
     source: "ai.usage.*",
+    prefixes: &["ai.usage."],
     input: &[
         "ai.usage.inputTokens",
         "ai.usage.promptTokens",
@@ -116,6 +122,7 @@ const VERCEL: FlatKeys = FlatKeys {
 /// OpenLLMetry before 2024-04.
 const OPENLLMETRY_OLD: FlatKeys = FlatKeys {
     source: "llm.usage.*",
+    prefixes: &["llm.usage."],
     input: &["llm.usage.prompt_tokens"],
     output: &["llm.usage.completion_tokens"],
     cache_read: &["llm.usage.cache_read_input_tokens"],
@@ -127,6 +134,9 @@ const OPENLLMETRY_OLD: FlatKeys = FlatKeys {
 };
 
 fn flat(a: &Attrs, k: &FlatKeys, bad: &mut Vec<RefusedValue>) -> Option<Reading> {
+    if !k.prefixes.iter().any(|p| a.has_prefix(p)) {
+        return None;
+    }
     let mut first = |keys: &[&str]| {
         keys.iter().find_map(|key| match a.count(key)? {
             Ok(n) => Some(n),
@@ -611,6 +621,29 @@ pub fn choose(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_flat_key_starts_with_a_prefix_of_its_dialect() {
+        for k in [GENAI, OPENINFERENCE, VERCEL, OPENLLMETRY_OLD] {
+            let keys = [
+                k.input,
+                k.output,
+                k.cache_read,
+                k.cache_write,
+                k.reasoning,
+                k.cache_write_1h,
+                k.audio_input,
+                k.audio_output,
+            ];
+            for key in keys.iter().flat_map(|k| k.iter()) {
+                assert!(
+                    k.prefixes.iter().any(|p| key.starts_with(p)),
+                    "{key} is under none of {:?}: spans holding it alone would not be read",
+                    k.prefixes
+                );
+            }
+        }
+    }
     use crate::ingest::raw::KeyValue;
     use serde_json::json;
 
