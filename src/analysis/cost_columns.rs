@@ -16,6 +16,7 @@ use crate::pricing::cost::{Billable, cost_at, day_of, rates_for};
 use crate::pricing::table::Rates;
 use crate::semconv::model::Usage;
 use polars::prelude::*;
+use polars_arrow::array::{Array, BinaryViewArray, PrimitiveArray, Utf8ViewArray};
 #[cfg(test)]
 use rust_decimal::Decimal;
 use std::collections::HashMap;
@@ -175,21 +176,23 @@ impl Part<'_> {
     }
 }
 
-type Values<'a, T> = Box<dyn Iterator<Item = Option<T>> + 'a>;
-
-/// The calls of a frame, row by row, each value borrowed from its column.
+/// The calls of one chunk of a frame (its columns' chunks aligned), row by row, each
+/// value read by position and borrowed from its array: polars' own iterators went
+/// through a boxed iterator per value, a fifth of a store report's time.
 struct Rows<'a> {
-    trace: Values<'a, &'a [u8]>,
-    request_model: Values<'a, &'a str>,
-    response_model: Values<'a, &'a str>,
-    provider: Values<'a, &'a str>,
-    service_tier: Values<'a, &'a str>,
-    start: Values<'a, i64>,
+    at: usize,
+    len: usize,
+    trace: &'a BinaryViewArray,
+    request_model: &'a Utf8ViewArray,
+    response_model: &'a Utf8ViewArray,
+    provider: &'a Utf8ViewArray,
+    service_tier: &'a Utf8ViewArray,
+    start: &'a PrimitiveArray<i64>,
     /// One per count, in `Usage::COLUMNS` order.
-    tokens: Vec<Values<'a, i64>>,
-    recorded: Values<'a, f64>,
+    tokens: Vec<&'a PrimitiveArray<i64>>,
+    recorded: &'a PrimitiveArray<f64>,
     /// The text column of each dimension grouped by, if it is one.
-    dims: Vec<Option<Values<'a, &'a str>>>,
+    dims: Vec<Option<&'a Utf8ViewArray>>,
 }
 
 struct Row<'a> {
@@ -203,16 +206,38 @@ struct Row<'a> {
     recorded: Option<f64>,
 }
 
+fn value<T: polars_arrow::types::NativeType>(a: &PrimitiveArray<T>, i: usize) -> Option<T> {
+    a.is_valid(i).then(|| a.value(i))
+}
+
 impl<'a> Rows<'a> {
-    fn new(df: &'a DataFrame, group_by: &[Dim]) -> PolarsResult<Rows<'a>> {
-        let text = |n: &str| -> PolarsResult<Values<'a, &'a str>> {
-            Ok(Box::new(df.column(n)?.str()?.iter()))
+    /// The rows of chunk `k` of `df`, whose columns' chunks are aligned.
+    fn chunk(df: &'a DataFrame, group_by: &[Dim], k: usize) -> PolarsResult<Rows<'a>> {
+        let missing = || polars_err!(ComputeError: "a calls table's columns are not aligned");
+        let text = |n: &str| -> PolarsResult<&'a Utf8ViewArray> {
+            df.column(n)?
+                .str()?
+                .downcast_iter()
+                .nth(k)
+                .ok_or_else(missing)
         };
-        let int = |n: &str| -> PolarsResult<Values<'a, i64>> {
-            Ok(Box::new(df.column(n)?.i64()?.iter()))
+        let int = |n: &str| -> PolarsResult<&'a PrimitiveArray<i64>> {
+            df.column(n)?
+                .i64()?
+                .downcast_iter()
+                .nth(k)
+                .ok_or_else(missing)
         };
+        let trace = df
+            .column("trace_id")?
+            .binary()?
+            .downcast_iter()
+            .nth(k)
+            .ok_or_else(missing)?;
         Ok(Rows {
-            trace: Box::new(df.column("trace_id")?.binary()?.iter()),
+            at: 0,
+            len: trace.len(),
+            trace,
             request_model: text("request_model")?,
             response_model: text("response_model")?,
             provider: text("provider")?,
@@ -222,7 +247,12 @@ impl<'a> Rows<'a> {
                 .iter()
                 .map(|c| int(c))
                 .collect::<PolarsResult<_>>()?,
-            recorded: Box::new(df.column("recorded_cost_usd")?.f64()?.iter()),
+            recorded: df
+                .column("recorded_cost_usd")?
+                .f64()?
+                .downcast_iter()
+                .nth(k)
+                .ok_or_else(missing)?,
             dims: group_by
                 .iter()
                 .map(|d| text_column(d).map(text).transpose())
@@ -233,23 +263,23 @@ impl<'a> Rows<'a> {
     /// The next row, with the dimensions' text values in `dims` (`None` for those that
     /// are not text columns).
     fn next(&mut self, dims: &mut Vec<Option<&'a str>>) -> Option<Row<'a>> {
-        let trace = self.trace.next()?;
-        let counts = std::array::from_fn(|i| self.tokens[i].next().flatten());
+        let i = self.at;
+        if i >= self.len {
+            return None;
+        }
+        self.at += 1;
+        let counts = std::array::from_fn(|c| value(self.tokens[c], i));
         dims.clear();
-        dims.extend(
-            self.dims
-                .iter_mut()
-                .map(|d| d.as_mut().and_then(|d| d.next().flatten())),
-        );
+        dims.extend(self.dims.iter().map(|d| d.and_then(|d| d.get(i))));
         Some(Row {
-            trace,
-            request_model: self.request_model.next().flatten(),
-            response_model: self.response_model.next().flatten(),
-            provider: self.provider.next().flatten(),
-            service_tier: self.service_tier.next().flatten(),
-            start: self.start.next().flatten(),
+            trace: self.trace.get(i),
+            request_model: self.request_model.get(i),
+            response_model: self.response_model.get(i),
+            provider: self.provider.get(i),
+            service_tier: self.service_tier.get(i),
+            start: value(self.start, i),
             usage: Usage::from_counts(counts),
-            recorded: self.recorded.next().flatten(),
+            recorded: value(self.recorded, i),
         })
     }
 }
@@ -556,9 +586,13 @@ fn sum_parts(
     summer.keys.reserve(calls);
     summer.traces_per_group.reserve(calls);
     for part in parts {
-        let df = part.frame.clone().filter(keeps(filter)).collect()?;
-        if summer.add(Rows::new(&df, group_by)?).is_err() {
-            return Ok(None);
+        let mut df = part.frame.clone().filter(keeps(filter)).collect()?;
+        df.align_chunks();
+        let chunks = df.columns().first().map_or(0, |c| c.n_chunks());
+        for k in 0..chunks {
+            if summer.add(Rows::chunk(&df, group_by, k)?).is_err() {
+                return Ok(None);
+            }
         }
     }
     Ok(Some(summer.finish()))
@@ -936,7 +970,8 @@ mod tests {
         }
     }
 
-    /// `calls` as a calls table read in parts of `rows`.
+    /// `calls` as a calls table read in parts of `rows`, every other part in two
+    /// chunks (as a scan may give them).
     fn table_parts(calls: &[LlmCall], rows: usize) -> Vec<CallsPart> {
         let calls = Calls {
             calls: calls.to_vec(),
@@ -945,8 +980,16 @@ mod tests {
         let df = to_frame(&[], &calls).unwrap();
         (0..df.height())
             .step_by(rows)
-            .map(|o| {
-                let p = df.slice(o as i64, rows);
+            .enumerate()
+            .map(|(i, o)| {
+                let mut p = df.slice(o as i64, rows);
+                if i % 2 == 0 && p.height() > 1 {
+                    let half = p.height() / 2;
+                    let mut first = p.slice(0, half);
+                    first.vstack_mut(&p.slice(half as i64, usize::MAX)).unwrap();
+                    assert_eq!(first.columns()[0].n_chunks(), 2);
+                    p = first;
+                }
                 CallsPart {
                     calls: p.height() as u64,
                     frame: p.lazy(),
