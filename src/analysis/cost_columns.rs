@@ -15,8 +15,8 @@ use crate::pricing::Pricing;
 use crate::pricing::cost::{Billable, cost_at, day_of, rates_for};
 use crate::pricing::table::Rates;
 use crate::semconv::model::Usage;
+use crate::store::arrays::{self, BinaryViewArray, Chunk, PrimitiveArray, Utf8ViewArray, value};
 use polars::prelude::*;
-use polars_arrow::array::{Array, BinaryViewArray, PrimitiveArray, Utf8ViewArray};
 #[cfg(test)]
 use rust_decimal::Decimal;
 use std::collections::HashMap;
@@ -177,8 +177,7 @@ impl Part<'_> {
 }
 
 /// The calls of one chunk of a frame (its columns' chunks aligned), row by row, each
-/// value read by position and borrowed from its array: polars' own iterators went
-/// through a boxed iterator per value, a fifth of a store report's time.
+/// value read by position and borrowed from its array (see `store::arrays`).
 struct Rows<'a> {
     at: usize,
     len: usize,
@@ -206,56 +205,28 @@ struct Row<'a> {
     recorded: Option<f64>,
 }
 
-fn value<T: polars_arrow::types::NativeType>(a: &PrimitiveArray<T>, i: usize) -> Option<T> {
-    a.is_valid(i).then(|| a.value(i))
-}
-
 impl<'a> Rows<'a> {
     /// The rows of chunk `k` of `df`, whose columns' chunks are aligned.
     fn chunk(df: &'a DataFrame, group_by: &[Dim], k: usize) -> PolarsResult<Rows<'a>> {
-        let missing = || polars_err!(ComputeError: "a calls table's columns are not aligned");
-        let text = |n: &str| -> PolarsResult<&'a Utf8ViewArray> {
-            df.column(n)?
-                .str()?
-                .downcast_iter()
-                .nth(k)
-                .ok_or_else(missing)
-        };
-        let int = |n: &str| -> PolarsResult<&'a PrimitiveArray<i64>> {
-            df.column(n)?
-                .i64()?
-                .downcast_iter()
-                .nth(k)
-                .ok_or_else(missing)
-        };
-        let trace = df
-            .column("trace_id")?
-            .binary()?
-            .downcast_iter()
-            .nth(k)
-            .ok_or_else(missing)?;
+        let c = Chunk::new(df, k);
+        let trace = c.binary("trace_id")?;
         Ok(Rows {
             at: 0,
             len: trace.len(),
             trace,
-            request_model: text("request_model")?,
-            response_model: text("response_model")?,
-            provider: text("provider")?,
-            service_tier: text("service_tier")?,
-            start: int("start_time_unix_nano")?,
+            request_model: c.text("request_model")?,
+            response_model: c.text("response_model")?,
+            provider: c.text("provider")?,
+            service_tier: c.text("service_tier")?,
+            start: c.int("start_time_unix_nano")?,
             tokens: Usage::COLUMNS
                 .iter()
-                .map(|c| int(c))
+                .map(|n| c.int(n))
                 .collect::<PolarsResult<_>>()?,
-            recorded: df
-                .column("recorded_cost_usd")?
-                .f64()?
-                .downcast_iter()
-                .nth(k)
-                .ok_or_else(missing)?,
+            recorded: c.float("recorded_cost_usd")?,
             dims: group_by
                 .iter()
-                .map(|d| text_column(d).map(text).transpose())
+                .map(|d| text_column(d).map(|n| c.text(n)).transpose())
                 .collect::<PolarsResult<_>>()?,
         })
     }
@@ -587,9 +558,7 @@ fn sum_parts(
     summer.traces_per_group.reserve(calls);
     for part in parts {
         let mut df = part.frame.clone().filter(keeps(filter)).collect()?;
-        df.align_chunks();
-        let chunks = df.columns().first().map_or(0, |c| c.n_chunks());
-        for k in 0..chunks {
+        for k in 0..arrays::aligned(&mut df) {
             if summer.add(Rows::chunk(&df, group_by, k)?).is_err() {
                 return Ok(None);
             }

@@ -4,6 +4,7 @@
 //! replacing the manifest; a crash at any point leaves the previous state readable.
 //! Imports take an exclusive lock, so two at once run one after the other.
 
+pub mod arrays;
 pub mod columns;
 pub mod compact;
 pub mod encode;

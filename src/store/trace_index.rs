@@ -10,6 +10,7 @@
 //! is only missing from what the import knew may stop being a root when a later import
 //! brings the parent, and then the reader works it out from the spans.
 
+use super::arrays::PrimitiveArray;
 use super::segment::SegmentWriter;
 use super::trace_filter::{self, TraceFilter};
 use crate::ingest::ids::{SpanId, TraceId};
@@ -382,44 +383,45 @@ fn ranges_from(df: &DataFrame) -> PolarsResult<Vec<TraceRows>> {
 /// The rows of a traces table (those whose id starts with `prefix`, if given), in its
 /// order.
 pub fn read(file: &Path, prefix: Option<&str>) -> PolarsResult<Vec<SegmentTrace>> {
-    let df = scan(file, prefix, &COLUMNS)?;
-    let text = |c: &str| Ok::<_, PolarsError>(df.column(c)?.str()?.iter());
-    let int = |c: &str| Ok::<_, PolarsError>(df.column(c)?.i64()?.iter());
-    let next = |column: &mut dyn Iterator<Item = Option<i64>>| column.next().flatten().unwrap_or(0);
-    let count = |v: i64| v.max(0) as u64;
-    let (mut names, mut services) = (text("root_name")?, text("root_service")?);
-    let (mut first, mut last, mut start, mut end) = (
-        int("first_row")?,
-        int("last_row")?,
-        int("start_time_unix_nano")?,
-        int("end_time_unix_nano")?,
-    );
-    let (mut spans, mut errors, mut root_start) =
-        (int("spans")?, int("errors")?, int("root_start")?);
-    let mut certain = df.column("root_certain")?.bool()?.iter();
+    use super::arrays::{Chunk, aligned, flag, value};
+    let mut df = scan(file, prefix, &COLUMNS)?;
     let mut shared: foldhash::HashMap<&str, Arc<str>> = Default::default();
     let mut out = Vec::with_capacity(df.height());
-    // The columns are walked side by side, one row at a time: collected first, they
-    // cost more than the rows they make. Every column advances for a skipped row too.
-    for id in df.column("trace_id")?.str()?.iter() {
-        let (name, service) = (names.next().flatten(), services.next().flatten());
-        let trace = SegmentTrace {
-            trace_id: TraceId([0; 16]),
-            first_row: count(next(&mut first)),
-            last_row: count(next(&mut last)),
-            start: next(&mut start),
-            end: next(&mut end),
-            spans: count(next(&mut spans)),
-            errors: count(next(&mut errors)),
-            root: RootGuess {
-                start: next(&mut root_start),
-                name: share(&mut shared, name.unwrap_or("")),
-                service: service.map(|s| share(&mut shared, s)),
-                certain: certain.next().flatten().unwrap_or(false),
-            },
-        };
-        if let Some(Ok(trace_id)) = id.map(TraceId::parse) {
-            out.push(SegmentTrace { trace_id, ..trace });
+    let count = |v: i64| v.max(0) as u64;
+    // Each row read by position (see `store::arrays`); a row without a valid id is
+    // skipped.
+    for k in 0..aligned(&mut df) {
+        let c = Chunk::new(&df, k);
+        let (ids, names, services) = (
+            c.text("trace_id")?,
+            c.text("root_name")?,
+            c.text("root_service")?,
+        );
+        // `first_row` to `errors`, in the order `COLUMNS` names them.
+        let int = |j: usize| c.int(COLUMNS[j]);
+        let (first, last, start, end) = (int(1)?, int(2)?, int(3)?, int(4)?);
+        let (spans, errors, root_start) = (int(5)?, int(6)?, c.int("root_start")?);
+        let certain = c.flag("root_certain")?;
+        for i in 0..ids.len() {
+            let Some(Ok(trace_id)) = ids.get(i).map(TraceId::parse) else {
+                continue;
+            };
+            let int = |a: &PrimitiveArray<i64>| value(a, i).unwrap_or(0);
+            out.push(SegmentTrace {
+                trace_id,
+                first_row: count(int(first)),
+                last_row: count(int(last)),
+                start: int(start),
+                end: int(end),
+                spans: count(int(spans)),
+                errors: count(int(errors)),
+                root: RootGuess {
+                    start: int(root_start),
+                    name: share(&mut shared, names.get(i).unwrap_or("")),
+                    service: services.get(i).map(|s| share(&mut shared, s)),
+                    certain: flag(certain, i).unwrap_or(false),
+                },
+            });
         }
     }
     Ok(out)
