@@ -46,8 +46,8 @@ fn return_freed_pages() {
 
 /// By default mimalloc asks for transparent huge pages, so that touching one byte of a
 /// region commits 2 MB, and the kernel zeroes (and compacts memory for) each: an import
-/// of a 2 GB dump spent 2.7 s of system time and peaked at 716 MB with them, 1.7 s and
-/// 675 MB without, in the same wall time. The arena mimalloc reserved before `main`
+/// of a 2 GB dump spent 2.5-3.1 s of system time and peaked at 716 MB with them,
+/// 1.6-2.3 s and 680 MB without, in the same wall time. The arena mimalloc reserved before `main`
 /// already asked for them: the process opts out.
 fn no_huge_pages() {
     // SAFETY: as above; `prctl` with these arguments only sets a flag of the process.

@@ -550,12 +550,13 @@ fn sum_parts(
     let mut summer = Summer::new(group_by, filter, thresholds, every_pair, split);
     // At most a group and a cell a call. Room never written is never faulted in, while
     // vectors grown by doubling are copied to fresh pages again and again (memory
-    // freed goes back to the system at once).
+    // freed goes back to the system at once). Past a few million calls they grow as
+    // usual: address space is not unbounded either, and a refusal is only a slower sum.
     let calls: u64 = parts.iter().map(|p| p.calls).sum();
-    let calls = usize::try_from(calls).unwrap_or(usize::MAX);
-    summer.cells.reserve(calls);
-    summer.keys.reserve(calls);
-    summer.traces_per_group.reserve(calls);
+    let room = usize::try_from(calls).unwrap_or(usize::MAX).min(1 << 22);
+    let _ = summer.cells.try_reserve(room);
+    let _ = summer.keys.try_reserve(room);
+    let _ = summer.traces_per_group.try_reserve(room);
     for part in parts {
         let mut df = part.frame.clone().filter(keeps(filter)).collect()?;
         for k in 0..arrays::aligned(&mut df) {
