@@ -180,7 +180,6 @@ impl Part<'_> {
 /// value read by position and borrowed from its array (see `store::arrays`).
 struct Rows<'a> {
     at: usize,
-    len: usize,
     trace: &'a BinaryViewArray,
     request_model: &'a Utf8ViewArray,
     response_model: &'a Utf8ViewArray,
@@ -212,7 +211,6 @@ impl<'a> Rows<'a> {
         let trace = c.binary("trace_id")?;
         Ok(Rows {
             at: 0,
-            len: trace.len(),
             trace,
             request_model: c.text("request_model")?,
             response_model: c.text("response_model")?,
@@ -235,7 +233,7 @@ impl<'a> Rows<'a> {
     /// are not text columns).
     fn next(&mut self, dims: &mut Vec<Option<&'a str>>) -> Option<Row<'a>> {
         let i = self.at;
-        if i >= self.len {
+        if i >= self.trace.len() {
             return None;
         }
         self.at += 1;

@@ -6,6 +6,7 @@
 
 use super::calls::SpanRow;
 use crate::ingest::ids::TraceId;
+use crate::ingest::spare::Spare;
 use std::fs::File;
 use std::hash::BuildHasher;
 use std::io::{BufWriter, Write};
@@ -33,6 +34,8 @@ struct Spill {
     files: Vec<BufWriter<File>>,
     /// Rows written to each file, to read it back into a vector of the right size.
     rows: Vec<usize>,
+    spare_bytes: Spare<u8>,
+    spare_rows: Spare<SpanRow>,
     /// One row's encoding: postcard writes to an `io::Write` a byte per call.
     scratch: Vec<u8>,
 }
@@ -117,6 +120,8 @@ impl TracePartitions {
                 dir,
                 files,
                 rows: vec![0; PARTS],
+                spare_bytes: Spare::default(),
+                spare_rows: Spare::default(),
                 scratch: Vec::new(),
             })
         };
@@ -167,25 +172,18 @@ impl TracePartitions {
     }
 }
 
-thread_local! {
-    /// A thread's file bytes and rows, kept from one file to the next: memory handed
-    /// back to the system when it is freed is faulted in and zeroed again for the next
-    /// file, and that was half of the page faults of a report from a 2 GB dump. Taken
-    /// out while in use, so a thread that picks up another file meanwhile (waiting
-    /// inside `map`) starts from empty ones rather than sharing them.
-    static FILE_BYTES: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
-    static ROWS: std::cell::Cell<Vec<SpanRow>> = const { std::cell::Cell::new(Vec::new()) };
-}
-
 impl Spill {
+    /// Reads a file back and hands its rows to `map`. Its bytes and rows go back to
+    /// `spare_*` for the next file: memory handed back to the system when it is freed
+    /// is faulted in and zeroed again, and that was half of the page faults of a report
+    /// from a 2 GB dump.
     fn read<R>(&self, part: usize, map: impl FnOnce(&[SpanRow]) -> R) -> Result<R, SpillError> {
-        let (mut bytes, mut rows) = (FILE_BYTES.take(), ROWS.take());
-        let read = self.read_into(part, &mut bytes, &mut rows);
-        let r = read.map(|()| map(&rows));
-        bytes.clear();
-        rows.clear();
-        FILE_BYTES.set(bytes);
-        ROWS.set(rows);
+        let (mut bytes, mut rows) = (self.spare_bytes.take(), self.spare_rows.take());
+        let r = self
+            .read_into(part, &mut bytes, &mut rows)
+            .map(|()| map(&rows));
+        self.spare_bytes.give(bytes);
+        self.spare_rows.give(rows);
         r
     }
 

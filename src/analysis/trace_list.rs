@@ -271,7 +271,7 @@ fn from_index(
         .map(|t| view(t.trace_id, t.start, t.end, t.spans, t.errors, &t.root));
     let sure = merged
         .iter()
-        .filter(|(t, _)| !unsure.contains(*t))
+        .filter(|(_, m)| m.root.certain)
         .map(|(t, m)| view(*t, m.start, m.end, m.spans, m.errors, m.root));
     let views = alone.chain(sure);
     let row = |v: SortView<TraceId>| TraceRow {

@@ -24,8 +24,7 @@ impl<'a> Chunk<'a> {
         Chunk { df, k }
     }
 
-    fn nth<T: 'a>(&self, chunks: impl Iterator<Item = &'a T>) -> PolarsResult<&'a T> {
-        let mut chunks = chunks;
+    fn nth<T: 'a>(&self, mut chunks: impl Iterator<Item = &'a T>) -> PolarsResult<&'a T> {
         chunks
             .nth(self.k)
             .ok_or_else(|| polars_err!(ComputeError: "a table's columns are not chunked alike"))
