@@ -706,7 +706,7 @@ fn value_text(metric: Metric, d: Decimal) -> String {
 
 /// One row per limit that held (its worst member), one per offender of a limit that did
 /// not (at most `top`, the rest counted in one row): failures first, then warnings.
-fn table(verdicts: &[Verdict], top: usize) -> Table {
+fn table(verdicts: &[Verdict], top: usize) -> Table<'static> {
     let mut t = Table::new(vec![
         Column::key("status", "Status"),
         Column::key("rule", "Rule"),

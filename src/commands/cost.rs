@@ -9,11 +9,11 @@ use anyhow::Result;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use traces::analysis::calls::Calls;
-use traces::analysis::cost_report::{CostReport, Dim, Metrics};
+use traces::analysis::cost_report::{CostReport, Dim, METRIC_COLUMNS, Metrics};
 use traces::analysis::source::{Source, cost_report};
 use traces::analysis::store_set::StoreSet;
 use traces::pricing::Pricing;
-use traces::render::{Cell, Column, Kind, OutputFormat, Table, group_digits, to_stdout};
+use traces::render::{Cell, Column, Kind, LaterRows, OutputFormat, Table, group_digits, to_stdout};
 use traces::semconv::RefusedValues;
 
 /// The strict mode's failure: a report with calls that have no price, or only another
@@ -106,7 +106,13 @@ pub(super) fn warn_after(
 }
 
 pub(super) fn metric_cells(m: &Metrics) -> Vec<Cell> {
-    vec![
+    let mut cells = Vec::with_capacity(METRIC_COLUMNS.len());
+    push_metric_cells(m, &mut cells);
+    cells
+}
+
+pub(super) fn push_metric_cells(m: &Metrics, cells: &mut Vec<Cell>) {
+    cells.extend([
         Cell::Int(m.traces as i64),
         Cell::Int(m.calls as i64),
         Cell::Int(m.input_tokens),
@@ -122,7 +128,7 @@ pub(super) fn metric_cells(m: &Metrics) -> Vec<Cell> {
             .map_or(Cell::Null, |r| Cell::Exact(decimal_text(r))),
         Cell::Int(m.unpriced_calls as i64),
         Cell::Int(m.fallback_priced_calls as i64),
-    ]
+    ]);
 }
 
 /// `METRIC_COLUMNS` for people: what each is called, and the order a narrow terminal
@@ -143,7 +149,7 @@ pub(super) fn metric_columns() -> Vec<Column> {
         count("Unpriced", 95),
         count("Fallback", 15),
     ];
-    traces::analysis::cost_report::METRIC_COLUMNS
+    METRIC_COLUMNS
         .iter()
         .zip(labels)
         .map(|(name, (label, kind, rank))| {
@@ -163,7 +169,7 @@ pub(super) fn decimal_text(d: rust_decimal::Decimal) -> String {
     if s.contains('.') { s } else { format!("{s}.0") }
 }
 
-pub fn to_table(r: &CostReport, by: &[String]) -> Table {
+pub fn to_table<'a>(r: &'a CostReport, by: &[String]) -> Table<'a> {
     let mut columns: Vec<Column> = r
         .group_by
         .iter()
@@ -171,14 +177,11 @@ pub fn to_table(r: &CostReport, by: &[String]) -> Table {
         .collect();
     columns.extend(metric_columns());
     let mut t = Table::new(columns);
-    for (key, m) in &r.rows {
-        let mut row: Vec<Cell> = key
-            .iter()
-            .map(|k| k.clone().map_or(Cell::Null, Cell::Text))
-            .collect();
-        row.extend(metric_cells(m));
-        t.rows.push(row);
-    }
+    t.later = Some(LaterRows::new(r.rows.len(), |i, row| {
+        let (key, m) = &r.rows[i];
+        row.extend(key.iter().map(|k| k.clone().map_or(Cell::Null, Cell::Text)));
+        push_metric_cells(m, row);
+    }));
     let mut total: Vec<Cell> = r
         .group_by
         .iter()

@@ -61,7 +61,7 @@ fn status(d: &MemberDiff) -> &'static str {
     }
 }
 
-fn table(diffs: &[MemberDiff], by: &Dim) -> Table {
+fn table(diffs: &[MemberDiff], by: &Dim) -> Table<'static> {
     let mut t = Table::new(vec![
         Column::key(&by.field(), &by.label()),
         Column::new("status", "Status", Kind::Text, Column::KEEP),

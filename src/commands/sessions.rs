@@ -12,7 +12,7 @@ use traces::analysis::session_report::{Per, SessionReport};
 use traces::analysis::source::{Source, cost_reports};
 use traces::analysis::store_set::StoreSet;
 use traces::pricing::Pricing;
-use traces::render::{Cell, Column, Kind, Table};
+use traces::render::{Cell, Column, Kind, LaterRows, Table};
 use traces::semconv::RefusedValues;
 
 /// The metrics a row shows, after its traces and times.
@@ -101,7 +101,7 @@ fn cells(m: &Metrics) -> Vec<Cell> {
     out
 }
 
-pub fn to_table(r: &SessionReport) -> Table {
+pub fn to_table(r: &SessionReport) -> Table<'_> {
     let all = super::cost::metric_columns();
     let metric = |name: &str| {
         let i = METRIC_COLUMNS
@@ -126,19 +126,17 @@ pub fn to_table(r: &SessionReport) -> Table {
         Column::new("last_time", "Last (UTC)", Kind::Time, 55),
     ]);
     columns.extend(METRICS.iter().map(|n| metric(n)));
-    let related = |values: &[String]| match r.per {
+    let related = move |values: &[String]| match r.per {
         Per::Session => Cell::List(values.to_vec()),
         Per::User => Cell::Int(values.len() as i64),
     };
     let mut t = Table::new(columns);
-    for row in &r.rows {
-        let mut cells_of_row = vec![
-            row.key.clone().map_or(Cell::Null, Cell::Text),
-            related(&row.related),
-        ];
+    t.later = Some(LaterRows::new(r.rows.len(), move |i, cells_of_row| {
+        let row = &r.rows[i];
+        cells_of_row.push(row.key.clone().map_or(Cell::Null, Cell::Text));
+        cells_of_row.push(related(&row.related));
         cells_of_row.extend(cells(&row.metrics));
-        t.rows.push(cells_of_row);
-    }
+    }));
     let mut total = vec![
         Cell::Text("TOTAL".into()),
         match r.per {

@@ -1,4 +1,4 @@
-use super::{Renderer, Table, cell_text};
+use super::{Cell, Renderer, Table, cell_text};
 use std::io::{self, Write};
 
 pub struct Csv;
@@ -16,9 +16,13 @@ impl Renderer for Csv {
     fn render(&self, table: &Table, out: &mut dyn Write) -> io::Result<()> {
         let mut w = csv::Writer::from_writer(out);
         w.write_record(table.names()).map_err(io_error)?;
-        for r in table.rows.iter().chain(table.total.iter()) {
+        let mut write = |r: &[Cell]| {
             w.write_record(r.iter().map(|c| cell_text(c, false)))
-                .map_err(io_error)?;
+                .map_err(io_error)
+        };
+        table.try_each_row(&mut write)?;
+        if let Some(total) = &table.total {
+            write(total)?;
         }
         w.flush()
     }

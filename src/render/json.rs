@@ -43,24 +43,24 @@ impl Serialize for RowSer<'_> {
     }
 }
 
-struct Rows<'a>(&'a Table);
+struct Rows<'t, 'a>(&'t Table<'a>);
 
-impl Serialize for Rows<'_> {
+impl Serialize for Rows<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.0.rows.len()))?;
-        for r in &self.0.rows {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        self.0.try_each_row(|row| {
             seq.serialize_element(&RowSer {
                 columns: &self.0.columns,
-                row: r,
-            })?;
-        }
+                row,
+            })
+        })?;
         seq.end()
     }
 }
 
-struct Doc<'a>(&'a Table);
+struct Doc<'t, 'a>(&'t Table<'a>);
 
-impl Serialize for Doc<'_> {
+impl Serialize for Doc<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let t = self.0;
         let Some(total) = &t.total else {

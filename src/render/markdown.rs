@@ -20,7 +20,7 @@ impl Renderer for Markdown {
             .map(|a| if *a == Align::Right { "---:" } else { "---" })
             .collect();
         writeln!(out, "| {} |", rule.join(" | "))?;
-        for r in &table.rows {
+        table.try_each_row(|r| {
             writeln!(
                 out,
                 "| {} |",
@@ -28,8 +28,8 @@ impl Renderer for Markdown {
                     .map(|c| escape(&cell_text(c, true)))
                     .collect::<Vec<_>>()
                     .join(" | ")
-            )?;
-        }
+            )
+        })?;
         if let Some(total) = &table.total {
             let cells: Vec<String> = total
                 .iter()

@@ -12,6 +12,8 @@ mod text_table;
 
 pub use people::{Layout, View, layout, shorten_middle};
 
+use std::borrow::Cow;
+use std::fmt;
 use std::io::{self, Write};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -90,10 +92,12 @@ impl Column {
     }
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct Table {
+#[derive(Debug, Default)]
+pub struct Table<'a> {
     pub columns: Vec<Column>,
     pub rows: Vec<Vec<Cell>>,
+    /// Rows made one at a time as they are written, after `rows`.
+    pub later: Option<LaterRows<'a>>,
     /// Shown under the rows by the formats for people; part of the data for machines.
     pub total: Option<Vec<Cell>>,
     /// JSON only: fields written before `rows` and after `total`.
@@ -101,8 +105,37 @@ pub struct Table {
     pub json_tail: Vec<(String, serde_json::Value)>,
 }
 
-impl Table {
-    pub fn new(columns: Vec<Column>) -> Table {
+/// Rows a renderer makes as it writes them, from the report they show. A report of
+/// every trace of a large store would otherwise hold a second copy of itself as cells
+/// (a hundred MB at 200k traces) just to write them out once. JSON, CSV and Markdown
+/// write each row and drop it; only the table for people, which measures every row
+/// before it draws one, makes them all.
+pub struct LaterRows<'a> {
+    len: usize,
+    make: Box<MakeRow<'a>>,
+}
+
+/// Pushes the cells of row `i` onto an empty vector.
+type MakeRow<'a> = dyn Fn(usize, &mut Vec<Cell>) + 'a;
+
+impl<'a> LaterRows<'a> {
+    /// `len` rows; `make(i, row)` pushes the cells of row `i` onto an empty `row`.
+    pub fn new(len: usize, make: impl Fn(usize, &mut Vec<Cell>) + 'a) -> LaterRows<'a> {
+        LaterRows {
+            len,
+            make: Box::new(make),
+        }
+    }
+}
+
+impl fmt::Debug for LaterRows<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "LaterRows({})", self.len)
+    }
+}
+
+impl<'a> Table<'a> {
+    pub fn new(columns: Vec<Column>) -> Table<'a> {
         Table {
             columns,
             ..Default::default()
@@ -114,18 +147,62 @@ impl Table {
         self.columns.iter().map(|c| c.name.as_str())
     }
 
+    /// How many rows there are, not counting the total.
+    pub fn len(&self) -> usize {
+        self.rows.len() + self.later.as_ref().map_or(0, |l| l.len)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Calls `f` with every row in order, making the later ones one at a time into one
+    /// reused buffer; stops at the first error.
+    pub fn try_each_row<E>(&self, mut f: impl FnMut(&[Cell]) -> Result<(), E>) -> Result<(), E> {
+        for r in &self.rows {
+            f(r)?;
+        }
+        if let Some(l) = &self.later {
+            let mut row = Vec::with_capacity(self.columns.len());
+            for i in 0..l.len {
+                row.clear();
+                (l.make)(i, &mut row);
+                f(&row)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every row as cells, the later ones made now: for renderers that need them all.
+    pub fn all_rows(&self) -> Cow<'_, [Vec<Cell>]> {
+        if self.later.is_none() {
+            return Cow::Borrowed(&self.rows);
+        }
+        let mut all = Vec::with_capacity(self.len());
+        let _ = self.try_each_row(|r| {
+            all.push(r.to_vec());
+            Ok::<(), ()>(())
+        });
+        Cow::Owned(all)
+    }
+
     /// Numbers are right-aligned; a column is numeric when any of its cells is.
     pub fn alignments(&self) -> Vec<Align> {
-        (0..self.columns.len())
-            .map(|i| {
-                let numeric = self.rows.iter().any(|r| {
-                    matches!(
-                        r.get(i),
-                        Some(Cell::Int(_) | Cell::Fixed(..) | Cell::Exact(_))
-                    )
-                });
-                if numeric { Align::Right } else { Align::Left }
-            })
+        let mut numeric = vec![false; self.columns.len()];
+        let _ = self.try_each_row(|r| {
+            for (n, c) in numeric.iter_mut().zip(r) {
+                *n |= matches!(c, Cell::Int(_) | Cell::Fixed(..) | Cell::Exact(_));
+            }
+            // Every column already known numeric: the rest cannot change it.
+            if numeric.iter().all(|&n| n) {
+                Err(())
+            } else {
+                Ok(())
+            }
+        });
+        numeric
+            .into_iter()
+            .map(|n| if n { Align::Right } else { Align::Left })
             .collect()
     }
 }
@@ -225,5 +302,115 @@ mod tests {
         assert_eq!(group_digits("1234567"), "1,234,567");
         assert_eq!(group_digits("-1234.50"), "-1,234.50");
         assert_eq!(group_digits("123"), "123");
+    }
+
+    fn cells_of(i: usize) -> Vec<Cell> {
+        vec![
+            // The first two rows hold no number in the second column: alignment must
+            // look past them, and past the rows made up front.
+            Cell::Text(format!("key|{i}")),
+            if i < 3 {
+                Cell::Null
+            } else {
+                Cell::Exact(format!("{i}.5"))
+            },
+            Cell::List(vec![format!("u{i}"), "x,y".into()]),
+            Cell::Fixed(i as f64 / 3.0, 3),
+        ]
+    }
+
+    fn columns() -> Vec<Column> {
+        vec![
+            Column::key("k", "Key"),
+            Column::new("cost", "Cost", Kind::Money, Column::KEEP),
+            Column::new("users", "Users", Kind::Text, 10),
+            Column::new("ms", "Ms", Kind::Count, 20),
+        ]
+    }
+
+    /// A table whose rows are made as they are written renders byte for byte as the
+    /// same rows made up front, in every format, with rows of both kinds in one table.
+    #[test]
+    fn later_rows_render_as_rows_made_first() {
+        let n = 7;
+        let mut eager = Table::new(columns());
+        eager.rows = (0..n).map(cells_of).collect();
+        eager.total = Some(vec![
+            Cell::Text("TOTAL".into()),
+            Cell::Null,
+            Cell::Null,
+            Cell::Int(3),
+        ]);
+        eager.json_head.push(("head".into(), serde_json::json!(1)));
+        let made = std::cell::Cell::new(0);
+        let mut later = Table::new(columns());
+        later.rows = (0..2).map(cells_of).collect();
+        later.later = Some(LaterRows::new(n - 2, |i, row| {
+            made.set(made.get() + 1);
+            assert!(row.is_empty(), "each row starts empty");
+            row.extend(cells_of(i + 2));
+        }));
+        later.total = eager.total.clone();
+        later.json_head = eager.json_head.clone();
+        assert_eq!(later.len(), n);
+        assert_eq!(later.alignments(), eager.alignments());
+        assert_eq!(eager.alignments()[1], Align::Right);
+        for format in [
+            OutputFormat::Json,
+            OutputFormat::Csv,
+            OutputFormat::Markdown,
+            OutputFormat::Table,
+        ] {
+            let render = |t: &Table| {
+                let mut out = Vec::new();
+                renderer(format, &View::default())
+                    .render(t, &mut out)
+                    .unwrap();
+                String::from_utf8(out).unwrap()
+            };
+            made.set(0);
+            let (a, b) = (render(&eager), render(&later));
+            assert_eq!(a, b, "{format:?}");
+            assert!(a.contains("u6"), "{format:?}: the last row is there");
+            assert!(made.get() >= n - 2, "{format:?}: the later rows were made");
+        }
+        let mut json = Vec::new();
+        renderer(OutputFormat::Json, &View::default())
+            .render(&later, &mut json)
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(v["rows"].as_array().unwrap().len(), n);
+        assert_eq!(v["rows"][6]["cost"], serde_json::json!(6.5));
+    }
+
+    /// Alignment stops making rows once every column is numeric, and a column is
+    /// numeric when any of its cells is, however late.
+    #[test]
+    fn alignment_of_later_rows() {
+        let made = std::cell::Cell::new(0);
+        let mut t = Table::new(vec![Column::key("a", "A"), Column::key("b", "B")]);
+        t.later = Some(LaterRows::new(1000, |i, row| {
+            made.set(made.get() + 1);
+            row.push(Cell::Int(i as i64));
+            row.push(if i == 10 { Cell::Int(1) } else { Cell::Null });
+        }));
+        assert_eq!(t.alignments(), vec![Align::Right, Align::Right]);
+        assert_eq!(made.get(), 11);
+        let mut t = Table::new(vec![Column::key("a", "A"), Column::key("b", "B")]);
+        t.later = Some(LaterRows::new(1000, |i, row| {
+            row.push(Cell::Int(i as i64));
+            row.push(if i == 999 {
+                Cell::Fixed(1.0, 1)
+            } else {
+                Cell::Text("x".into())
+            });
+        }));
+        assert_eq!(t.alignments(), vec![Align::Right, Align::Right]);
+        let mut t = Table::new(vec![Column::key("a", "A"), Column::key("b", "B")]);
+        t.later = Some(LaterRows::new(3, |_, row| {
+            row.push(Cell::Int(1));
+            row.push(Cell::Null);
+        }));
+        assert_eq!(t.alignments(), vec![Align::Right, Align::Left]);
     }
 }

@@ -61,7 +61,8 @@ const MAX_PRICE_DECIMALS: u32 = 6;
 
 pub fn layout(table: &Table, view: &View) -> Layout {
     let n = table.columns.len();
-    let all_rows: Vec<&Vec<Cell>> = table.rows.iter().chain(table.total.iter()).collect();
+    let rows = table.all_rows();
+    let all_rows: Vec<&Vec<Cell>> = rows.iter().chain(table.total.iter()).collect();
     let cell = |r: &Vec<Cell>, i: usize| r.get(i).cloned().unwrap_or(Cell::Null);
 
     let mut rounded_to = None;
@@ -337,7 +338,7 @@ mod tests {
     use super::*;
     use crate::render::Column;
 
-    fn table() -> Table {
+    fn table() -> Table<'static> {
         let mut t = Table::new(vec![
             Column::key("model", "Model"),
             Column::new("calls", "Calls", Kind::Count, 200),
