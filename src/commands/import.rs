@@ -109,6 +109,7 @@ pub fn import(
         scope.spawn(move || {
             for input in inputs {
                 let mut batch = Vec::with_capacity(BATCH);
+                let mut batch_bytes = 0;
                 let result = if is_empty_file(input) {
                     Err(ingest::IngestError::invalid(
                         &input.display_name(),
@@ -117,8 +118,10 @@ pub fn import(
                     ))
                 } else {
                     ingest::decode_input(input, opts, &mut |r| {
+                        batch_bytes += r.approx_bytes();
                         batch.push(r);
-                        if batch.len() >= BATCH {
+                        if batch.len() >= BATCH || batch_bytes >= BATCH_BYTES {
+                            batch_bytes = 0;
                             let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
                             // Fails only once this thread's reader has stopped on an
                             // error; the input ends there anyway.
@@ -305,6 +308,9 @@ enum Decoded {
 }
 
 const BATCH: usize = 4096;
+/// A batch is also sent at about this many bytes of attributes and bodies: three
+/// batches are in flight, and 4096 spans that each carry a conversation are 240 MB.
+const BATCH_BYTES: usize = 4 << 20;
 
 /// Whether an import goes on past an input that failed: a directory's file that is not a
 /// dump, or under `--skip-invalid` any input that is not valid or that this user may not

@@ -190,7 +190,44 @@ pub struct RawSpan {
     pub scope: Arc<Scope>,
 }
 
+impl AnyValue {
+    /// About how many bytes of text the value is: what a store column holding it grows by.
+    pub fn approx_bytes(&self) -> usize {
+        match self {
+            AnyValue::String(s) => s.len(),
+            AnyValue::Bytes(b) => b.len(),
+            AnyValue::Array(a) => a.iter().map(AnyValue::approx_bytes).sum(),
+            AnyValue::KvList(kvs) => approx_bytes(kvs),
+            AnyValue::Empty | AnyValue::Bool(_) | AnyValue::Int(_) | AnyValue::Double(_) => 8,
+        }
+    }
+}
+
+/// About how many bytes of text attributes are, keys included.
+pub fn approx_bytes(attrs: &[KeyValue]) -> usize {
+    attrs
+        .iter()
+        .map(|kv| kv.key.len() + kv.value.approx_bytes())
+        .sum()
+}
+
 impl RawSpan {
+    /// About how many bytes the span adds to a row group of the store: its attributes,
+    /// events and links, which are all but a few bytes of a span that carries messages.
+    pub fn approx_bytes(&self) -> usize {
+        let events: usize = self
+            .events
+            .iter()
+            .map(|e| e.name.len() + approx_bytes(&e.attributes))
+            .sum();
+        let links: usize = self.links.iter().map(|l| approx_bytes(&l.attributes)).sum();
+        self.name.len()
+            + self.status_message.len()
+            + approx_bytes(&self.attributes)
+            + events
+            + links
+    }
+
     /// How long the span took; 0 when it ends before it starts, and saturating, so that
     /// times at the limits of the type never wrap.
     pub fn duration_ns(&self) -> i64 {
@@ -237,6 +274,16 @@ impl RawLog {
 pub enum Record {
     Span(RawSpan),
     Log(RawLog),
+}
+
+impl Record {
+    /// About how many bytes of text the record holds (`RawSpan::approx_bytes`).
+    pub fn approx_bytes(&self) -> usize {
+        match self {
+            Record::Span(s) => s.approx_bytes(),
+            Record::Log(l) => l.body.approx_bytes() + approx_bytes(&l.attributes),
+        }
+    }
 }
 
 /// What decoders hand to `decode_input`, which resolves all but records itself before

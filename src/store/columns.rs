@@ -124,6 +124,8 @@ impl Text {
 #[derive(Default)]
 pub struct SpanColumns {
     rows: usize,
+    /// Bytes of the attributes, events and links held: what a row group's memory is.
+    bytes: usize,
     trace_id: Text,
     span_id: Text,
     parent_span_id: Text,
@@ -255,6 +257,11 @@ impl SpanColumns {
         self.rows
     }
 
+    /// Bytes of the variable-length parts held (see `bytes`).
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
     pub fn is_empty(&self) -> bool {
         self.rows == 0
     }
@@ -280,6 +287,7 @@ impl SpanColumns {
         self.service_name.push_opt(s.resource.service_name());
         self.scope_name.push(&s.scope.name);
         self.scope_version.push(&s.scope.version);
+        self.bytes += prepared.attributes.len() + prepared.events.len() + prepared.links.len();
         self.attributes.push(&prepared.attributes);
         self.events.push(&prepared.events);
         self.links.push(&prepared.links);
@@ -329,6 +337,8 @@ impl SpanColumns {
 #[derive(Default)]
 pub struct LogColumns {
     rows: usize,
+    /// Bytes of the bodies and attributes held.
+    bytes: usize,
     log_id: Text,
     trace_id: Text,
     span_id: Text,
@@ -366,6 +376,11 @@ impl LogColumns {
         self.rows
     }
 
+    /// Bytes of the bodies and attributes held.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
     pub fn is_empty(&self) -> bool {
         self.rows == 0
     }
@@ -391,6 +406,7 @@ impl LogColumns {
         self.severity_number.push(l.severity_number as i64);
         self.severity_text.push(&l.severity_text);
         self.event_name.push_opt(l.effective_event_name());
+        self.bytes += body.len() + attributes.len();
         self.body.push(body);
         self.attributes.push(attributes);
         self.flags.push(l.flags as i64);

@@ -131,6 +131,12 @@ const DIRS: [&str; 5] = ["spans", "logs", "calls", "traces", "tmp"];
 /// import of any size holds only this many rows in memory.
 const ROW_GROUP: usize = 16 * 1024;
 
+/// A row group also ends at about this many bytes of attributes, events and bodies: an
+/// import holds a few row groups at once (spans decoded, encoded, queued, being
+/// compressed), and 16k spans that each carry a whole conversation are a GB. 16k spans
+/// of the benchmark's agents are 16 MB, so it changes nothing for them.
+const ROW_GROUP_BYTES: usize = 16 << 20;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(transparent)]
@@ -601,6 +607,7 @@ impl Store {
             spans: BTreeMap::new(),
             spans_by_day: BTreeMap::new(),
             pending: Vec::new(),
+            pending_bytes: 0,
             logs: BTreeMap::new(),
             logs_by_day: BTreeMap::new(),
             span_writer: Some(DayWriters::spawn(tmp.clone(), "spans", id)),
@@ -908,12 +915,21 @@ fn take_pending(frames: &mut Vec<DataFrame>) -> PolarsResult<DataFrame> {
 /// Rows encoded and not written yet.
 trait Buffered {
     fn rows(&self) -> usize;
+    fn bytes(&self) -> usize;
     fn take(&mut self) -> PolarsResult<DataFrame>;
+
+    /// Whether the rows fill a row group, by count or by bytes.
+    fn full(&self) -> bool {
+        self.rows() >= ROW_GROUP || self.bytes() >= ROW_GROUP_BYTES
+    }
 }
 
 impl Buffered for SpanColumns {
     fn rows(&self) -> usize {
         self.len()
+    }
+    fn bytes(&self) -> usize {
+        SpanColumns::bytes(self)
     }
     fn take(&mut self) -> PolarsResult<DataFrame> {
         SpanColumns::take(self)
@@ -924,6 +940,9 @@ impl Buffered for LogColumns {
     fn rows(&self) -> usize {
         self.len()
     }
+    fn bytes(&self) -> usize {
+        LogColumns::bytes(self)
+    }
     fn take(&mut self) -> PolarsResult<DataFrame> {
         LogColumns::take(self)
     }
@@ -931,7 +950,8 @@ impl Buffered for LogColumns {
 
 /// Writes each day's rows that fill a row group; with `all`, or when the days hold two
 /// row groups together (rows spread over many days), every day's, so that an import
-/// holds a bounded number of rows whatever its days. `written` counts each day's rows.
+/// holds a bounded number of rows and bytes whatever its days. `written` counts each
+/// day's rows.
 fn write_days<B: Buffered>(
     days: &mut BTreeMap<i32, B>,
     written: &mut BTreeMap<i32, u64>,
@@ -942,9 +962,10 @@ fn write_days<B: Buffered>(
         return Ok(());
     };
     let held: usize = days.values().map(Buffered::rows).sum();
-    let all = all || held >= 2 * ROW_GROUP;
+    let held_bytes: usize = days.values().map(Buffered::bytes).sum();
+    let all = all || held >= 2 * ROW_GROUP || held_bytes >= 2 * ROW_GROUP_BYTES;
     for (day, rows) in days.iter_mut() {
-        if rows.rows() > 0 && (all || rows.rows() >= ROW_GROUP) {
+        if rows.rows() > 0 && (all || rows.full()) {
             *written.entry(*day).or_default() += rows.rows() as u64;
             w.write(*day, rows.take()?);
         }
@@ -1062,6 +1083,8 @@ pub struct Import {
     /// Spans stored, by day.
     spans_by_day: BTreeMap<i32, u64>,
     pending: Vec<(RawSpan, Arc<str>)>,
+    /// `RawSpan::approx_bytes` of `pending`.
+    pending_bytes: usize,
     logs: BTreeMap<i32, LogColumns>,
     logs_by_day: BTreeMap<i32, u64>,
     span_writer: Option<DayWriters>,
@@ -1141,7 +1164,7 @@ impl Import {
                 let day = layout::log_day(l.time_unix_nano, l.observed_time_unix_nano);
                 let logs = self.logs.entry(day).or_default();
                 logs.push(&l, id, &body, &attributes, &self.source);
-                if logs.len() >= ROW_GROUP {
+                if logs.full() {
                     self.flush_logs(false);
                 }
             }
@@ -1167,8 +1190,9 @@ impl Import {
         if let Some(p) = s.parent_span_id {
             self.parents_wanted.push((s.trace_id, p));
         }
+        self.pending_bytes += s.approx_bytes();
         self.pending.push((s, source));
-        if self.pending.len() >= ROW_GROUP {
+        if self.pending.len() >= ROW_GROUP || self.pending_bytes >= ROW_GROUP_BYTES {
             self.flush_spans(false);
         }
     }
@@ -1224,6 +1248,7 @@ impl Import {
     fn flush_spans(&mut self, all: bool) {
         // Encoding and normalizing are per span and independent: done on every core.
         let pending = std::mem::take(&mut self.pending);
+        self.pending_bytes = 0;
         let prepared: Vec<PreparedSpan> = pending
             .par_iter()
             .map(|(s, _)| PreparedSpan::new(s))
@@ -1386,6 +1411,92 @@ mod tests {
         assert_eq!(seen.get(&key), Some(&(-5i64 as u64)));
     }
 
+    /// A Parquet file's rows per row group, and its rows.
+    fn row_groups(path: &Path) -> (Vec<usize>, DataFrame) {
+        let mut reader = ParquetReader::new(fs::File::open(path).unwrap());
+        let groups = reader
+            .get_metadata()
+            .unwrap()
+            .row_groups
+            .iter()
+            .map(|g| g.num_rows())
+            .collect();
+        (groups, reader.finish().unwrap())
+    }
+
+    /// Spans that each carry a MB of conversation end their row groups by bytes, far
+    /// short of `ROW_GROUP` rows, and none is lost or repeated on the way.
+    #[test]
+    fn heavy_spans_end_row_groups_by_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::at(dir.path().join("store"));
+        let dump = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/otel/collector.jsonl");
+        let (records, _) = decode_all(&Input::File(dump), &DecodeOptions::default()).unwrap();
+        let Some(Record::Span(first)) = records.into_iter().find(|r| matches!(r, Record::Span(_)))
+        else {
+            panic!("the dump has spans")
+        };
+        let n = 40u64;
+        let mib = "m".repeat(1 << 20);
+        let mut import = store.begin_import().unwrap();
+        for i in 0..n {
+            let mut s = first.clone();
+            s.span_id = SpanId((i + 1).to_be_bytes());
+            s.attributes = vec![crate::ingest::raw::KeyValue::new(
+                "gen_ai.input.messages",
+                crate::ingest::raw::AnyValue::String(format!("{mib}{i}")),
+            )];
+            import.push(Record::Span(s));
+        }
+        let stats = import.commit(vec![]).unwrap();
+        assert_eq!(stats.spans_new, n);
+        let m = store.manifest().unwrap();
+        let file = m
+            .segments
+            .iter()
+            .find_map(|s| s.spans_file.clone())
+            .unwrap();
+        let (groups, df) = row_groups(&store.root().join(file));
+        // 40 MB in groups of at most 16 MB and the span that crossed it.
+        let per_group = ROW_GROUP_BYTES / (1 << 20) + 1;
+        assert!(groups.len() >= 3, "{groups:?}");
+        assert!(groups.iter().all(|&g| g <= per_group), "{groups:?}");
+        assert_eq!(groups.iter().sum::<usize>() as u64, n);
+        let mut ids: Vec<String> = df
+            .column("span_id")
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .map(|id| id.unwrap().to_string())
+            .collect();
+        ids.sort();
+        let expected: Vec<String> = (1..=n).map(|i| format!("{i:016x}")).collect();
+        assert_eq!(ids, expected);
+    }
+
+    #[test]
+    fn approximate_sizes_count_keys_and_text() {
+        use crate::ingest::raw::{AnyValue, KeyValue, approx_bytes};
+        let attrs = vec![
+            KeyValue::new("abc", AnyValue::String("hello".into())),
+            KeyValue::new("n", AnyValue::Int(3)),
+            KeyValue::new(
+                "list",
+                AnyValue::Array(vec![
+                    AnyValue::String("xy".into()),
+                    AnyValue::Bytes(vec![0; 10]),
+                ]),
+            ),
+            KeyValue::new(
+                "kv",
+                AnyValue::KvList(vec![KeyValue::new("k", AnyValue::Bool(true))]),
+            ),
+        ];
+        // 3 + 5, 1 + 8, 4 + 2 + 10, 2 + (1 + 8)
+        assert_eq!(approx_bytes(&attrs), 8 + 9 + 16 + 11);
+    }
+
     #[test]
     fn calls_tables_are_written_in_whole_row_groups_in_order() {
         let dir = tempfile::tempdir().unwrap();
@@ -1421,16 +1532,8 @@ mod tests {
         assert!(file.starts_with("calls/day=2024-10-04/"), "{file}");
         // The day the import stored spans on has no calls table: reports derive them.
         assert!(store.calls_files().unwrap().is_none());
-        let mut reader = ParquetReader::new(fs::File::open(store.root().join(file)).unwrap());
-        let groups: Vec<usize> = reader
-            .get_metadata()
-            .unwrap()
-            .row_groups
-            .iter()
-            .map(|g| g.num_rows())
-            .collect();
+        let (groups, df) = row_groups(&store.root().join(file));
         assert_eq!(groups, vec![65_536, 65_536, 18_929]);
-        let df = reader.finish().unwrap();
         let back: Vec<i64> = df
             .column("row")
             .unwrap()
