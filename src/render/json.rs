@@ -87,7 +87,9 @@ impl Serialize for Doc<'_, '_> {
 
 impl Renderer for Json {
     fn render(&self, table: &Table, out: &mut dyn Write) -> io::Result<()> {
-        serde_json::to_writer_pretty(&mut *out, &Doc(table))?;
-        writeln!(out)
+        let mut out = super::buffered(out);
+        serde_json::to_writer_pretty(&mut out, &Doc(table))?;
+        writeln!(out)?;
+        out.flush()
     }
 }

@@ -9,6 +9,7 @@ fn escape(s: &str) -> String {
 
 impl Renderer for Markdown {
     fn render(&self, table: &Table, out: &mut dyn Write) -> io::Result<()> {
+        let mut out = super::buffered(out);
         let aligns = table.alignments();
         writeln!(
             out,
@@ -37,6 +38,6 @@ impl Renderer for Markdown {
                 .collect();
             writeln!(out, "| {} |", cells.join(" | ").replace("****", ""))?;
         }
-        Ok(())
+        out.flush()
     }
 }

@@ -225,6 +225,14 @@ pub trait Renderer {
     fn render(&self, table: &Table, out: &mut dyn Write) -> io::Result<()>;
 }
 
+/// A buffer of a concrete type in front of a renderer's output: serde_json and
+/// `write!` write a few bytes at a time (a key, a colon, an indent, a cell), each a
+/// dynamic call when written to `out` itself. `cost --by trace --format json` at 200k
+/// traces: 0.77 s to 0.70 s.
+fn buffered(out: &mut dyn Write) -> io::BufWriter<&mut dyn Write> {
+    io::BufWriter::with_capacity(1 << 16, out)
+}
+
 /// Renders to standard output through one buffer: stdout alone flushes at every line,
 /// a system call per row of a large report.
 pub fn to_stdout(format: OutputFormat, view: &View, table: &Table) -> io::Result<()> {
