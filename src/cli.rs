@@ -427,12 +427,16 @@ Examples:
     #[command(after_help = "\
 Examples:
   traces store compact
-  traces --store /ci/.traces store compact --target-spans 1000000")]
+  traces --store /ci/.traces store compact --target-spans 1000000 --target-mb 1000")]
     Compact {
         /// Spans a merged segment holds at most (its rows are sorted in memory: about
         /// 3.4 KB a span at its peak).
         #[arg(long, default_value_t = traces::store::compact::TARGET_SPANS, value_parser = clap::value_parser!(u64).range(1..))]
         target_spans: u64,
+        /// MB of spans and logs, uncompressed, a merged segment holds at most, however
+        /// few spans (sorting them takes about 3.5 times this at the peak).
+        #[arg(long, default_value_t = traces::store::compact::TARGET_MB, value_parser = clap::value_parser!(u64).range(1..))]
+        target_mb: u64,
     },
     /// Lay a store of an earlier release out by UTC day (`spans/day=2025-01-31/…`),
     /// the layout engines prune by date; the next import does it too. Every report

@@ -113,9 +113,11 @@ fn main() -> ExitCode {
                 Err(e) => Err(e),
             }
         }
-        cli::Command::Store(cli::StoreCommand::Compact { target_spans }) => {
-            one("store compact").and_then(|s| commands::store::compact(&s, *target_spans))
-        }
+        cli::Command::Store(cli::StoreCommand::Compact {
+            target_spans,
+            target_mb,
+        }) => one("store compact")
+            .and_then(|s| commands::store::compact(&s, *target_spans, *target_mb)),
         cli::Command::Store(cli::StoreCommand::Migrate) => {
             one("store migrate").and_then(|s| commands::store::migrate(&s))
         }

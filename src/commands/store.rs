@@ -116,18 +116,19 @@ fn confirmed(problems: &[verify::Problem]) -> Result<bool> {
 }
 
 /// Merges small imports; prints what it did.
-pub fn compact(store: &Store, target_spans: u64) -> Result<()> {
+pub fn compact(store: &Store, target_spans: u64, target_mb: u64) -> Result<()> {
     require(store, "compact")?;
-    let c = traces::store::compact::compact(store, target_spans)?;
+    let c = traces::store::compact::compact(store, target_spans, target_mb)?;
     let mut out = std::io::stdout().lock();
     if c.merged == 0 && c.migrated == 0 {
         writeln!(
             out,
-            "{}: {} import(s), {} span(s): nothing to merge (no run of imports adds up to {} spans or fewer)",
+            "{}: {} import(s), {} span(s): nothing to merge (no run of imports adds up to {} spans and {} MB or fewer)",
             store.root().display(),
             c.imports_before,
             c.spans,
-            target_spans
+            target_spans,
+            target_mb
         )?;
         return Ok(());
     }

@@ -24,6 +24,13 @@ use std::path::{Path, PathBuf};
 /// which took 470 MB for 140,000 spans of the benchmark's dump (about 3.4 KB a span).
 pub const TARGET_SPANS: u64 = 131_072;
 
+/// MB (2^20 bytes) the spans and logs of a run of imports take uncompressed (as their
+/// files' footers say) at most, by default, whatever `target_spans` allows: spans that
+/// carry whole conversations are 50 KB each, not 1 KB, and 131,072 of them would be
+/// sorted in 7 GB. The benchmark's 140,000 spans are 140 MB, so its runs are bounded by
+/// spans as before.
+pub const TARGET_MB: u64 = 160;
+
 /// Rows per row group of a calls table, as an import writes them.
 const CALLS_ROWS_PER_GROUP: usize = 65_536;
 
@@ -51,15 +58,39 @@ pub struct Compaction {
 }
 
 /// Merges each run of consecutive imports whose spans add up to at most
-/// `target_spans` into one import, whose segments are its days; an import of format 1
-/// is rewritten by day even alone.
-pub fn compact(store: &Store, target_spans: u64) -> Result<Compaction, StoreError> {
+/// `target_spans`, and whose spans and logs to at most `target_mb` uncompressed, into
+/// one import, whose segments are its days; an import of format 1 is rewritten by day
+/// even alone.
+pub fn compact(store: &Store, target_spans: u64, target_mb: u64) -> Result<Compaction, StoreError> {
     let _lock = store.lock_for_writing()?;
     let mut manifest = store.manifest()?;
     store.remove_uncommitted(&manifest)?;
     store.index_old_segments(&mut manifest)?;
-    let runs = plan(&manifest, target_spans);
+    let sizes = manifest
+        .imports()
+        .iter()
+        .map(|import| uncompressed_bytes(store, import))
+        .collect::<Result<Vec<_>, _>>()?;
+    let target_bytes = target_mb.saturating_mul(1 << 20);
+    let runs = plan(&manifest, (target_spans, target_bytes), &sizes);
     rewrite(store, &mut manifest, runs)
+}
+
+/// What the spans and logs of an import's segments take uncompressed, from the row
+/// groups their files' footers describe.
+fn uncompressed_bytes(store: &Store, import: &[Segment]) -> Result<u64, StoreError> {
+    let mut bytes = 0u64;
+    for file in import
+        .iter()
+        .flat_map(|s| [&s.spans_file, &s.logs_file])
+        .flatten()
+    {
+        let f = std::fs::File::open(store.root.join(file)).map_err(|e| store.io(e))?;
+        let meta = ParquetReader::new(f).get_metadata()?.clone();
+        let file_bytes = meta.row_groups.iter().map(|g| g.total_byte_size() as u64);
+        bytes = file_bytes.fold(bytes, u64::saturating_add);
+    }
+    Ok(bytes)
 }
 
 /// `traces store migrate`: every import of format 1 rewritten by day, each on its own.
@@ -141,21 +172,31 @@ fn rewrite(
     Ok(out)
 }
 
-/// Runs of consecutive imports (indexes into `manifest.imports()`), each to become one.
-/// Order is kept: which import came later decides whose calls table wins a trace.
-fn plan(manifest: &Manifest, target_spans: u64) -> Vec<Vec<usize>> {
+/// Runs of consecutive imports (indexes into `manifest.imports()`), each to become one,
+/// of at most `target_spans` spans and `target_bytes` of the imports' `sizes`. Order is
+/// kept: which import came later decides whose calls table wins a trace.
+fn plan(
+    manifest: &Manifest,
+    (target_spans, target_bytes): (u64, u64),
+    sizes: &[u64],
+) -> Vec<Vec<usize>> {
     let mut runs: Vec<Vec<usize>> = Vec::new();
-    let mut spans = 0u64;
+    let (mut spans, mut bytes) = (0u64, 0u64);
     for (i, import) in manifest.imports().iter().enumerate() {
         let n = import.iter().fold(0u64, |a, s| a.saturating_add(s.spans));
+        let size = sizes.get(i).copied().unwrap_or(0);
         match runs.last_mut() {
-            Some(run) if spans.saturating_add(n) <= target_spans => {
+            Some(run)
+                if spans.saturating_add(n) <= target_spans
+                    && bytes.saturating_add(size) <= target_bytes =>
+            {
                 run.push(i);
                 spans = spans.saturating_add(n);
+                bytes = bytes.saturating_add(size);
             }
             _ => {
                 runs.push(vec![i]);
-                spans = n;
+                (spans, bytes) = (n, size);
             }
         }
     }

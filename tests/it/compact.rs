@@ -247,3 +247,44 @@ fn a_segment_without_a_calls_table_leaves_the_merged_one_without_and_costs_the_s
     );
     assert!(reports(&store) == before);
 }
+
+/// Runs are bounded by bytes as well as spans: imports of 3 spans that each carry
+/// 100 KB of conversation (about 0.3 MB uncompressed an import) merge three at a time
+/// under `--target-mb 1`, all four at once by default, and read the same either way.
+#[test]
+fn runs_of_heavy_spans_are_bounded_by_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let whole = dir.path().join("whole");
+    let conversation = "c".repeat(100_000);
+    for i in 0..4u64 {
+        let spans: Vec<Value> = (0..3u64)
+            .map(|k| {
+                let (_, calls) = trace(i * 3 + k);
+                let mut call = calls[0].clone();
+                call["attributes"].as_array_mut().unwrap().push(json!(
+                    {"key": "gen_ai.input.messages",
+                     "value": {"stringValue": format!("{conversation}{i}{k}")}}));
+                call
+            })
+            .collect();
+        let dump = write(&dir.path().join(format!("heavy-{i}.json")), spans);
+        run(&store, &["import", dump.to_str().unwrap()]);
+        run(&whole, &["import", dump.to_str().unwrap()]);
+    }
+    let before = reports(&store);
+    let said = run(&store, &["store", "compact", "--target-mb", "1"]);
+    assert!(said.contains("reports read the same"), "{said}");
+    let after: Vec<usize> = imports(&store).iter().map(|i| i.len()).collect();
+    assert_eq!(imports(&store).len(), 2, "{said}: {after:?}");
+    assert!(
+        reports(&store) == before,
+        "compacted by bytes, the reports changed"
+    );
+    let again = run(&store, &["store", "compact", "--target-mb", "1"]);
+    assert!(again.contains("nothing to merge"), "{again}");
+    assert!(again.contains("1 MB or fewer"), "{again}");
+    run(&whole, &["store", "compact"]);
+    assert_eq!(imports(&whole).len(), 1);
+    assert!(reports(&whole) == before);
+}
