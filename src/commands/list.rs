@@ -5,7 +5,7 @@ use crate::cli::ListArgs;
 use anyhow::Result;
 use traces::analysis::store_set::StoreSet;
 use traces::analysis::trace_list::{SortKey, Top, TraceFilter, list_top, sort_traces};
-use traces::render::{Cell, Column, Kind, OutputFormat, Table, to_stdout};
+use traces::render::{Cell, Column, Kind, LaterRows, OutputFormat, Table, to_stdout};
 
 pub fn run(stores: &StoreSet, args: &ListArgs) -> Result<()> {
     let (since, until) = super::time_bounds(args.since.as_deref(), args.until.as_deref())?;
@@ -56,17 +56,18 @@ pub fn run(stores: &StoreSet, args: &ListArgs) -> Result<()> {
         Column::new("service", "Service", Kind::Text, 40),
         Column::new("errors", "Errors", Kind::Count, 60).alerting(),
     ]);
-    for r in rows {
-        table.rows.push(vec![
-            Cell::Text(r.trace_id),
-            Cell::Text(r.root_name),
+    table.later = Some(LaterRows::new(rows.len(), |i, cells| {
+        let r = &rows[i];
+        cells.extend([
+            Cell::Text(r.trace_id.clone()),
+            Cell::Text(r.root_name.clone()),
             Cell::Text(traces::render::utc_millis(r.start_unix_nano)),
             Cell::Fixed(r.duration_ns as f64 / 1e6, 3),
             Cell::Int(r.spans as i64),
-            r.service.map_or(Cell::Null, Cell::Text),
+            r.service.clone().map_or(Cell::Null, Cell::Text),
             Cell::Int(r.errors as i64),
         ]);
-    }
+    }));
     to_stdout(args.output.format, &super::say::view(&args.output), &table)?;
     Ok(())
 }
