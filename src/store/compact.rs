@@ -86,9 +86,11 @@ fn uncompressed_bytes(store: &Store, import: &[Segment]) -> Result<u64, StoreErr
         .flatten()
     {
         let f = std::fs::File::open(store.root.join(file)).map_err(|e| store.io(e))?;
-        let meta = ParquetReader::new(f).get_metadata()?.clone();
-        let file_bytes = meta.row_groups.iter().map(|g| g.total_byte_size() as u64);
-        bytes = file_bytes.fold(bytes, u64::saturating_add);
+        let mut reader = ParquetReader::new(f);
+        let file_bytes = reader.get_metadata()?.row_groups.iter();
+        bytes = file_bytes
+            .map(|g| g.total_byte_size() as u64)
+            .fold(bytes, u64::saturating_add);
     }
     Ok(bytes)
 }

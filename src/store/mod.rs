@@ -137,6 +137,11 @@ const ROW_GROUP: usize = 16 * 1024;
 /// of the benchmark's agents are 16 MB, so it changes nothing for them.
 const ROW_GROUP_BYTES: usize = 16 << 20;
 
+/// Whether rows not written yet fill a row group, by count or by bytes.
+fn fills_row_group(rows: usize, bytes: usize) -> bool {
+    rows >= ROW_GROUP || bytes >= ROW_GROUP_BYTES
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(transparent)]
@@ -918,9 +923,8 @@ trait Buffered {
     fn bytes(&self) -> usize;
     fn take(&mut self) -> PolarsResult<DataFrame>;
 
-    /// Whether the rows fill a row group, by count or by bytes.
     fn full(&self) -> bool {
-        self.rows() >= ROW_GROUP || self.bytes() >= ROW_GROUP_BYTES
+        fills_row_group(self.rows(), self.bytes())
     }
 }
 
@@ -1192,7 +1196,7 @@ impl Import {
         }
         self.pending_bytes += s.approx_bytes();
         self.pending.push((s, source));
-        if self.pending.len() >= ROW_GROUP || self.pending_bytes >= ROW_GROUP_BYTES {
+        if fills_row_group(self.pending.len(), self.pending_bytes) {
             self.flush_spans(false);
         }
     }
