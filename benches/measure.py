@@ -133,6 +133,14 @@ def main():
             # A budget per trace (#19): a check costs no more than the report it asks.
             w, r, _ = run([traces_bin, "--store", store, "cost", "--by", "trace", "--format", "json"])
             res["traces cost --by trace (store)"] = (w, r)
+            # The same report and the whole store's list as tables for people (the
+            # default format), which measure every row before drawing one.
+            w, r, _ = run([traces_bin, "--store", store, "cost", "--by", "trace", "--wide"])
+            res["traces cost --by trace, table"] = (w, r)
+            w, r, _ = run([traces_bin, "--store", store, "list", "--format", "json"])
+            res["traces list, all, json"] = (w, r)
+            w, r, _ = run([traces_bin, "--store", store, "list", "--wide"])
+            res["traces list, all, table"] = (w, r)
             budget = os.path.join(tmp, "budget.toml")
             with open(budget, "w") as f:
                 f.write('[[rule]]\nname = "per trace"\nscope = "trace"\nmax_total_tokens = 100000000\n'
@@ -176,6 +184,11 @@ def main():
         print(f"  ratio traces list / duckdb GROUP BY trace_id: {d[0] / t[0]:.2f}x")
         e, f = res["traces import small (empty store)"], res["traces import small (this store)"]
         print(f"  import of a small dump into this store: {f[0] / e[0]:.2f}x the time into an empty one")
+        for what, json_name in (("cost --by trace", "traces cost --by trace (store)"),
+                                ("list, all", "traces list, all, json")):
+            t, j = res[f"traces {what}, table"], res[json_name]
+            print(f"  traces {what}: the table for people / JSON: {t[0] / j[0]:.2f}x the time, "
+                  f"{t[1] / j[1]:.2f}x the memory")
         c, t = res["traces check, per-trace budget"], res["traces cost --by trace (store)"]
         print(f"  traces check (per trace) / traces cost --by trace: {c[0] / t[0]:.2f}x the time")
         t, d = res["traces show ID (store)"], res["duckdb trace's spans (store)"]

@@ -30,7 +30,10 @@ impl Default for View {
     }
 }
 
-/// A table for people, cell by cell as it will be printed.
+/// A table for people as it will be printed: which columns, how wide, and how each
+/// cell becomes text. It holds no row: a report of every trace of a large store is
+/// measured as its rows are made and drawn as they are made again, so the table for
+/// people costs what JSON costs, not a copy of the report per stage.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Layout {
     /// The table's columns that are shown, in order.
@@ -39,10 +42,26 @@ pub struct Layout {
     pub aligns: Vec<Align>,
     /// Per shown column: whether a non-zero value is a problem to show in red.
     pub alerts: Vec<bool>,
-    pub rows: Vec<Vec<String>>,
-    pub total: Option<Vec<String>>,
+    /// Per shown column: its width in terminal columns, the header's included.
+    pub widths: Vec<usize>,
     /// Lines under the table: what was left out, and how money was rounded.
     pub notes: Vec<String>,
+    /// Per column of the table: how its cells become text.
+    texts: Vec<Text>,
+}
+
+/// How a column's cells become text for people.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Text {
+    /// Dollars at this many decimals, every amount.
+    Rounded(u32),
+    /// Dollars with every digit, at most `max` decimals, padded to `fraction` so that
+    /// the points line up.
+    Padded { max: u32, fraction: usize },
+    /// A key: `(none)` when missing, digits not grouped.
+    Key,
+    /// Counts, names and times: digits grouped.
+    Plain,
 }
 
 /// A table too wide shortens its keys and names to this many columns before it drops
@@ -59,67 +78,93 @@ const MAX_MONEY_DECIMALS: u32 = 10;
 /// the float artifacts of the price lists (0.050000000000000004).
 const MAX_PRICE_DECIMALS: u32 = 6;
 
+/// A row's cell `i`, missing ones as `Null`.
+fn cell(r: &[Cell], i: usize) -> &Cell {
+    r.get(i).unwrap_or(&Cell::Null)
+}
+
+/// Calls `f` with every row and then the total (`true`), stopping at the first error.
+fn each_row<E>(table: &Table, mut f: impl FnMut(&[Cell], bool) -> Result<(), E>) -> Result<(), E> {
+    table.try_each_row(|r| f(r, false))?;
+    match &table.total {
+        Some(t) => f(t, true),
+        None => Ok(()),
+    }
+}
+
+/// Decides the layout in two passes over the rows, made one at a time: the first
+/// finds what a column's texts depend on (a money column's decimals, which columns
+/// hold anything), the second measures the texts.
 pub fn layout(table: &Table, view: &View) -> Layout {
     let n = table.columns.len();
-    let rows = table.all_rows();
-    let all_rows: Vec<&Vec<Cell>> = rows.iter().chain(table.total.iter()).collect();
-    let cell = |r: &Vec<Cell>, i: usize| r.get(i).cloned().unwrap_or(Cell::Null);
 
-    let mut rounded_to = None;
-    let mut text: Vec<Vec<String>> = vec![Vec::with_capacity(n); all_rows.len()];
-    let total_row = table.total.as_ref().map(|_| all_rows.len() - 1);
-    for (i, col) in table.columns.iter().enumerate() {
-        let cells: Vec<Cell> = all_rows.iter().map(|r| cell(r, i)).collect();
-        let shown = match col.kind {
-            Kind::Money | Kind::Price => {
-                let digits = if view.exact {
-                    Digits::AtMost(u32::MAX)
-                } else if col.kind == Kind::Price {
-                    Digits::AtMost(MAX_PRICE_DECIMALS)
-                } else {
-                    Digits::Rounded
-                };
-                let (texts, decimals) = money_column(&cells, digits);
-                if let Some(d) = decimals {
-                    rounded_to = Some(rounded_to.map_or(d, |r: u32| r.max(d)));
+    let mut texts: Vec<Text> = table
+        .columns
+        .iter()
+        .map(|col| match col.kind {
+            Kind::Money | Kind::Price if view.exact => Text::Padded {
+                max: u32::MAX,
+                fraction: 0,
+            },
+            Kind::Price => Text::Padded {
+                max: MAX_PRICE_DECIMALS,
+                fraction: 0,
+            },
+            Kind::Money => Text::Rounded(2),
+            Kind::Key => Text::Key,
+            Kind::Count | Kind::Text | Kind::Time => Text::Plain,
+        })
+        .collect();
+    let mut filled = vec![false; n];
+    let _ = each_row(table, |r, _| {
+        for (i, text) in texts.iter_mut().enumerate() {
+            let c = cell(r, i);
+            filled[i] |= !blank(c);
+            match text {
+                Text::Rounded(dp) => {
+                    if let Some(d) = money(c) {
+                        *dp = (*dp).max(decimals_for(d));
+                    }
                 }
-                texts
+                Text::Padded { max, fraction } => {
+                    if let Some(d) = money(c) {
+                        *fraction = (*fraction).max(at_most(d, *max).scale() as usize);
+                    }
+                }
+                Text::Key | Text::Plain => {}
             }
-            // The total's other key cells are not missing keys: they are every key.
-            Kind::Key => cells
-                .iter()
-                .enumerate()
-                .map(|(ri, c)| match c {
-                    Cell::Null if Some(ri) != total_row => "(none)".to_string(),
-                    c => cell_text(c, false),
-                })
-                .collect(),
-            Kind::Count | Kind::Text | Kind::Time => {
-                cells.iter().map(|c| cell_text(c, true)).collect()
-            }
-        };
-        for (row, t) in text.iter_mut().zip(shown) {
-            row.push(t);
         }
-    }
+        Ok::<(), ()>(())
+    });
+
+    let mut widths: Vec<usize> = table.columns.iter().map(|c| c.label.width()).collect();
+    let mut rounded = vec![false; n];
+    let _ = each_row(table, |r, total| {
+        for (i, text) in texts.iter().enumerate() {
+            let c = cell(r, i);
+            widths[i] = widths[i].max(text.of(c, total).width());
+            if let (Text::Rounded(_) | Text::Padded { .. }, Some(d)) = (text, money(c)) {
+                rounded[i] |= text.amount(d) != d;
+            }
+        }
+        Ok::<(), ()>(())
+    });
+    let rounded_to = texts
+        .iter()
+        .zip(&rounded)
+        .filter(|(_, r)| **r)
+        .filter_map(|(t, _)| match t {
+            Text::Rounded(dp) => Some(*dp),
+            Text::Padded { max, .. } => Some(*max),
+            _ => None,
+        })
+        .max();
 
     let aligns = table.alignments();
     let mut visible: Vec<bool> = (0..n)
         .map(|i| {
             let col = &table.columns[i];
-            view.wide
-                || col.kind == Kind::Key
-                || col.rank == super::Column::KEEP
-                || all_rows.iter().any(|r| !blank(&cell(r, i)))
-        })
-        .collect();
-    let mut widths: Vec<usize> = (0..n)
-        .map(|i| {
-            text.iter()
-                .map(|r| r[i].width())
-                .chain([table.columns[i].label.width()])
-                .max()
-                .unwrap_or(0)
+            view.wide || col.kind == Kind::Key || col.rank == super::Column::KEEP || filled[i]
         })
         .collect();
     let total_width = |visible: &[bool], widths: &[usize]| {
@@ -168,15 +213,6 @@ pub fn layout(table: &Table, view: &View) -> Layout {
     }
 
     let shown: Vec<usize> = (0..n).filter(|&i| visible[i]).collect();
-    let fit = |row: &Vec<String>| -> Vec<String> {
-        shown
-            .iter()
-            .map(|&i| shorten_middle(&row[i], widths[i]))
-            .collect()
-    };
-    let mut rows: Vec<Vec<String>> = text.iter().map(fit).collect();
-    let total = table.total.as_ref().and_then(|_| rows.pop());
-
     let mut notes = Vec::new();
     if !dropped.is_empty() {
         dropped.sort();
@@ -202,11 +238,110 @@ pub fn layout(table: &Table, view: &View) -> Layout {
             .collect(),
         aligns: shown.iter().map(|&i| aligns[i]).collect(),
         alerts: shown.iter().map(|&i| table.columns[i].alert).collect(),
+        widths: shown.iter().map(|&i| widths[i]).collect(),
         shown,
-        rows,
-        total,
         notes,
+        texts,
     }
+}
+
+impl Layout {
+    /// The shown cells of `row` as they are printed, shortened to their column's
+    /// width, into `out` (cleared first). `total`: the total row, whose missing keys
+    /// stand for every key.
+    pub fn texts_of(&self, row: &[Cell], total: bool, out: &mut Vec<String>) {
+        out.clear();
+        out.extend(self.shown.iter().zip(&self.widths).map(|(&i, &w)| {
+            let t = self.texts[i].of(cell(row, i), total);
+            if t.width() <= w {
+                t
+            } else {
+                shorten_middle(&t, w)
+            }
+        }));
+    }
+}
+
+impl Text {
+    /// An amount as this column shows it.
+    fn amount(self, d: Decimal) -> Decimal {
+        match self {
+            Text::Rounded(dp) => round(d, dp),
+            Text::Padded { max, .. } => at_most(d, max),
+            Text::Key | Text::Plain => d,
+        }
+    }
+
+    fn of(self, c: &Cell, total: bool) -> String {
+        let text = match (self, money(c)) {
+            (Text::Rounded(_), Some(d)) => dollars(self.amount(d)),
+            (Text::Padded { fraction, .. }, Some(d)) => {
+                let d = self.amount(d);
+                // Spaces where a shorter fraction has no digits keep the points in line.
+                let pad = match (fraction, d.scale() as usize) {
+                    (0, _) => 0,
+                    (w, 0) => w + 1,
+                    (w, f) => w.saturating_sub(f),
+                };
+                format!("{}{}", dollars(d), " ".repeat(pad))
+            }
+            (Text::Key, _) => match c {
+                Cell::Null if !total => "(none)".to_string(),
+                c => cell_text(c, false),
+            },
+            _ => cell_text(c, true),
+        };
+        printable(text)
+    }
+}
+
+/// Control characters shown as escapes: a name from a dump could otherwise move the
+/// cursor, change the terminal's colors or break a row in two.
+fn printable(text: String) -> String {
+    if !text.chars().any(char::is_control) {
+        return text;
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+fn round(d: Decimal, dp: u32) -> Decimal {
+    let mut r = d.round_dp_with_strategy(dp, RoundingStrategy::MidpointAwayFromZero);
+    r.rescale(dp);
+    r
+}
+
+/// Every digit `d` has, at most `max` decimals.
+fn at_most(d: Decimal, max: u32) -> Decimal {
+    let d = d.normalize();
+    if d.scale() > max {
+        round(d, max).normalize()
+    } else {
+        d
+    }
+}
+
+/// The fewest decimals (at least 2) at which `d` keeps two significant digits, so that
+/// no amount shows as zero and $0.0018 is not shown as $0.002. A column takes the most
+/// any of its amounts needs, so that the points line up.
+fn decimals_for(d: Decimal) -> u32 {
+    if d.is_zero() {
+        return 2;
+    }
+    (2..=MAX_MONEY_DECIMALS)
+        .find(|&dp| round(d, dp).mantissa().unsigned_abs() >= 10)
+        .unwrap_or(MAX_MONEY_DECIMALS)
+}
+
+fn dollars(d: Decimal) -> String {
+    format!("${}", group_digits(&d.to_string()))
 }
 
 /// Missing, empty or zero: nothing a reader would miss if the column were left out.
@@ -228,76 +363,6 @@ fn money(c: &Cell) -> Option<Decimal> {
         Cell::Int(i) => Some((*i).into()),
         _ => None,
     }
-}
-
-/// How many decimals a money column shows.
-#[derive(Clone, Copy)]
-enum Digits {
-    /// The same for every value, so that the points line up: the fewest (at least 2) at
-    /// which every amount that is not zero keeps two significant digits (none shows as
-    /// zero, and $0.0018 is not shown as $0.002).
-    Rounded,
-    /// Every digit a value has, at most this many, the points lined up by padding.
-    AtMost(u32),
-}
-
-/// A money column as dollars, and the decimals rounded to when rounding changed an
-/// amount.
-fn money_column(cells: &[Cell], digits: Digits) -> (Vec<String>, Option<u32>) {
-    let values: Vec<Option<Decimal>> = cells.iter().map(money).collect();
-    let present = || values.iter().flatten();
-    let round = |d: Decimal, dp: u32| {
-        let mut r = d.round_dp_with_strategy(dp, RoundingStrategy::MidpointAwayFromZero);
-        r.rescale(dp);
-        r
-    };
-    let dollars = |d: Decimal| format!("${}", group_digits(&d.to_string()));
-    let (shown, decimals): (Vec<Option<Decimal>>, u32) = match digits {
-        Digits::Rounded => {
-            let dp = (2..=MAX_MONEY_DECIMALS)
-                .find(|&dp| {
-                    present().all(|d| d.is_zero() || round(*d, dp).mantissa().unsigned_abs() >= 10)
-                })
-                .unwrap_or(MAX_MONEY_DECIMALS);
-            (values.iter().map(|v| v.map(|d| round(d, dp))).collect(), dp)
-        }
-        Digits::AtMost(max) => (
-            values
-                .iter()
-                .map(|v| {
-                    v.map(|d| {
-                        let d = d.normalize();
-                        if d.scale() > max {
-                            round(d, max).normalize()
-                        } else {
-                            d
-                        }
-                    })
-                })
-                .collect(),
-            max,
-        ),
-    };
-    let changed = values.iter().zip(&shown).any(|(v, s)| v != s);
-    let fraction = |d: &Decimal| d.scale() as usize;
-    let widest_fraction = shown.iter().flatten().map(fraction).max().unwrap_or(0);
-    let texts = shown
-        .iter()
-        .zip(cells)
-        .map(|(v, c)| match v {
-            Some(d) => {
-                // Spaces where a shorter fraction has no digits keep the points in line.
-                let pad = match (widest_fraction, fraction(d)) {
-                    (0, _) => 0,
-                    (w, 0) => w + 1,
-                    (w, f) => w - f,
-                };
-                format!("{}{}", dollars(*d), " ".repeat(pad))
-            }
-            None => cell_text(c, true),
-        })
-        .collect();
-    (texts, changed.then_some(decimals))
 }
 
 /// `claude-3-5-sonnet-20241022` in 14 columns: `claude-…241022`; the ends of a key tell
@@ -365,12 +430,26 @@ mod tests {
         t
     }
 
+    /// The shown rows of `table()` as `l` prints them.
+    fn rows(l: &Layout) -> Vec<Vec<String>> {
+        let t = table();
+        let mut out = Vec::new();
+        t.try_each_row(|r| {
+            let mut texts = Vec::new();
+            l.texts_of(r, false, &mut texts);
+            out.push(texts);
+            Ok::<(), ()>(())
+        })
+        .unwrap();
+        out
+    }
+
     #[test]
     fn money_gets_the_decimals_its_smallest_amount_needs() {
         let l = layout(&table(), &View::default());
         let cost = l.headers.iter().position(|h| h == "Cost").unwrap();
-        assert_eq!(l.rows[0][cost], "$1.50000");
-        assert_eq!(l.rows[1][cost], "$0.00015");
+        assert_eq!(rows(&l)[0][cost], "$1.50000");
+        assert_eq!(rows(&l)[1][cost], "$0.00015");
         assert!(l.notes.iter().any(|n| n.contains("rounded to 5 decimals")));
         let exact = layout(
             &table(),
@@ -379,8 +458,8 @@ mod tests {
                 ..View::default()
             },
         );
-        assert_eq!(exact.rows[0][cost], "$1.5     ");
-        assert_eq!(exact.rows[1][cost], "$0.000153");
+        assert_eq!(rows(&exact)[0][cost], "$1.5     ");
+        assert_eq!(rows(&exact)[1][cost], "$0.000153");
         assert!(exact.notes.is_empty());
     }
 
@@ -388,8 +467,8 @@ mod tests {
     fn zero_columns_are_left_out_and_missing_keys_named() {
         let l = layout(&table(), &View::default());
         assert_eq!(l.headers, ["Model", "Calls", "Reasoning", "Cost"]);
-        assert_eq!(l.rows[1][0], "(none)");
-        assert_eq!(l.rows[0][1], "1,234");
+        assert_eq!(rows(&l)[1][0], "(none)");
+        assert_eq!(rows(&l)[0][1], "1,234");
         let wide = layout(
             &table(),
             &View {
@@ -399,7 +478,7 @@ mod tests {
             },
         );
         assert_eq!(wide.headers.len(), 5);
-        assert_eq!(wide.rows[0][0], "claude-3-5-sonnet-20241022");
+        assert_eq!(rows(&wide)[0][0], "claude-3-5-sonnet-20241022");
     }
 
     #[test]
@@ -423,7 +502,7 @@ mod tests {
         );
         assert_eq!(narrow.headers, ["Model", "Cost"]);
         // 30 = 1 + (model + 3) + ("$1.50000" + 3): the model gets 15 columns.
-        assert_eq!(narrow.rows[0][0], "claude-…0241022");
+        assert_eq!(rows(&narrow)[0][0], "claude-…0241022");
         let tiny = layout(
             &table(),
             &View {
@@ -431,7 +510,7 @@ mod tests {
                 ..View::default()
             },
         );
-        assert_eq!(tiny.rows[0][0].width(), MIN_KEY_WIDTH);
+        assert_eq!(rows(&tiny)[0][0].width(), MIN_KEY_WIDTH);
         assert!(narrow.notes[0].contains("Calls, Reasoning"));
     }
 
