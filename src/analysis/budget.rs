@@ -116,7 +116,7 @@ impl Scope {
 
     /// The member a report row's scope key belongs to (`day` rows fold into weeks and
     /// months); `None` for calls without one (no session, no user).
-    fn member(&self, key: &[Option<String>]) -> Option<String> {
+    fn member(&self, key: &mut [Option<String>]) -> Option<String> {
         match self {
             Scope::Total => Some("total".into()),
             Scope::Week => {
@@ -128,14 +128,7 @@ impl Scope {
                 .first()?
                 .as_deref()
                 .map(|d| d[..7.min(d.len())].to_string()),
-            _ => key.first().cloned().flatten(),
-        }
-    }
-
-    /// `member`, moving the key out of the row where the member is the key itself.
-    fn take_member(&self, key: &mut [Option<String>]) -> Option<String> {
-        match self {
-            Scope::Total | Scope::Week | Scope::Month => self.member(key),
+            // The member is the key itself: moved out of the row, not copied.
             _ => key.first_mut()?.take(),
         }
     }
@@ -992,7 +985,7 @@ fn fold(report: CostReport, rule: &Rule, scope_len: usize, by_name: bool) -> Mem
                 continue;
             }
         }
-        let Some(member) = rule.scope.take_member(&mut key[..scope_len]) else {
+        let Some(member) = rule.scope.member(&mut key[..scope_len]) else {
             continue;
         };
         let mut part = Member::default();
@@ -1079,13 +1072,8 @@ pub fn check_rule<'a>(rule: &'a Rule, members: Members) -> Verdict<'a> {
                 }
             };
             // The worst first: unpriced ones, then the smallest margin; ties by member.
-            let order = |f: &Finding| {
-                (
-                    !f.exceeded,
-                    f.unpriced_models.is_empty(),
-                    limit.margin(f.value),
-                )
-            };
+            let rank =
+                |exceeded: bool, priced: bool, value| (!exceeded, priced, limit.margin(value));
             let (mut offenders, worst, checked) = match limit.stat {
                 // A member is made a finding only when it offends or is the worst so
                 // far: a per-trace rule over a large store has a member per trace.
@@ -1100,9 +1088,9 @@ pub fn check_rule<'a>(rule: &'a Rule, members: Members) -> Verdict<'a> {
                         checked += 1;
                         let unpriced_models = unpriced_of(m);
                         let exceeded = limit.exceeded_by(value) || !unpriced_models.is_empty();
-                        let rank = (!exceeded, unpriced_models.is_empty(), limit.margin(value));
+                        let this = rank(exceeded, unpriced_models.is_empty(), value);
                         // Members come in order, so the first of equal ranks is the least.
-                        let better = worst.as_ref().is_none_or(|(_, r)| rank < *r);
+                        let better = worst.as_ref().is_none_or(|(_, r)| this < *r);
                         if !exceeded && !better {
                             continue;
                         }
@@ -1113,7 +1101,7 @@ pub fn check_rule<'a>(rule: &'a Rule, members: Members) -> Verdict<'a> {
                             unpriced_models,
                         };
                         if better {
-                            worst = Some((f.clone(), rank));
+                            worst = Some((f.clone(), this));
                         }
                         if exceeded {
                             offenders.push(f);
@@ -1139,7 +1127,10 @@ pub fn check_rule<'a>(rule: &'a Rule, members: Members) -> Verdict<'a> {
                     (offenders, finding, checked)
                 }
             };
-            offenders.sort_by_cached_key(|f| (order(f), f.member.clone()));
+            offenders.sort_by_cached_key(|f| {
+                let priced = f.unpriced_models.is_empty();
+                (rank(f.exceeded, priced, f.value), f.member.clone())
+            });
             LimitCheck {
                 limit: limit.clone(),
                 offenders,
@@ -1208,15 +1199,15 @@ mod tests {
     fn weeks_and_months_are_utc_calendar_periods() {
         let k = |s: &str| vec![Some(s.to_string())];
         assert_eq!(
-            Scope::Week.member(&k("2026-11-30")).as_deref(),
+            Scope::Week.member(&mut k("2026-11-30")).as_deref(),
             Some("2026-W49")
         );
         assert_eq!(
-            Scope::Week.member(&k("2027-01-01")).as_deref(),
+            Scope::Week.member(&mut k("2027-01-01")).as_deref(),
             Some("2026-W53")
         );
         assert_eq!(
-            Scope::Month.member(&k("2026-11-30")).as_deref(),
+            Scope::Month.member(&mut k("2026-11-30")).as_deref(),
             Some("2026-11")
         );
     }

@@ -191,7 +191,7 @@ impl<'a> Table<'a> {
         let mut numeric = vec![false; self.columns.len()];
         let _ = self.try_each_row(|r| {
             for (n, c) in numeric.iter_mut().zip(r) {
-                *n |= matches!(c, Cell::Int(_) | Cell::Fixed(..) | Cell::Exact(_));
+                *n |= c.is_number();
             }
             // Every column already known numeric: the rest cannot change it.
             if numeric.iter().all(|&n| n) {
@@ -200,10 +200,20 @@ impl<'a> Table<'a> {
                 Ok(())
             }
         });
-        numeric
-            .into_iter()
-            .map(|n| if n { Align::Right } else { Align::Left })
-            .collect()
+        numeric.into_iter().map(Align::of).collect()
+    }
+}
+
+impl Cell {
+    /// Numbers are right-aligned: a column is numeric when any of its cells is.
+    fn is_number(&self) -> bool {
+        matches!(self, Cell::Int(_) | Cell::Fixed(..) | Cell::Exact(_))
+    }
+}
+
+impl Align {
+    fn of(numeric: bool) -> Align {
+        if numeric { Align::Right } else { Align::Left }
     }
 }
 

@@ -94,7 +94,7 @@ fn each_row<E>(table: &Table, mut f: impl FnMut(&[Cell], bool) -> Result<(), E>)
 
 /// Decides the layout in two passes over the rows, made one at a time: the first
 /// finds what a column's texts depend on (a money column's decimals, which columns
-/// hold anything), the second measures the texts.
+/// hold anything and which numbers), the second measures the texts.
 pub fn layout(table: &Table, view: &View) -> Layout {
     let n = table.columns.len();
 
@@ -116,10 +116,13 @@ pub fn layout(table: &Table, view: &View) -> Layout {
         })
         .collect();
     let mut filled = vec![false; n];
-    let _ = each_row(table, |r, _| {
+    // As `Table::alignments` decides, in this pass rather than one more.
+    let mut numeric = vec![false; n];
+    let _ = each_row(table, |r, total| {
         for (i, text) in texts.iter_mut().enumerate() {
             let c = cell(r, i);
             filled[i] |= !blank(c);
+            numeric[i] |= !total && c.is_number();
             match text {
                 Text::Rounded(dp) => {
                     if let Some(d) = money(c) {
@@ -160,7 +163,6 @@ pub fn layout(table: &Table, view: &View) -> Layout {
         })
         .max();
 
-    let aligns = table.alignments();
     let mut visible: Vec<bool> = (0..n)
         .map(|i| {
             let col = &table.columns[i];
@@ -236,7 +238,7 @@ pub fn layout(table: &Table, view: &View) -> Layout {
             .iter()
             .map(|&i| table.columns[i].label.clone())
             .collect(),
-        aligns: shown.iter().map(|&i| aligns[i]).collect(),
+        aligns: shown.iter().map(|&i| Align::of(numeric[i])).collect(),
         alerts: shown.iter().map(|&i| table.columns[i].alert).collect(),
         widths: shown.iter().map(|&i| widths[i]).collect(),
         shown,
