@@ -12,6 +12,7 @@ pub mod langfuse;
 pub mod otel_js;
 pub mod otlp_json;
 pub mod otlp_proto;
+mod otlp_wire;
 pub(crate) mod parquet_claims;
 pub mod phoenix;
 pub mod phoenix_parquet;

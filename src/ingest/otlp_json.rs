@@ -69,9 +69,16 @@ thread_local! {
     static SKIP_ATTRIBUTE: Cell<Option<SkipAttribute>> = const { Cell::new(None) };
 }
 
-/// Whether the decode on this thread leaves the value of attribute `key` unread.
+/// Whether the decode on this thread leaves the value of attribute `key` unread (the
+/// protobuf decode's reference in its tests asks per key).
+#[cfg(test)]
 pub(super) fn skipped(key: &str) -> bool {
     SKIP_ATTRIBUTE.get().is_some_and(|f| f(key))
+}
+
+/// What the decode on this thread skips, read once by a decode that asks per key.
+pub(super) fn skip_attribute() -> Option<SkipAttribute> {
+    SKIP_ATTRIBUTE.get()
 }
 
 /// Runs `f` with attribute values named by `skip` left unread.
