@@ -1,20 +1,25 @@
 //! Span rows grouped into whole traces without holding them all. Attribution needs every
 //! span of a trace, and a dump may interleave traces over its whole length; past a row
-//! limit, rows go to temporary files chosen by a hash of their trace id, so each file
-//! holds whole traces and is attributed on its own (a grace hash partition). Memory then
-//! stays flat whatever the size of the dump.
+//! limit, rows go to parts of a temporary file chosen by a hash of their trace id, so
+//! each part holds whole traces and is attributed on its own (a grace hash partition).
+//! Memory then stays flat whatever the size of the dump.
 
 use super::calls::SpanRow;
 use crate::ingest::ids::TraceId;
 use crate::ingest::spare::Spare;
 use std::fs::File;
 use std::hash::BuildHasher;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 
-/// Files a spill spreads the rows over: each is read back whole, so a dump of N rows
+/// Parts a spill spreads the rows over: each is read back whole, so a dump of N rows
 /// past the limit needs about N / PARTS rows of memory at a time (5,500 rows for the
 /// 1.4 million spans of a 2 GB dump).
 const PARTS: usize = 256;
+
+/// Bytes of a part kept before they are written out together: the parts' chunks lie
+/// interleaved in one file. A file per part cost more to create than the report took
+/// (256 new inodes: 90 to 140 ms on ext4, which looks past recently deleted ones).
+const CHUNK: usize = 16 << 10;
 
 #[derive(Debug, thiserror::Error)]
 #[error("temporary span rows (in {dir}): {message}")]
@@ -23,51 +28,65 @@ pub struct SpillError {
     message: String,
 }
 
+impl SpillError {
+    fn new(e: impl std::fmt::Display) -> Self {
+        SpillError {
+            dir: std::env::temp_dir().display().to_string(),
+            message: e.to_string(),
+        }
+    }
+}
+
 pub struct TracePartitions {
     rows: Vec<SpanRow>,
     limit: usize,
+    chunk: usize,
     spill: Option<Spill>,
 }
 
 struct Spill {
-    dir: tempfile::TempDir,
-    files: Vec<BufWriter<File>>,
-    /// Rows written to each file, to read it back into a vector of the right size.
+    /// Unnamed: gone when closed, however the process ends.
+    file: File,
+    /// Bytes written to the file so far.
+    end: u64,
+    /// Each part's rows not yet written, encoded.
+    pending: Vec<Vec<u8>>,
+    /// Where each part's chunks lie in the file, in the order written.
+    chunks: Vec<Vec<(u64, usize)>>,
+    /// Rows of each part, to read it back into a vector of the right size.
     rows: Vec<usize>,
+    chunk: usize,
     spare_bytes: Spare<u8>,
     spare_rows: Spare<SpanRow>,
-    /// One row's encoding: postcard writes to an `io::Write` a byte per call.
-    scratch: Vec<u8>,
 }
 
 impl Spill {
-    fn error(&self, e: impl std::fmt::Display) -> SpillError {
-        SpillError {
-            dir: self.dir.path().display().to_string(),
-            message: e.to_string(),
-        }
-    }
-
     fn write(&mut self, row: &SpanRow) -> Result<(), SpillError> {
         let part = part_of(&row.trace_id);
-        let mut buf = std::mem::take(&mut self.scratch);
-        buf.clear();
-        let buf = postcard::to_extend(row, buf).map_err(|e| self.error(e))?;
-        self.files[part]
-            .write_all(&buf)
-            .map_err(|e| self.error(e))?;
+        let buf = std::mem::take(&mut self.pending[part]);
+        self.pending[part] = postcard::to_extend(row, buf).map_err(SpillError::new)?;
         self.rows[part] += 1;
-        self.scratch = buf;
+        if self.pending[part].len() >= self.chunk {
+            self.write_out(part)?;
+        }
+        Ok(())
+    }
+
+    fn write_out(&mut self, part: usize) -> Result<(), SpillError> {
+        let buf = &mut self.pending[part];
+        if buf.is_empty() {
+            return Ok(());
+        }
+        self.file.write_all(buf).map_err(SpillError::new)?;
+        self.chunks[part].push((self.end, buf.len()));
+        self.end += buf.len() as u64;
+        buf.clear();
         Ok(())
     }
 }
 
-fn part_path(dir: &std::path::Path, part: usize) -> std::path::PathBuf {
-    dir.join(format!("part-{part:03}"))
-}
-
 fn part_of(t: &TraceId) -> usize {
-    // A fixed seed: the same trace always lands in the same file.
+    // A fixed seed: the same trace always lands in the same part.
     (foldhash::fast::FixedState::with_seed(0x7ace).hash_one(t) % PARTS as u64) as usize
 }
 
@@ -87,11 +106,12 @@ impl Default for TracePartitions {
 }
 
 impl TracePartitions {
-    /// Keeps up to `limit` rows in memory before spilling to files.
+    /// Keeps up to `limit` rows in memory before spilling to a file.
     pub fn new(limit: usize) -> Self {
         TracePartitions {
             rows: Vec::new(),
             limit,
+            chunk: CHUNK,
             spill: None,
         }
     }
@@ -108,27 +128,16 @@ impl TracePartitions {
     }
 
     fn start_spill(&mut self) -> Result<(), SpillError> {
-        let setup = || -> std::io::Result<Spill> {
-            let dir = tempfile::Builder::new().prefix("traces-rows-").tempdir()?;
-            let files = (0..PARTS)
-                .map(|i| {
-                    File::create(part_path(dir.path(), i))
-                        .map(|f| BufWriter::with_capacity(1 << 14, f))
-                })
-                .collect::<std::io::Result<_>>()?;
-            Ok(Spill {
-                dir,
-                files,
-                rows: vec![0; PARTS],
-                spare_bytes: Spare::default(),
-                spare_rows: Spare::default(),
-                scratch: Vec::new(),
-            })
+        let mut spill = Spill {
+            file: tempfile::tempfile().map_err(SpillError::new)?,
+            end: 0,
+            pending: vec![Vec::new(); PARTS],
+            chunks: vec![Vec::new(); PARTS],
+            rows: vec![0; PARTS],
+            chunk: self.chunk,
+            spare_bytes: Spare::default(),
+            spare_rows: Spare::default(),
         };
-        let mut spill = setup().map_err(|e| SpillError {
-            dir: std::env::temp_dir().display().to_string(),
-            message: e.to_string(),
-        })?;
         for row in std::mem::take(&mut self.rows) {
             spill.write(&row)?;
         }
@@ -136,7 +145,7 @@ impl TracePartitions {
         Ok(())
     }
 
-    /// Whether rows went to files.
+    /// Whether rows went to a file.
     pub fn spilled(&self) -> bool {
         self.spill.is_some()
     }
@@ -154,12 +163,11 @@ impl TracePartitions {
             reduce(map(&self.rows));
             return Ok(());
         };
-        for w in std::mem::take(&mut spill.files) {
-            w.into_inner()
-                .map_err(|e| spill.error(e.error()))?
-                .flush()
-                .map_err(|e| spill.error(e))?;
+        for part in 0..PARTS {
+            spill.write_out(part)?;
         }
+        // The pending buffers' memory, for the rows read back.
+        spill.pending = Vec::new();
         let parts: Vec<usize> = (0..PARTS).collect();
         for chunk in parts.chunks(rayon::current_num_threads().max(1)) {
             let results: Vec<Result<R, SpillError>> =
@@ -173,8 +181,8 @@ impl TracePartitions {
 }
 
 impl Spill {
-    /// Reads a file back and hands its rows to `map`. Its bytes and rows go back to
-    /// `spare_*` for the next file: memory handed back to the system when it is freed
+    /// Reads a part back and hands its rows to `map`. Its bytes and rows go back to
+    /// `spare_*` for the next part: memory handed back to the system when it is freed
     /// is faulted in and zeroed again, and that was half of the page faults of a report
     /// from a 2 GB dump.
     fn read<R>(&self, part: usize, map: impl FnOnce(&[SpanRow]) -> R) -> Result<R, SpillError> {
@@ -193,20 +201,44 @@ impl Spill {
         bytes: &mut Vec<u8>,
         rows: &mut Vec<SpanRow>,
     ) -> Result<(), SpillError> {
-        use std::io::Read;
-        File::open(part_path(self.dir.path(), part))
-            .and_then(|mut f| f.read_to_end(bytes))
-            .map_err(|e| self.error(e))?;
+        let chunks = &self.chunks[part];
+        bytes.resize(chunks.iter().map(|c| c.1).sum(), 0);
+        let mut at = 0;
+        for &(offset, len) in chunks {
+            read_exact_at(&self.file, &mut bytes[at..at + len], offset).map_err(SpillError::new)?;
+            at += len;
+        }
         // Sized once: grown by doubling, each copy would land in fresh pages.
         rows.reserve(self.rows[part]);
         let mut rest = bytes.as_slice();
         while !rest.is_empty() {
-            let (row, r) = postcard::take_from_bytes::<SpanRow>(rest).map_err(|e| self.error(e))?;
+            let (row, r) = postcard::take_from_bytes::<SpanRow>(rest).map_err(SpillError::new)?;
             rows.push(row);
             rest = r;
         }
         Ok(())
     }
+}
+
+/// Reads at an offset without moving the file's cursor: parts are read on several cores
+/// from the one file at once.
+#[cfg(unix)]
+fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> std::io::Result<()> {
+    while !buf.is_empty() {
+        match std::os::windows::fs::FileExt::seek_read(file, buf, offset)? {
+            0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            n => {
+                buf = &mut buf[n..];
+                offset += n as u64;
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -243,10 +275,14 @@ mod tests {
             .map(|i| ((i * 7 % 200) as u8, (i / 200) as u8))
             .collect();
         let mut p = TracePartitions::new(100);
+        // Parts written out a few rows at a time: each part in many chunks, interleaved.
+        p.chunk = 64;
         for &(t, s) in &input {
             p.push(row(t, s)).unwrap();
         }
         assert!(p.spilled());
+        let spill = p.spill.as_ref().unwrap();
+        assert!(spill.chunks.iter().filter(|c| c.len() > 2).count() > PARTS / 2);
         let sets = collect(p);
         assert_eq!(sets.len(), PARTS);
         let mut seen_in: std::collections::HashMap<u8, usize> = Default::default();
