@@ -21,8 +21,8 @@ const RECURSION_LIMIT: u32 = 100;
 /// Why bytes are no trace request, and where in them.
 #[derive(Debug)]
 pub struct WireError {
-    pub at: usize,
-    pub message: String,
+    at: usize,
+    message: String,
     /// The fields it lies in, innermost first.
     within: Vec<&'static str>,
 }

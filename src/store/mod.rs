@@ -1308,6 +1308,9 @@ impl Import {
         stats.migrated = self.migrated.take();
         stats.traces = self.traces.len() as u64;
         stats.trace_ids = self.traces.iter().copied().collect();
+        // In order: the calls table's marker rows follow it, and the same imports must
+        // write the same files (a hash set's order differs from run to run).
+        stats.trace_ids.sort_unstable();
         stats.existing_trace_ids = self
             .existing_traces
             .iter()
