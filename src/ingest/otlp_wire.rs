@@ -79,9 +79,14 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    /// Where the next unread byte is in the whole request.
+    fn offset(&self) -> usize {
+        self.rest.as_ptr() as usize - self.origin
+    }
+
     fn fail(&self, message: impl Into<String>) -> WireError {
         WireError {
-            at: self.rest.as_ptr() as usize - self.origin,
+            at: self.offset(),
             message: message.into(),
             within: Vec::new(),
         }
@@ -97,7 +102,7 @@ impl<'a> Reader<'a> {
             return Ok(None);
         }
         let at = *self;
-        self.key_at = self.rest.as_ptr() as usize - self.origin;
+        self.key_at = self.offset();
         prost::encoding::decode_key(&mut self.rest)
             .map(Some)
             .map_err(|e| at.prost(e))
@@ -233,9 +238,7 @@ impl Decoder {
             match tag {
                 1 => r.nested(wt, "resource", |m| self.resource(m, &mut resource))?,
                 2 => scopes.push(r.nested(wt, "scope_spans", Ok)?),
-                3 => {
-                    r.string(wt)?;
-                }
+                3 => r.string(wt).map(|_| ())?,
                 _ => r.skip(wt, tag)?,
             }
         }
@@ -253,9 +256,7 @@ impl Decoder {
                 1 => r.nested(wt, "attributes", |m| {
                     self.key_value(m, &mut into.attributes, false)
                 })?,
-                2 => {
-                    r.varint(wt)?;
-                }
+                2 => r.varint(wt).map(|_| ())?,
                 3 => r.nested(wt, "entity_refs", entity_ref)?,
                 _ => r.skip(wt, tag)?,
             }
@@ -277,9 +278,7 @@ impl Decoder {
                     self.scope(m, scope.get_or_insert_with(Scope::default))
                 })?,
                 2 => spans.push(r.nested(wt, "spans", Ok)?),
-                3 => {
-                    r.string(wt)?;
-                }
+                3 => r.string(wt).map(|_| ())?,
                 _ => r.skip(wt, tag)?,
             }
         }
@@ -302,9 +301,7 @@ impl Decoder {
                 3 => r.nested(wt, "attributes", |m| {
                     self.key_value(m, &mut into.attributes, false)
                 })?,
-                4 => {
-                    r.varint(wt)?;
-                }
+                4 => r.varint(wt).map(|_| ())?,
                 _ => r.skip(wt, tag)?,
             }
         }
@@ -344,9 +341,7 @@ impl Decoder {
                     Ok(())
                 })?,
                 16 => flags = r.fixed32(wt)?,
-                10 | 12 | 14 => {
-                    r.varint(wt)?;
-                }
+                10 | 12 | 14 => r.varint(wt).map(|_| ())?,
                 _ => r.skip(wt, tag)?,
             }
         }
@@ -386,9 +381,7 @@ impl Decoder {
                 3 => r.nested(wt, "attributes", |m| {
                     self.key_value(m, &mut e.attributes, true)
                 })?,
-                4 => {
-                    r.varint(wt)?;
-                }
+                4 => r.varint(wt).map(|_| ())?,
                 _ => r.skip(wt, tag)?,
             }
         }
@@ -408,12 +401,8 @@ impl Decoder {
                 4 => r.nested(wt, "attributes", |m| {
                     self.key_value(m, &mut attributes, false)
                 })?,
-                5 => {
-                    r.varint(wt)?;
-                }
-                6 => {
-                    r.fixed32(wt)?;
-                }
+                5 => r.varint(wt).map(|_| ())?,
+                6 => r.fixed32(wt).map(|_| ())?,
                 _ => r.skip(wt, tag)?,
             }
         }
@@ -442,9 +431,7 @@ impl Decoder {
                     self.any_value(m, value.get_or_insert(AnyValue::Empty))
                 })?,
                 // `key_strindex`, which only profiles set: checked as OTLP's type checks it.
-                3 => {
-                    r.varint(wt)?;
-                }
+                3 => r.varint(wt).map(|_| ())?,
                 _ => r.skip(wt, tag)?,
             }
         }
@@ -466,40 +453,31 @@ impl Decoder {
                 2 => *v = AnyValue::Bool(r.varint(wt)? != 0),
                 3 => *v = AnyValue::Int(r.varint(wt)? as i64),
                 4 => *v = AnyValue::Double(f64::from_bits(r.fixed64(wt)?)),
-                5 => r.nested(wt, "array_value", |mut m| {
-                    if !matches!(v, AnyValue::Array(_)) {
-                        *v = AnyValue::Array(Vec::new());
-                    }
-                    let AnyValue::Array(items) = v else {
-                        unreachable!("made an array above")
+                5 => {
+                    let mut items = match std::mem::take(v) {
+                        AnyValue::Array(items) => items,
+                        _ => Vec::new(),
                     };
-                    while let Some((tag, wt)) = m.key()? {
-                        match tag {
-                            1 => {
-                                let mut item = AnyValue::Empty;
-                                m.nested(wt, "values", |m| self.any_value(m, &mut item))?;
-                                items.push(item);
-                            }
-                            _ => m.skip(wt, tag)?,
-                        }
-                    }
-                    Ok(())
-                })?,
-                6 => r.nested(wt, "kvlist_value", |mut m| {
-                    if !matches!(v, AnyValue::KvList(_)) {
-                        *v = AnyValue::KvList(Vec::new());
-                    }
-                    let AnyValue::KvList(items) = v else {
-                        unreachable!("made a list above")
+                    r.nested(wt, "array_value", |m| {
+                        each(m, "values", |m| {
+                            let mut item = AnyValue::Empty;
+                            self.any_value(m, &mut item)?;
+                            items.push(item);
+                            Ok(())
+                        })
+                    })?;
+                    *v = AnyValue::Array(items);
+                }
+                6 => {
+                    let mut items = match std::mem::take(v) {
+                        AnyValue::KvList(items) => items,
+                        _ => Vec::new(),
                     };
-                    while let Some((tag, wt)) = m.key()? {
-                        match tag {
-                            1 => m.nested(wt, "values", |m| self.key_value(m, items, false))?,
-                            _ => m.skip(wt, tag)?,
-                        }
-                    }
-                    Ok(())
-                })?,
+                    r.nested(wt, "kvlist_value", |m| {
+                        each(m, "values", |m| self.key_value(m, &mut items, false))
+                    })?;
+                    *v = AnyValue::KvList(items);
+                }
                 7 => *v = AnyValue::Bytes(r.bytes(wt)?.to_vec()),
                 // An index into a dictionary that OTLP profiles use; traces and logs never
                 // carry one, and without the dictionary only the index can be kept.
@@ -511,13 +489,27 @@ impl Decoder {
     }
 }
 
+/// Reads each message of a list's one field (`ArrayValue` and `KeyValueList` have
+/// nothing else), named `field` in errors.
+fn each(
+    mut r: Reader,
+    field: &'static str,
+    mut read: impl FnMut(Reader) -> Result<()>,
+) -> Result<()> {
+    while let Some((tag, wt)) = r.key()? {
+        match tag {
+            1 => r.nested(wt, field, &mut read)?,
+            _ => r.skip(wt, tag)?,
+        }
+    }
+    Ok(())
+}
+
 /// A resource's `EntityRef`: read to be checked, as prost checks it, and dropped.
 fn entity_ref(mut r: Reader) -> Result<()> {
     while let Some((tag, wt)) = r.key()? {
         match tag {
-            1..=4 => {
-                r.string(wt)?;
-            }
+            1..=4 => r.string(wt).map(|_| ())?,
             _ => r.skip(wt, tag)?,
         }
     }
